@@ -1,0 +1,2 @@
+Console.Error.WriteLine("usage: stability-bench <store>");
+return 64;

@@ -1,0 +1,19 @@
+using StabilityTools.Engine.Status;
+
+namespace StabilityTools.Engine.Models;
+
+/// <summary><c>resources/quotas.json</c>: GPU quotas and allocations, changed only by locked read-modify-write.</summary>
+public sealed record ResourceQuotas : StatusDocument, IStatusSchema
+{
+    /// <inheritdoc />
+    public static string SchemaName => "resource_quotas";
+
+    /// <inheritdoc />
+    public static int SchemaVersion => 1;
+
+    /// <summary>GPU memory quotas, one per service and device.</summary>
+    public IReadOnlyList<GpuQuota> GpuQuotas { get; init; } = [];
+
+    /// <summary>GPU allocations, one per service.</summary>
+    public IReadOnlyList<GpuAllocation> GpuAllocations { get; init; } = [];
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace StabilityTools.Engine.Platform;
+
+/// <summary>
+/// Identifies a process by pid and start time, so that a reused pid is never mistaken for ours
+/// (DESIGN.md, "The status-file protocol").
+/// </summary>
+/// <param name="Pid">The process id.</param>
+/// <param name="StartTicks">The start time as the OS reports it: on Linux field 22 of <c>/proc/&lt;pid&gt;/stat</c> (clock ticks since boot); elsewhere <see cref="Process.StartTime"/> in UTC ticks.</param>
+public readonly record struct ProcessIdentity(int Pid, long StartTicks)
+{
+    /// <summary>The identity of the current process.</summary>
+    public static ProcessIdentity Current { get; } = Of(Environment.ProcessId) ?? new ProcessIdentity(Environment.ProcessId, 0);
+
+    /// <summary>The identity of the live process <paramref name="pid"/>, or null when there is none.</summary>
+    public static ProcessIdentity? Of(int pid)
+    {
+        if (pid <= 0)
+        {
+            return null;
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            return ReadLinuxStartTicks(pid) is { } ticks ? new ProcessIdentity(pid, ticks) : null;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return new ProcessIdentity(pid, process.StartTime.ToUniversalTime().Ticks);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>True when a process with this pid and this start time is alive now.</summary>
+    public bool IsAlive() => Of(Pid) is { } now && (StartTicks == 0 || now.StartTicks == StartTicks);
+
+    /// <summary>True when any process with <paramref name="pid"/> is alive (whoever it is).</summary>
+    public static bool PidExists(int pid) => Of(pid) is not null;
+
+    private static long? ReadLinuxStartTicks(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        // The command name (field 2) is in parentheses and may hold spaces or ')': fields resume after the last ')'.
+        var close = stat.LastIndexOf(')');
+        if (close < 0)
+        {
+            return null;
+        }
+
+        var fields = stat[(close + 2)..].Split(' ');
+        // fields[0] is field 3 (state); starttime is field 22. A zombie still has one: it is not alive for us.
+        if (fields.Length < 20 || fields[0] == "Z")
+        {
+            return null;
+        }
+
+        return long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : null;
+    }
+}

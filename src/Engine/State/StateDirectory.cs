@@ -1,0 +1,218 @@
+using System.Text.RegularExpressions;
+using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Platform;
+
+namespace StabilityTools.Engine.State;
+
+/// <summary>
+/// The state directory: the one source of truth that every process and cmdlet reads and writes
+/// (DESIGN.md, "The state directory"). Knows the layout; creates what it needs with owner-only permissions.
+/// </summary>
+public sealed partial class StateDirectory
+{
+    /// <summary>The environment variable that names the state directory when no explicit path is given.</summary>
+    public const string HomeVariable = "STABILITY_HOME";
+
+    private StateDirectory(string root) => Root = root;
+
+    /// <summary>The absolute path of the state directory.</summary>
+    public string Root { get; }
+
+    /// <summary>
+    /// Resolves the root: <paramref name="explicitPath"/>, else <c>$STABILITY_HOME</c>, else
+    /// <c>$XDG_STATE_HOME/stability-tools</c> (<c>~/.local/state/stability-tools</c> when unset) on Unix,
+    /// <c>%LOCALAPPDATA%\StabilityTools</c> on Windows.
+    /// </summary>
+    /// <param name="explicitPath">A path given by the caller, e.g. <c>-StateDirectory</c>.</param>
+    /// <param name="getEnvironment">Reads an environment variable; defaults to the process environment.</param>
+    public static string ResolveRoot(string? explicitPath = null, Func<string, string?>? getEnvironment = null)
+    {
+        getEnvironment ??= Environment.GetEnvironmentVariable;
+        if (!string.IsNullOrWhiteSpace(explicitPath))
+        {
+            return Path.GetFullPath(explicitPath);
+        }
+
+        if (getEnvironment(HomeVariable) is { Length: > 0 } home)
+        {
+            return Path.GetFullPath(home);
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            var local = getEnvironment("LOCALAPPDATA") is { Length: > 0 } l
+                ? l
+                : Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
+            return Path.GetFullPath(Path.Combine(local, "StabilityTools"));
+        }
+
+        if (getEnvironment("XDG_STATE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg))
+        {
+            return Path.GetFullPath(Path.Combine(xdg, "stability-tools"));
+        }
+
+        var userHome = getEnvironment("HOME") is { Length: > 0 } h
+            ? h
+            : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return Path.GetFullPath(Path.Combine(userHome, ".local", "state", "stability-tools"));
+    }
+
+    /// <summary>
+    /// Resolves the root (see <see cref="ResolveRoot"/>) and makes sure it and its fixed subdirectories
+    /// exist with owner-only permissions and can be written.
+    /// </summary>
+    /// <exception cref="StateDirectoryException">The directory cannot be created or written.</exception>
+    public static StateDirectory Open(string? explicitPath = null, Func<string, string?>? getEnvironment = null)
+    {
+        var state = new StateDirectory(ResolveRoot(explicitPath, getEnvironment));
+        state.EnsureLayout();
+        return state;
+    }
+
+    /// <summary>
+    /// Resolves the root without creating anything, for read-only callers (a status query must not
+    /// create a state directory as a side effect).
+    /// </summary>
+    public static StateDirectory Locate(string? explicitPath = null, Func<string, string?>? getEnvironment = null) =>
+        new(ResolveRoot(explicitPath, getEnvironment));
+
+    /// <summary>True when the root exists.</summary>
+    public bool Exists => Directory.Exists(Root);
+
+    /// <summary><c>services/</c>.</summary>
+    public string ServicesDirectory => Path.Combine(Root, "services");
+
+    /// <summary><c>data/</c>.</summary>
+    public string DataDirectory => Path.Combine(Root, "data");
+
+    /// <summary><c>resources/</c>.</summary>
+    public string ResourcesDirectory => Path.Combine(Root, "resources");
+
+    /// <summary><c>models/</c>.</summary>
+    public string ModelsDirectory => Path.Combine(Root, "models");
+
+    /// <summary><c>data/training_status.json</c>.</summary>
+    public string TrainingStatusPath => Path.Combine(DataDirectory, "training_status.json");
+
+    /// <summary><c>data/model_metrics.json</c>.</summary>
+    public string ModelMetricsPath => Path.Combine(DataDirectory, "model_metrics.json");
+
+    /// <summary><c>data/metrics.jsonl</c>.</summary>
+    public string MetricsLogPath => Path.Combine(DataDirectory, "metrics.jsonl");
+
+    /// <summary><c>data/market_data.json</c>.</summary>
+    public string MarketDataPath => Path.Combine(DataDirectory, "market_data.json");
+
+    /// <summary><c>data/dashboard_state.json</c>.</summary>
+    public string DashboardStatePath => Path.Combine(DataDirectory, "dashboard_state.json");
+
+    /// <summary><c>resources/quotas.json</c>.</summary>
+    public string QuotasPath => Path.Combine(ResourcesDirectory, "quotas.json");
+
+    /// <summary><c>events.jsonl</c>.</summary>
+    public string EventsLogPath => Path.Combine(Root, "events.jsonl");
+
+    /// <summary><c>services/&lt;name&gt;/</c>.</summary>
+    /// <exception cref="ArgumentException">The name is not a valid service name.</exception>
+    public string ServiceDirectory(string name) => Path.Combine(ServicesDirectory, ValidateServiceName(name));
+
+    /// <summary><c>services/&lt;name&gt;/spec.json</c>.</summary>
+    public string ServiceSpecPath(string name) => Path.Combine(ServiceDirectory(name), "spec.json");
+
+    /// <summary><c>services/&lt;name&gt;/status.json</c>.</summary>
+    public string ServiceStatusPath(string name) => Path.Combine(ServiceDirectory(name), "status.json");
+
+    /// <summary><c>services/&lt;name&gt;/control.json</c>.</summary>
+    public string ServiceControlPath(string name) => Path.Combine(ServiceDirectory(name), "control.json");
+
+    /// <summary><c>services/&lt;name&gt;/logs/</c>.</summary>
+    public string ServiceLogDirectory(string name) => Path.Combine(ServiceDirectory(name), "logs");
+
+    /// <summary>Creates <c>services/&lt;name&gt;/logs/</c> (and the service directory) with owner-only permissions.</summary>
+    /// <exception cref="StateDirectoryException">The directory cannot be created.</exception>
+    public string EnsureServiceDirectory(string name)
+    {
+        var dir = ServiceDirectory(name);
+        CreateChecked(ServiceLogDirectory(name));
+        return dir;
+    }
+
+    /// <summary>The names of the services that have a directory here, sorted.</summary>
+    public IReadOnlyList<string> ListServices()
+    {
+        if (!Directory.Exists(ServicesDirectory))
+        {
+            return [];
+        }
+
+        return Directory.EnumerateDirectories(ServicesDirectory)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Where(IsValidServiceName)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>True when <paramref name="name"/> is a valid service name: 1–63 characters of a–z, 0–9, '.', '_' and '-', starting with a letter or digit.</summary>
+    public static bool IsValidServiceName(string? name) => name is not null && ServiceNamePattern().IsMatch(name);
+
+    /// <summary>Returns <paramref name="name"/> when valid.</summary>
+    /// <exception cref="ArgumentException">The name is not valid; the message says what is allowed.</exception>
+    public static string ValidateServiceName(string name) => IsValidServiceName(name)
+        ? name
+        : throw new ArgumentException(
+            $"'{name}' is not a valid service name: use 1 to 63 characters of lower-case letters, digits, '.', '_' and '-', starting with a letter or digit.",
+            nameof(name));
+
+    private void EnsureLayout()
+    {
+        CreateChecked(Root);
+        CreateChecked(ServicesDirectory);
+        CreateChecked(DataDirectory);
+        CreateChecked(ResourcesDirectory);
+        CreateChecked(ModelsDirectory);
+        ProbeWritable();
+    }
+
+    private void CreateChecked(string path)
+    {
+        try
+        {
+            if (File.Exists(path))
+            {
+                throw new StateDirectoryException(Root,
+                    $"The state directory '{Root}' cannot be used: '{path}' is a file, not a directory. Remove it, or choose another state directory with -StateDirectory or {HomeVariable}.");
+            }
+
+            FilePermissions.CreateOwnerOnlyDirectory(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateDirectoryException(Root,
+                $"The state directory '{Root}' cannot be created ('{path}': {ex.Message}). Choose a writable one with -StateDirectory or {HomeVariable}, or fix its permissions.",
+                ex);
+        }
+    }
+
+    private void ProbeWritable()
+    {
+        var probe = Path.Combine(Root, $".probe-{Environment.ProcessId}");
+        try
+        {
+            using (new FileStream(probe, FilePermissions.CreateOptions(FileMode.Create, FileAccess.Write, FileShare.None)))
+            {
+            }
+
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateDirectoryException(Root,
+                $"The state directory '{Root}' is not writable ({ex.Message}). Choose a writable one with -StateDirectory or {HomeVariable}, or fix its permissions.",
+                ex);
+        }
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ServiceNamePattern();
+}
