@@ -1,2 +1,16 @@
-Console.Error.WriteLine("usage: stability-bench <store>");
-return 64;
+using StabilityTools.Bench;
+
+// stability-bench <suite> [options]: each suite measures one part and prints a Markdown section for
+// bench/RESULTS.md. `dotnet pwsh ./build.ps1 Bench` runs them all and records the output.
+var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Ordinal)
+{
+    ["store"] = StoreBench.RunAsync,
+};
+
+if (args.Length == 0 || !suites.TryGetValue(args[0], out var suite))
+{
+    Console.Error.WriteLine($"usage: stability-bench <{string.Join('|', suites.Keys)}> [options]");
+    return 64;
+}
+
+return await suite(args[1..]);
