@@ -16,4 +16,7 @@ public sealed record ResourceQuotas : StatusDocument, IStatusSchema
 
     /// <summary>GPU allocations, one per service.</summary>
     public IReadOnlyList<GpuAllocation> GpuAllocations { get; init; } = [];
+
+    /// <summary>The GPUs discovered on this host at the last probe; empty when none (or no probe ran).</summary>
+    public IReadOnlyList<GpuDevice> Devices { get; init; } = [];
 }
