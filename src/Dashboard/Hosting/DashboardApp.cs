@@ -107,6 +107,7 @@ public static class DashboardApp
         app.UseMiddleware<SecurityHeaders>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<RequestLimits>();
         app.UseRateLimiter();
         app.UseMiddleware<TokenAuthentication>();
         if (app.Environment.WebRootPath is { } root && Directory.Exists(root))

@@ -140,7 +140,12 @@
 
   function appendMetrics(delta) {
     if (delta.reset) { loadMetrics().catch(reportError); return; }
+    const last = model.metrics.length ? model.metrics[model.metrics.length - 1].time : null;
     model.metrics = model.metrics.concat(delta.records);
+    // uPlot needs ascending x; a resumed run can append records older than the newest shown.
+    if (last !== null && delta.records.length && Date.parse(delta.records[0].time) < Date.parse(last)) {
+      model.metrics.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+    }
     model.metricsTotal = delta.total;
     if (model.metrics.length > 4000) model.metrics = model.metrics.slice(-4000);
     scheduleDraw();
@@ -294,6 +299,12 @@
   function stopPolling() { if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } }
 
   // ---- start ------------------------------------------------------------------------------------
+  // Counted where tests (and people with devtools) can see them: a CSP violation means a broken page.
+  document.addEventListener('securitypolicyviolation', (e) => {
+    document.body.dataset.cspViolations = String(Number(document.body.dataset.cspViolations || 0) + 1);
+    console.warn('CSP violation', e.violatedDirective, e.blockedURI);
+  });
+
   function start() {
     buildCharts();
     $('smoothing').addEventListener('input', () => { setText('smoothing-value', Number($('smoothing').value).toFixed(2)); scheduleDraw(); });

@@ -11,6 +11,7 @@ internal sealed class SampleState : IDisposable
     public static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private readonly TempDirectory _temp = new("st-dash");
+    private int _metricsAppended;
 
     public SampleState()
     {
@@ -41,7 +42,7 @@ internal sealed class SampleState : IDisposable
             GpuAllocations = [new GpuAllocation("training", [0], false, Start)],
         });
         WriteService("training", ServiceState.Running, DateTimeOffset.UtcNow, pid: 4242, gpuMb: 1024);
-        WriteService("dashboard", ServiceState.Running, DateTimeOffset.UtcNow.AddMinutes(-5), pid: 4343);
+        WriteService("dashboard", ServiceState.Running, DateTimeOffset.UtcNow.AddHours(-2), pid: 4343);
         AppendMetrics(metricRecords);
         Data.Events.AppendRange([
             new StabilityEvent { Time = Start, Service = "training", Type = "started", Severity = "info", Message = "training started" },
@@ -97,14 +98,17 @@ internal sealed class SampleState : IDisposable
         });
     }
 
+    /// <summary>Appends step records one second apart, continuing after the ones appended before.</summary>
     public void AppendMetrics(int count, int firstEpoch = 1)
     {
-        var records = Enumerable.Range(0, count).Select(i => new MetricRecord
+        var first = _metricsAppended;
+        _metricsAppended += count;
+        var records = Enumerable.Range(first, count).Select(i => new MetricRecord
         {
             Time = Start.AddSeconds(i),
             RunId = "run-1",
             Kind = "step",
-            Epoch = firstEpoch + i / 100,
+            Epoch = firstEpoch + (i - first) / 100,
             Step = i,
             TrainLoss = 2.0 / (1 + i),
             TrainAccuracy = Math.Min(1, 0.5 + i / 2000.0),
