@@ -37,7 +37,7 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
         Seconds(now - stats.StartedAt),
         data.IsConnected,
         watcher.IsWatching ? "watch+poll" : "poll",
-        stats.InFlight + stats.Streams,
+        stats.InFlight,
         stats.Streams,
         stats.Requests,
         stats.Errors + runner.FailureCount,

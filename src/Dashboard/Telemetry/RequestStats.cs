@@ -20,6 +20,7 @@ internal sealed class RequestStats(TimeProvider time)
     /// <summary>Responses with status 500 or more.</summary>
     public long Errors => Interlocked.Read(ref _errors);
 
+    /// <summary>Requests in progress, open streams included.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
     public int Streams => Volatile.Read(ref _streams);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -117,6 +118,24 @@ public sealed class HostContractTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(certificate.Thumbprint, seen);
         Assert.Contains("max-age", string.Join(",", response.Headers.GetValues("Strict-Transport-Security")));
+    }
+
+    [Fact]
+    public async Task Sigterm_stops_it_with_exit_0_and_a_last_state_that_says_disconnected()
+    {
+        using var sample = new SampleState();
+        await using var server = await DashboardServer.StartProcessAsync(sample.Root);
+        await Eventually.UntilAsync(() => sample.Data.ReadDashboardState().Document?.IsConnected == true, TimeSpan.FromSeconds(20), "a first state write");
+
+        using (var kill = Process.Start("kill", ["-TERM", server.Process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(Ct);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await server.Process.WaitForExitAsync(timeout.Token);
+        Assert.Equal(0, server.Process.ExitCode);
+        Assert.False(sample.Data.ReadDashboardState().Document!.IsConnected);
     }
 
     private static async Task<(int Code, string Stdout, string Stderr)> RunToExitAsync(string[] arguments, IDictionary<string, string>? environment = null)
