@@ -263,9 +263,9 @@
     source.addEventListener('metrics', (e) => appendMetrics(JSON.parse(e.data)));
     source.addEventListener('events', (e) => addEvents(JSON.parse(e.data)));
     source.addEventListener('error', () => {
-      // EventSource reconnects by itself; after repeated failures (a proxy that buffers, the stream cap)
-      // poll instead, and try the stream again later.
-      if (++failures >= 3) {
+      // EventSource reconnects by itself after a dropped stream, but gives up for good on an error answer
+      // (503 at the stream cap, 401): then, or after repeated drops, poll instead and try the stream later.
+      if (source.readyState === EventSource.CLOSED || ++failures >= 3) {
         source.close(); source = null;
         startPolling();
         setTimeout(startStream, SSE_RETRY_MS);

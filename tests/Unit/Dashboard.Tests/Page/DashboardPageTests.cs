@@ -30,14 +30,7 @@ public sealed class DashboardPageTests
         File.WriteAllText(scratch.File("token"), Token);
         await using var server = await DashboardServer.StartProcessAsync(sample.Root, ["--token-file", scratch.File("token"), "--process-stale-after-s", "3600"]);
 
-        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(chromedriver)!, Path.GetFileName(chromedriver));
-        service.SuppressInitialDiagnosticInformation = true;
-        service.HideCommandPromptWindow = true;
-        var options = new ChromeOptions { BinaryLocation = chromium };
-        options.AddArguments(
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--window-size=1400,1900", $"--user-data-dir={scratch.File("profile")}");
-        using var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+        using var driver = StartBrowser(chromium, chromedriver, scratch.File("profile"));
         try
         {
             driver.Navigate().GoToUrl($"{server.Url}/?token={Token}");
@@ -70,13 +63,60 @@ public sealed class DashboardPageTests
         }
     }
 
-    private static void SaveScreenshot(ChromeDriver driver)
+    [Fact]
+    public async Task When_no_stream_is_available_the_page_polls_and_still_follows_changes()
+    {
+        var chromium = Find("chromium", "chromium-browser");
+        var chromedriver = Find("chromedriver");
+        if (chromium is null || chromedriver is null)
+        {
+            Assert.Skip("Debian's chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver).");
+        }
+
+        using var sample = new SampleState().Populate(metricRecords: 20);
+        using var scratch = new TempDirectory("st-browser");
+        await using var server = await DashboardServer.StartProcessAsync(sample.Root, ["--max-stream-clients", "1", "--process-stale-after-s", "3600"]);
+        // Take the only stream slot: the page's stream gets 503.
+        await using var occupant = await SseClient.ConnectAsync(server.Client);
+        (await occupant.NextAsync("hello")).Dispose();
+        using var driver = StartBrowser(chromium, chromedriver, scratch.File("profile"));
+        try
+        {
+            driver.Navigate().GoToUrl(server.Url + "/");
+
+            await Until(() => driver.FindElement(By.Id("connection")).GetAttribute("data-mode") == "polling", "the fallback to polling");
+            await Until(() => driver.FindElement(By.Id("training-epoch")).Text == "3 / 20", "the training card from a poll");
+            sample.WriteTraining(epoch: 12);
+            await Until(() => driver.FindElement(By.Id("training-epoch")).Text == "12 / 20", "the new epoch from a later poll");
+
+            Assert.Equal("polling", driver.FindElement(By.Id("connection")).GetAttribute("data-mode"));
+        }
+        finally
+        {
+            SaveScreenshot(driver, "dashboard-page-polling.png");
+        }
+    }
+
+    private static ChromeDriver StartBrowser(string chromium, string chromedriver, string profile)
+    {
+        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(chromedriver)!, Path.GetFileName(chromedriver));
+        service.SuppressInitialDiagnosticInformation = true;
+        service.HideCommandPromptWindow = true;
+        var options = new ChromeOptions { BinaryLocation = chromium };
+        options.AddArguments(
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--window-size=1400,1900", $"--user-data-dir={profile}");
+        // Disposing the driver quits Chromium and stops chromedriver.
+        return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+    }
+
+    private static void SaveScreenshot(ChromeDriver driver, string name = "dashboard-page.png")
     {
         var screenshot = driver.GetScreenshot();
         var folder = Path.Combine(AppContext.BaseDirectory, "TestResults");
         Directory.CreateDirectory(folder);
-        screenshot.SaveAsFile(Path.Combine(folder, "dashboard-page.png"));
-        TestContext.Current.AddAttachment("dashboard-page.png", screenshot.AsByteArray, "image/png");
+        screenshot.SaveAsFile(Path.Combine(folder, name));
+        TestContext.Current.AddAttachment(name, screenshot.AsByteArray, "image/png");
     }
 
     private static async Task Until(Func<bool> condition, string what)
