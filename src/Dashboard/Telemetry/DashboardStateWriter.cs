@@ -63,6 +63,8 @@ internal sealed class DashboardStateWriter(DashboardData data, DashboardViews vi
                 ["stream_clients"] = self.StreamClients,
                 ["uptime_seconds"] = self.UptimeSeconds,
                 ["working_set_mb"] = Math.Round(Environment.WorkingSet / 1048576.0, 1),
+                ["managed_heap_mb"] = Math.Round(GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0, 1),
+                ["gc_count_gen2"] = GC.CollectionCount(2),
             },
         });
     }
