@@ -54,7 +54,8 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         await Eventually.UntilAsync(async () => (await Json.GetAsync(_server.Client, "api/metrics")).At("total").GetInt32(), n => n == 5, TimeSpan.FromSeconds(10), "the first records");
 
         _sample.AppendMetrics(3, firstEpoch: 7);
-        using var delta = await stream.NextAsync("metrics");
+        // The start-up load may have been pushed to this stream too: wait for the push that brings the total to 8.
+        using var delta = await stream.NextAsync("metrics", d => d.At("total").GetInt64() == 8);
 
         Assert.False(delta.At("reset").GetBoolean());
         Assert.Equal(8, delta.At("total").GetInt64());
@@ -69,7 +70,7 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         await Eventually.UntilAsync(async () => (await Json.GetAsync(_server.Client, "api/events")).At("last_seq").GetInt64(), n => n == 3, TimeSpan.FromSeconds(10), "the first events");
 
         _sample.Data.Events.Append(new StabilityEvent { Time = DateTimeOffset.UtcNow, Service = "training", Type = "restarting", Severity = "warning", Message = "restart 1" }, TestContext.Current.CancellationToken);
-        using var pushed = await stream.NextAsync("events");
+        using var pushed = await stream.NextAsync("events", d => d.At("last_seq").GetInt64() == 4);
 
         var e = Assert.Single(pushed.At("events").EnumerateArray());
         Assert.Equal(4, e.GetProperty("seq").GetInt64());
