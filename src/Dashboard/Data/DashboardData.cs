@@ -75,7 +75,7 @@ internal sealed class DashboardData
 
     public EventFeed Events { get; }
 
-    /// <summary>Lines of metrics.jsonl / events.jsonl that were not valid records.</summary>
+    /// <summary>Lines of metrics.jsonl that were not valid records.</summary>
     public int SkippedMetricLines { get; private set; }
 
     /// <summary>Lines of events.jsonl that were not valid records.</summary>

@@ -130,10 +130,10 @@ public sealed class DashboardOptions
             Problem("--max-stream-clients", $"{MaxStreamClients} is out of range; use 1 to 10000.");
         }
 
-        CheckPositive(problems, "--poll-interval", PollInterval, TimeSpan.FromMilliseconds(50));
-        CheckPositive(problems, "--training-stale-after", TrainingStaleAfter, TimeSpan.FromSeconds(1));
-        CheckPositive(problems, "--process-stale-after", ProcessStaleAfter, TimeSpan.FromSeconds(1));
-        CheckPositive(problems, "--state-interval", StateWriteInterval, TimeSpan.FromMilliseconds(100));
+        CheckPositive(problems, "--poll-interval-ms", PollInterval, TimeSpan.FromMilliseconds(50));
+        CheckPositive(problems, "--training-stale-after-s", TrainingStaleAfter, TimeSpan.FromSeconds(1));
+        CheckPositive(problems, "--process-stale-after-s", ProcessStaleAfter, TimeSpan.FromSeconds(1));
+        CheckPositive(problems, "--state-interval-ms", StateWriteInterval, TimeSpan.FromMilliseconds(100));
         CheckPositive(problems, "operation timeout", OperationTimeout, TimeSpan.FromMilliseconds(100));
 
         if (MaxMetricRecords is < 100 or > 10_000_000)
