@@ -6,7 +6,7 @@ using StabilityTools.Dashboard.Hosting;
 var (options, exitCode, message) = DashboardCommandLine.Parse(args, Environment.GetEnvironmentVariable);
 if (options is null)
 {
-    Console.Error.WriteLine(message);
+    (exitCode == DashboardExitCodes.Ok ? Console.Out : Console.Error).WriteLine(message);
     return exitCode;
 }
 

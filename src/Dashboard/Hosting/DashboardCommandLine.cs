@@ -26,7 +26,7 @@ public static class DashboardCommandLine
     /// <summary>Parses and validates.</summary>
     /// <param name="args">The command-line arguments.</param>
     /// <param name="getEnvironment">Reads an environment variable.</param>
-    /// <returns>The options, or null with the exit code and a message that lists every problem.</returns>
+    /// <returns>The options; or null with the exit code and a message that lists every problem (or, for <c>--help</c>, exit code 0 and the usage).</returns>
     public static (DashboardOptions? Options, int ExitCode, string? Message) Parse(IReadOnlyList<string> args, Func<string, string?> getEnvironment)
     {
         var options = new DashboardOptions();
@@ -40,7 +40,7 @@ public static class DashboardCommandLine
             var name = args[i];
             if (name is "--help" or "-h")
             {
-                return (null, DashboardExitCodes.Usage, Usage);
+                return (null, DashboardExitCodes.Ok, Usage);
             }
 
             if (name == "--no-watch")

@@ -63,4 +63,14 @@ public sealed class DashboardCommandLineTests
         Assert.Equal(DashboardExitCodes.Usage, code);
         Assert.Contains("--port needs a value", message);
     }
+
+    [Fact]
+    public void Help_prints_the_usage_and_exits_0()
+    {
+        var (options, code, message) = DashboardCommandLine.Parse(["--help"], NoEnvironment);
+
+        Assert.Null(options);
+        Assert.Equal(DashboardExitCodes.Ok, code);
+        Assert.StartsWith("usage: stability-dashboard", message);
+    }
 }
