@@ -5,6 +5,7 @@ using StabilityTools.Bench.Store;
 var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Ordinal)
 {
     ["store"] = StoreBench.RunAsync,
+    ["dashboard"] = StabilityTools.Bench.Dashboard.DashboardBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var suite))

@@ -19,4 +19,7 @@ public sealed record ResourceQuotas : StatusDocument, IStatusSchema
 
     /// <summary>CPU and memory limits, one per service.</summary>
     public IReadOnlyList<ServiceLimits> Limits { get; init; } = [];
+
+    /// <summary>The GPUs discovered on this host at the last probe; empty when none (or no probe ran).</summary>
+    public IReadOnlyList<GpuDevice> Devices { get; init; } = [];
 }

@@ -1,3 +1,4 @@
+using StabilityTools.Engine.Models;
 namespace StabilityTools.Engine.Resources;
 
 /// <summary>What a GPU probe saw at one moment.</summary>

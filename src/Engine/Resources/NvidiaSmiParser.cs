@@ -1,3 +1,4 @@
+using StabilityTools.Engine.Models;
 using System.Globalization;
 
 namespace StabilityTools.Engine.Resources;
@@ -25,11 +26,12 @@ public static class NvidiaSmiParser
         {
             devices.Add(new GpuDevice(
                 int.Parse(fields[0], NumberStyles.Integer, CultureInfo.InvariantCulture),
-                fields[1],
-                fields[2],
-                Number(fields[3]) ?? 0,
-                Number(fields[4]) ?? 0,
-                Number(fields[5])));
+                Name: fields[2],
+                Uuid: fields[1],
+                MemoryTotalMb: Number(fields[3]),
+                MemoryUsedMb: Number(fields[4]),
+                UtilizationPercent: Number(fields[5]),
+                SampledAt: DateTimeOffset.UtcNow));
         }
 
         return devices;

@@ -1,3 +1,4 @@
+using StabilityTools.Engine.Models;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -101,11 +102,12 @@ public sealed unsafe class NvmlProbe : IGpuProbe, IDisposable
                 var haveUtilization = _getUtilization(handle, &utilization) == Success;
                 devices.Add(new GpuDevice(
                     (int)i,
-                    uuid,
-                    name,
-                    haveMemory ? memory.Total / 1048576.0 : 0,
-                    haveMemory ? memory.Used / 1048576.0 : 0,
-                    haveUtilization ? utilization.Gpu : null));
+                    Name: name,
+                    Uuid: uuid,
+                    MemoryTotalMb: haveMemory ? memory.Total / 1048576.0 : null,
+                    MemoryUsedMb: haveMemory ? memory.Used / 1048576.0 : null,
+                    UtilizationPercent: haveUtilization ? utilization.Gpu : null,
+                    SampledAt: DateTimeOffset.UtcNow));
                 processes.AddRange(ReadProcesses(handle, (int)i, uuid));
             }
 

@@ -70,11 +70,13 @@ public sealed class ResourceManager
 
         exclusive |= quotas.GpuQuotas.Any(q => q.Service == service && q.Exclusive);
         var allocation = new GpuAllocation(service, wanted, exclusive && wanted.Count > 0, _time.GetUtcNow());
-        Update(current =>
-        {
-            CheckAllocationConflicts(current, allocation);
-            return current with { GpuAllocations = [.. current.GpuAllocations.Where(a => a.Service != service), allocation] };
-        });
+        Update(
+            current =>
+            {
+                CheckAllocationConflicts(current, allocation);
+                return current with { GpuAllocations = [.. current.GpuAllocations.Where(a => a.Service != service), allocation] };
+            },
+            snapshot);
         return allocation;
     }
 
@@ -116,7 +118,7 @@ public sealed class ResourceManager
             }
 
             var candidates = device is { } only ? snapshot.Devices.Where(x => x.Index == only) : snapshot.Devices;
-            var largest = candidates.Max(x => x.MemoryTotalMb);
+            var largest = candidates.Max(x => x.MemoryTotalMb ?? double.MaxValue);
             if (memoryMb > largest)
             {
                 var which = device is { } i ? $"GPU {i}" : "the largest GPU";
@@ -139,7 +141,7 @@ public sealed class ResourceManager
             }
 
             return current with { GpuQuotas = [.. others, quota] };
-        });
+        }, snapshot);
         return quota;
     }
 
@@ -286,8 +288,21 @@ public sealed class ResourceManager
 
     private ResourceQuotas ReadQuotas() => _store.Read<ResourceQuotas>(_state.QuotasPath).Document ?? new ResourceQuotas();
 
-    private void Update(Func<ResourceQuotas, ResourceQuotas> change) =>
-        _store.Update<ResourceQuotas>(_state.QuotasPath, current => change(current ?? new ResourceQuotas()));
+    private void Update(Func<ResourceQuotas, ResourceQuotas> change, GpuSnapshot? snapshot = null) =>
+        _store.Update<ResourceQuotas>(_state.QuotasPath, current =>
+        {
+            var next = change(current ?? new ResourceQuotas());
+            // Keep the device list readers (the dashboard) show as fresh as the probe just taken.
+            return snapshot is { Error: null } ? next with { Devices = snapshot.Devices } : next;
+        });
+
+    /// <summary>Probes the GPUs now and records the devices in <c>resources/quotas.json</c> for readers such as the dashboard.</summary>
+    public GpuSnapshot RecordDevices()
+    {
+        var snapshot = Probe.Probe();
+        Update(current => current, snapshot);
+        return snapshot;
+    }
 
     private static void CheckDevicesExist(IEnumerable<int> devices, GpuSnapshot snapshot)
     {

@@ -1,3 +1,4 @@
+using StabilityTools.Engine.Models;
 namespace StabilityTools.Engine.Resources;
 
 /// <summary>The machine's resources and each service's use of them (<c>check_memory_usage</c> of the seed).</summary>
