@@ -110,13 +110,7 @@ public sealed class ProcessManager
         }
 
         State.EnsureServiceDirectory(name);
-        using (var probe = FileLock.TryAcquire(SupervisorLockPath(State, name)))
-        {
-            if (probe is null)
-            {
-                throw new ServiceAlreadyRunningException(name, existing.Document?.SupervisorPid ?? 0);
-            }
-        }
+        await ProbeSupervisorLockAsync(name, existing.Document, cancellationToken).ConfigureAwait(false);
 
         if (existing.Document is { } old)
         {
@@ -406,6 +400,33 @@ public sealed class ProcessManager
             }
 
             await Task.WhenAny(launch.Exited, Task.Delay(_options.PollInterval, time, cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Refuses when a supervisor holds the service's lock. A supervisor that was just killed may hold it a little
+    /// longer than it shows as dead (its main thread is a zombie before the other threads have closed its files),
+    /// so a held lock without a live supervisor is retried briefly.
+    /// </summary>
+    private async Task ProbeSupervisorLockAsync(string name, ProcessStatus? status, CancellationToken cancellationToken)
+    {
+        var deadline = _options.TimeProvider.GetUtcNow() + TimeSpan.FromSeconds(3);
+        while (true)
+        {
+            using (var probe = FileLock.TryAcquire(SupervisorLockPath(State, name)))
+            {
+                if (probe is not null)
+                {
+                    return;
+                }
+            }
+
+            if (_options.TimeProvider.GetUtcNow() > deadline)
+            {
+                throw new ServiceAlreadyRunningException(name, status?.SupervisorPid ?? 0);
+            }
+
+            await Task.Delay(_options.PollInterval, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 
