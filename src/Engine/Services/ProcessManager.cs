@@ -538,7 +538,7 @@ public sealed class ProcessManager
     private ServiceInfo Judge(string name, ReadResult<ProcessStatus> read)
     {
         var kind = _store.Read<ServiceSpec>(State.ServiceSpecPath(name)).Document?.Kind ?? ServiceKind.Program;
-        var info = new ServiceInfo { Name = name, Kind = kind.ToString().ToLowerInvariant(), StateDirectory = State.Root };
+        var info = new ServiceInfo { Name = name, Kind = kind.ToString().ToLowerInvariant(), StateRoot = State.Root };
         if (read.Document is not { } s)
         {
             return info with

@@ -59,8 +59,8 @@ public sealed record ServiceInfo
     /// <summary>The last control request the supervisor handled.</summary>
     public ControlAck? LastControl { get; init; }
 
-    /// <summary>The state directory it lives in.</summary>
-    public string StateDirectory { get; init; } = "";
+    /// <summary>The state directory it lives in (piped cmdlets bind it, so a pipeline stays in one state directory).</summary>
+    public string StateRoot { get; init; } = "";
 
     /// <summary>The raw status document, when one was read.</summary>
     public ProcessStatus? Status { get; init; }
