@@ -15,7 +15,7 @@ public sealed class LocalLauncher : IServiceLauncher
     private readonly string? _supervisorPath;
 
     /// <summary>Creates a launcher for the supervisor at <paramref name="supervisorPath"/> (default: <see cref="HostLocator.Find"/>).</summary>
-    public LocalLauncher(string? supervisorPath = null) => _supervisorPath = supervisorPath;
+    public LocalLauncher(string? supervisorPath = null) => _supervisorPath = supervisorPath is null ? null : Path.GetFullPath(supervisorPath);
 
     /// <inheritdoc />
     public Task<SupervisorLaunch> LaunchAsync(StateDirectory state, string service, CancellationToken cancellationToken)
