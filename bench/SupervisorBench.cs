@@ -136,7 +136,7 @@ internal static class SupervisorBench
             Console.WriteLine("| Measure | Median | p90 | Min | Max | n | Goal |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
             Row("Crash-to-restart, SIGKILL → new pid in status.json (ms)", external, "≤ 15 ms (PM2 18–41, supervisord ~1040)");
-            Row("Crash-to-restart inside the supervisor, exit reaped → new process started (ms)", internalMs, "");
+            Row("Crash-to-restart inside the supervisor, exit handled → new process started (ms)", internalMs, "");
             Row("Control request → acknowledgement in status.json (ms)", acks, "≤ 100 ms");
             Row("Status of 10 services, warm process, engine call (ms)", statusTimes, "≤ 10 ms (cmdlet)");
             Console.WriteLine();

@@ -152,21 +152,36 @@ internal sealed class ServiceSupervisor : IDisposable
         // .NET reports a death by signal as 128 + the signal; a real exit code above 128 reads the same.
         int? signal = code is > 128 and <= 128 + 64 ? code - 128 : null;
         var now = _time.GetUtcNow();
+        var decision = _tracker.OnExit(code, run.HangReason is null ? signal : signal ?? Native.SIGKILL);
+
+        // The restart path is the latency that matters: the old group dies at once (one syscall, so the new run
+        // never meets its predecessor, e.g. on a still-bound port), the new process starts, and only then come the
+        // sweep for escaped descendants, the events and status.json.
+        Native.SignalGroup(run.Pid, Native.SIGKILL);
+        var immediate = decision.Action == RestartAction.Restart && decision.Delay <= TimeSpan.Zero;
+        var next = immediate ? StartRun() : null;
+        Publish(s => s with
+        {
+            Pid = next?.Pid ?? 0, PidStartTicks = next?.StartTicks ?? 0, StartTime = next?.StartedAt ?? s.StartTime,
+            Status = next is null ? s.Status : ServiceState.Starting,
+            LastExitCode = code, LastExitSignal = signal, LastExitTime = now, CpuUsage = 0, MemoryUsage = 0,
+        });
         KillRemnants(run);
         var how = signal is { } sig ? $"was killed by signal {sig}" : $"exited with code {code}";
-        Event("exited", code == 0 ? "info" : "warning", $"'{_name}' (pid {run.Pid}) {how} after {(now - run.StartedAt).TotalSeconds:0.###} s.",
+        Event("exited", code == 0 ? "info" : "warning", $"'{_name}' (pid {run.Pid}) {how} after {(now - run.StartedAt).TotalSeconds:0.###} s.", now,
             ("pid", Str(run.Pid)), ("exit_code", Str(code)), ("signal", signal is { } s2 ? Str(s2) : ""));
-        var decision = _tracker.OnExit(code, run.HangReason is null ? signal : signal ?? Native.SIGKILL);
-        Publish(s => s with { Pid = 0, LastExitCode = code, LastExitSignal = signal, LastExitTime = now, CpuUsage = 0, MemoryUsage = 0 });
         switch (decision.Action)
         {
             case RestartAction.Restart:
                 _restarts++;
-                Event("restarting", "warning", $"Restarting '{_name}' in {decision.Delay.TotalMilliseconds:0} ms ({decision.RestartsInWindow} restarts within the circuit window).",
+                Event("restarting", "warning", $"Restarting '{_name}' in {decision.Delay.TotalMilliseconds:0} ms ({decision.RestartsInWindow} restarts within the circuit window).", now,
                     ("delay_ms", Str((long)decision.Delay.TotalMilliseconds)), ("restarts", Str(_restarts)));
-                if (decision.Delay <= TimeSpan.Zero)
+                if (immediate)
                 {
-                    Spawn();
+                    if (next is not null)
+                    {
+                        AnnounceRun(next);
+                    }
                 }
                 else
                 {
@@ -246,14 +261,21 @@ internal sealed class ServiceSupervisor : IDisposable
             Status = state ?? s.Status,
         });
 
-    /// <summary>Starts a new run. A launch failure counts as an exit with code 127 and goes through the policy.</summary>
+    /// <summary>Starts a new run and announces it.</summary>
     private void Spawn()
+    {
+        if (StartRun() is { } run)
+        {
+            AnnounceRun(run);
+        }
+    }
+
+    /// <summary>Starts the service process; null (and the service fatal) when it cannot be launched at all.</summary>
+    private ServiceRun? StartRun()
     {
         _generation++;
         _restartTimer?.Dispose();
-        var spec = _spec;
-        var info = BuildStartInfo(spec);
-        var process = new Process { StartInfo = info };
+        var process = new Process { StartInfo = BuildStartInfo(_spec) };
         try
         {
             StartChild(process);
@@ -263,12 +285,11 @@ internal sealed class ServiceSupervisor : IDisposable
             Publish(s => s with { Status = ServiceState.Fatal, Pid = 0, ErrorMessage = $"The service could not be launched: {ex.Message}" });
             Event("fatal", "error", $"'{_name}' could not be launched: {ex.Message}");
             Post(new SupervisorMessage.Terminate("launch failure"));
-            return;
+            return null;
         }
 
         var identity = ProcessIdentity.Of(process.Id);
-        var now = _time.GetUtcNow();
-        var run = new ServiceRun(_generation, process, identity?.StartTicks ?? 0, now);
+        var run = new ServiceRun(_generation, process, identity?.StartTicks ?? 0, _time.GetUtcNow());
         _run = run;
         _tracker.RecordStart();
         _hangArmed = false;
@@ -276,12 +297,19 @@ internal sealed class ServiceSupervisor : IDisposable
         _ = _stdout.PumpAsync(process.StandardOutput.BaseStream);
         _ = _stderr.PumpAsync(process.StandardError.BaseStream);
         _ = WaitForExitAsync(run);
+        return run;
+    }
+
+    /// <summary>Records a started run (status, event) and arms its startup check or health probe.</summary>
+    private void AnnounceRun(ServiceRun run)
+    {
+        var spec = _spec;
         Publish(s => s with
         {
-            Status = ServiceState.Starting, Pid = run.Pid, PidStartTicks = run.StartTicks, StartTime = now,
+            Status = ServiceState.Starting, Pid = run.Pid, PidStartTicks = run.StartTicks, StartTime = run.StartedAt,
             NextRestartAt = null, Restarts = _restarts, ErrorMessage = null,
         });
-        Event("started", "info", $"Started '{_name}' as pid {run.Pid}.", ("pid", Str(run.Pid)));
+        Event("started", "info", $"Started '{_name}' as pid {run.Pid}.", run.StartedAt, ("pid", Str(run.Pid)));
         if (spec.HealthUrl is null)
         {
             if (spec.StartupGraceMs == 0)
@@ -599,11 +627,14 @@ internal sealed class ServiceSupervisor : IDisposable
         }
     }
 
-    private StabilityEvent Event(string type, string severity, string message, params (string Key, string Value)[] data)
+    private StabilityEvent Event(string type, string severity, string message, params (string Key, string Value)[] data) =>
+        Event(type, severity, message, _time.GetUtcNow(), data);
+
+    private StabilityEvent Event(string type, string severity, string message, DateTimeOffset time, params (string Key, string Value)[] data)
     {
         var stabilityEvent = new StabilityEvent
         {
-            Time = _time.GetUtcNow(),
+            Time = time,
             Service = _name,
             Type = type,
             Severity = severity,

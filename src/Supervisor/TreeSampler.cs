@@ -24,21 +24,33 @@ internal sealed class TreeSampler
     /// <param name="timestampFrequency">Stopwatch ticks per second.</param>
     public void Sample(int servicePid, IReadOnlySet<int> ownChildren, long nowTimestamp, double timestampFrequency)
     {
-        var table = ProcessTable.Capture();
-        foreach (var entry in table.Entries.Values)
+        // Only the supervisor's children and the service's descendants are read, never all of /proc: this runs
+        // every second in every supervisor. Orphans the service left behind are the supervisor's children (it is
+        // their subreaper), so they are found too.
+        var adopted = ProcessTable.Children(_self).Where(p => p != servicePid && !ownChildren.Contains(p)).ToList();
+        var entries = new Dictionary<int, ProcessEntry>();
+        foreach (var pid in ProcessTable.Descendants(servicePid > 0 ? adopted.Append(servicePid) : adopted))
         {
-            if (entry.ParentPid == _self && entry.IsZombie && !ownChildren.Contains(entry.Pid))
+            if (ProcessTable.Read(pid) is { } entry)
             {
-                Native.TryReap(entry.Pid);
+                entries[pid] = entry;
             }
         }
 
-        var tree = servicePid > 0 ? table.ServiceTree(servicePid, servicePid, _self, ownChildren.Where(p => p != servicePid).ToHashSet()) : [];
+        foreach (var pid in adopted)
+        {
+            if (entries.TryGetValue(pid, out var entry) && entry.IsZombie)
+            {
+                Native.TryReap(pid);
+            }
+        }
+
+        var tree = servicePid > 0 ? entries.Keys.ToHashSet() : [];
         var ticks = new Dictionary<int, long>(tree.Count);
         long rss = 0, delta = 0;
         foreach (var pid in tree)
         {
-            if (!table.Entries.TryGetValue(pid, out var entry) || entry.IsZombie)
+            if (!entries.TryGetValue(pid, out var entry) || entry.IsZombie)
             {
                 continue;
             }
