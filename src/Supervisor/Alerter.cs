@@ -20,6 +20,7 @@ internal sealed class Alerter
     private readonly ILogger _log;
     private readonly Action<Process> _startChild;
     private readonly Action<int> _childEnded;
+    private readonly List<Task> _pending = [];
     private HttpClient? _http;
     private DateTimeOffset? _lastSent;
     private int _suppressed;
@@ -70,7 +71,35 @@ internal sealed class Alerter
 
         if (spec.AlertWebhookUrl is { } url)
         {
-            _ = PostAsync(url, json);
+            Track(PostAsync(url, json));
+        }
+    }
+
+    /// <summary>Waits (bounded) for alerts still in flight, so a supervisor that ends on a fatal event still delivers it.</summary>
+    public async Task DrainAsync(TimeSpan bound)
+    {
+        Task[] pending;
+        lock (_pending)
+        {
+            pending = [.. _pending];
+        }
+
+        try
+        {
+            await Task.WhenAll(pending).WaitAsync(bound, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _log.Warning("{Count} alerts were still in flight after {Bound}", pending.Count(t => !t.IsCompleted), bound);
+        }
+    }
+
+    private void Track(Task task)
+    {
+        lock (_pending)
+        {
+            _pending.RemoveAll(t => t.IsCompleted);
+            _pending.Add(task);
         }
     }
 
@@ -94,7 +123,7 @@ internal sealed class Alerter
             var process = new Process { StartInfo = info };
             _startChild(process);
 
-            _ = FinishAsync(process, json);
+            Track(FinishAsync(process, json));
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {

@@ -100,6 +100,7 @@ internal sealed class ServiceSupervisor : IDisposable
                 _restartTimer?.Dispose();
                 Publish(s => s with { LastHeartbeat = _time.GetUtcNow() });
                 _log.Information("Supervision of {Service} ends: {State}", _name, state);
+                await _alerter.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                 return state;
             }
         }
