@@ -90,6 +90,14 @@ Describe 'Starting, restarting and stopping a service' {
         $theirs.Pid | Should -Be $mine.Pid
     }
 
+    It 'completes service names and shows the service output' {
+        $line = "Restart-StabilityProcess -StateDirectory '$state' -Name sle"
+        $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $completion.CompletionMatches.CompletionText | Should -Contain 'sleeper'
+        @(Get-StabilityEvent -Name sleeper -Type started -StateDirectory $state).Count | Should -Be 2
+        Get-StabilityLog -Name sleeper -Stream Supervisor -Tail 5 -StateDirectory $state | Should -Not -BeNullOrEmpty
+    }
+
     It 'refuses a second start of a running service' {
         { Start-TrainingProcess -Name sleeper -FilePath $sleep -ArgumentList 3600 -StateDirectory $state -ErrorAction Stop } |
             Should -Throw -ErrorId 'ServiceAlreadyRunning,StabilityTools.Cmdlets.StartTrainingProcessCommand'
@@ -142,5 +150,18 @@ Describe 'Errors with stable ids' {
         { Start-TrainingProcess -Name failing -FilePath /bin/sh -ArgumentList '-c', 'echo config missing >&2; exit 3' -StateDirectory $state -ErrorAction Stop } |
             Should -Throw -ErrorId 'ServiceStartFailed,StabilityTools.Cmdlets.StartTrainingProcessCommand' -ExpectedMessage '*config missing*'
         (Get-ProcessStatus -Name failing -StateDirectory $state).Pid | Should -Be 0
+    }
+}
+
+Describe 'Help' {
+    It 'documents <_> with a synopsis and examples' -ForEach @(
+        'Start-TrainingProcess', 'Start-Dashboard', 'Stop-TrainingProcess', 'Stop-Dashboard',
+        'Restart-StabilityProcess', 'Get-ProcessStatus', 'Get-StabilityEvent', 'Get-StabilityLog') {
+        $help = Get-Help $_ -Full
+        $help.Synopsis | Should -Not -BeLike "$_ *"
+        @($help.Examples.Example).Count | Should -BeGreaterThan 0
+        $documented = @($help.Parameters.Parameter.Name)
+        $actual = (Get-Command $_).Parameters.Keys | Where-Object { $_ -notin [System.Management.Automation.PSCmdlet]::CommonParameters -and $_ -notin [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -and $_ -ne 'PipedStateRoot' }
+        $actual | Where-Object { $_ -notin $documented } | Should -BeNullOrEmpty
     }
 }
