@@ -34,6 +34,7 @@ internal sealed class ServiceSupervisor : IDisposable
     private readonly RotatingLog _stdout;
     private readonly RotatingLog _stderr;
     private readonly Alerter _alerter;
+    private readonly ServiceCgroup? _cgroup;
     private readonly ProcessIdentity _self = ProcessIdentity.Current;
     private ServiceSpec _spec;
     private RestartTracker _tracker;
@@ -63,6 +64,9 @@ internal sealed class ServiceSupervisor : IDisposable
         var logs = state.ServiceLogDirectory(name);
         _stdout = new RotatingLog(Path.Combine(logs, "stdout.log"), spec.LogMaxBytes, spec.LogMaxFiles);
         _stderr = new RotatingLog(Path.Combine(logs, "stderr.log"), spec.LogMaxBytes, spec.LogMaxFiles);
+        // Where the platform offers a freezer cgroup, every process of the service is born into it, so nothing can
+        // escape a stop (double forks, new sessions) or outlive a killed supervisor unnoticed.
+        _cgroup = ServiceCgroup.TryOpen(state.Root, name, create: true);
         _alerter = new Alerter(_time, log, StartChild, pid => { lock (_childGate) { _ownChildren.Remove(pid); } });
         _status = new ProcessStatus
         {
@@ -100,6 +104,16 @@ internal sealed class ServiceSupervisor : IDisposable
                 _restartTimer?.Dispose();
                 Publish(s => s with { LastHeartbeat = _time.GetUtcNow() });
                 _log.Information("Supervision of {Service} ends: {State}", _name, state);
+                if (_cgroup is not null)
+                {
+                    var left = _cgroup.KillAll(KillBound);
+                    _cgroup.TryRemove();
+                    if (left.Count > 0)
+                    {
+                        _log.Error("Processes {Pids} of {Service} survived the cgroup kill", left, _name);
+                    }
+                }
+
                 await _alerter.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                 return state;
             }
@@ -127,7 +141,8 @@ internal sealed class ServiceSupervisor : IDisposable
                     ("pid", Str(run.Pid)));
                 _alerter.Alert(_spec, hang);
                 // Two-stage kill in the background; the exit then arrives as a failure and goes through the policy.
-                _ = KillRunAsync(run, _spec.StopTimeout, force: false);
+                // Not the cgroup here: the loop may restart the service meanwhile, into the same group.
+                _ = KillRunAsync(run, _spec.StopTimeout, force: false, useCgroup: false);
                 return null;
 
             case SupervisorMessage.RestartDue(var generation) when generation == _generation && _status.Status == ServiceState.Backoff:
@@ -159,6 +174,7 @@ internal sealed class ServiceSupervisor : IDisposable
         // never meets its predecessor, e.g. on a still-bound port), the new process starts, and only then come the
         // sweep for escaped descendants, the events and status.json.
         Native.SignalGroup(run.Pid, Native.SIGKILL);
+        _cgroup?.KillAll(KillBound);
         var immediate = decision.Action == RestartAction.Restart && decision.Delay <= TimeSpan.Zero;
         var next = immediate ? StartRun() : null;
         Publish(s => s with
@@ -167,7 +183,7 @@ internal sealed class ServiceSupervisor : IDisposable
             Status = next is null ? s.Status : ServiceState.Starting,
             LastExitCode = code, LastExitSignal = signal, LastExitTime = now, CpuUsage = 0, MemoryUsage = 0,
         });
-        KillRemnants(run);
+        KillRemnants(run, useCgroup: false);
         var how = signal is { } sig ? $"was killed by signal {sig}" : $"exited with code {code}";
         Event("exited", code == 0 ? "info" : "warning", $"'{_name}' (pid {run.Pid}) {how} after {(now - run.StartedAt).TotalSeconds:0.###} s.", now,
             ("pid", Str(run.Pid)), ("exit_code", Str(code)), ("signal", signal is { } s2 ? Str(s2) : ""));
@@ -287,6 +303,11 @@ internal sealed class ServiceSupervisor : IDisposable
             Event("fatal", "error", $"'{_name}' could not be launched: {ex.Message}");
             Post(new SupervisorMessage.Terminate("launch failure"));
             return null;
+        }
+
+        if (_cgroup is not null && !_cgroup.Add(process.Id))
+        {
+            _log.Warning("Could not move pid {Pid} into {Cgroup}; stops fall back to walking /proc", process.Id, _cgroup.Path);
         }
 
         var identity = ProcessIdentity.Of(process.Id);
@@ -413,14 +434,14 @@ internal sealed class ServiceSupervisor : IDisposable
         if (_run is { } run)
         {
             run.Stopping = true;
-            await KillRunAsync(run, timeout, force).ConfigureAwait(false);
+            await KillRunAsync(run, timeout, force, useCgroup: true).ConfigureAwait(false);
             _log.Information("{Service} (pid {Pid}) stopped", _name, run.Pid);
         }
 
         _run = null;
     }
 
-    private async Task KillRunAsync(ServiceRun run, TimeSpan timeout, bool force)
+    private async Task KillRunAsync(ServiceRun run, TimeSpan timeout, bool force, bool useCgroup)
     {
         if (!force && !run.Exit.Task.IsCompleted)
         {
@@ -434,22 +455,24 @@ internal sealed class ServiceSupervisor : IDisposable
 
         // Always, even after a graceful exit: grandchildren that ignored the signal, left the group, or were
         // double-forked (adopted by this subreaper) must not survive the service.
-        var survivors = await Task.Run(() => KillRemnants(run)).ConfigureAwait(false);
+        var survivors = await Task.Run(() => KillRemnants(run, useCgroup)).ConfigureAwait(false);
         if (await Task.WhenAny(run.Exit.Task, Task.Delay(KillBound, _time)).ConfigureAwait(false) != run.Exit.Task || survivors.Count > 0)
         {
             Event("kill_failed", "error", $"Processes of '{_name}' survived SIGKILL for {KillBound.TotalSeconds:0} s: {string.Join(", ", survivors)}.");
         }
     }
 
-    private IReadOnlyList<int> KillRemnants(ServiceRun run)
+    private IReadOnlyList<int> KillRemnants(ServiceRun run, bool useCgroup)
     {
+        var inGroup = useCgroup && _cgroup is not null ? _cgroup.KillAll(KillBound) : [];
+
         HashSet<int> exclude;
         lock (_childGate)
         {
             exclude = [.. _ownChildren.Where(p => p != run.Pid)];
         }
 
-        var survivors = ProcessTreeKiller.KillTree(run.Pid, run.Pid, _self.Pid, exclude, KillBound);
+        var survivors = ProcessTreeKiller.KillTree(run.Pid, run.Pid, _self.Pid, exclude, KillBound).Concat(inGroup).Distinct().ToList();
         if (survivors.Count > 0)
         {
             _log.Error("Processes {Survivors} of {Service} survived SIGKILL", survivors, _name);
@@ -461,6 +484,17 @@ internal sealed class ServiceSupervisor : IDisposable
     /// <summary>Ends a service left running by a supervisor that died (found by pid and start time in the old status.json).</summary>
     private void EndLeftovers(ProcessStatus? previous)
     {
+        // The cgroup remembers every process of the previous run, even those that left its session and were
+        // re-parented to init when their supervisor died.
+        if (_cgroup?.Members() is { Count: > 0 } members)
+        {
+            var left = _cgroup.KillAll(KillBound);
+            Event("orphan_killed", "warning",
+                $"Killed {members.Count} process(es) of '{_name}' ({string.Join(", ", members)}) left running by a supervisor that is gone, so that it never runs twice." +
+                (left.Count > 0 ? $" Survivors: {string.Join(", ", left)}." : ""));
+            return;
+        }
+
         if (previous is null || previous.Pid <= 0 || previous.PidStartTicks == 0 || previous.Host != Environment.MachineName)
         {
             return;

@@ -493,7 +493,25 @@ public sealed class ProcessManager
     /// <summary>Kills a service process (and its tree) that outlived its supervisor, identified by pid and start time.</summary>
     private void EndOrphanedService(ProcessStatus status)
     {
-        if (status.Pid <= 0 || status.Host is { } host && host != Environment.MachineName)
+        if (status.Host is { } host && host != Environment.MachineName)
+        {
+            return;
+        }
+
+        // The freezer cgroup, where there is one, holds every process of the service, escaped grandchildren included.
+        if (ServiceCgroup.TryOpen(State.Root, status.Name, create: false) is { } cgroup && cgroup.Members() is { Count: > 0 } members)
+        {
+            cgroup.KillAll(TimeSpan.FromSeconds(5));
+            _events.Append(new StabilityEvent
+            {
+                Time = _options.TimeProvider.GetUtcNow(), Service = status.Name, Type = "orphan_killed", Severity = "warning",
+                Message = $"Killed {members.Count} process(es) of '{status.Name}' ({string.Join(", ", members)}), left running by a supervisor that is gone.",
+                Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
+            });
+            return;
+        }
+
+        if (status.Pid <= 0)
         {
             return;
         }

@@ -35,6 +35,38 @@ public sealed class SingleInstanceTests
     }
 
     [Fact]
+    public async Task A_new_start_after_a_SIGKILLed_supervisor_ends_even_the_grandchildren_that_escaped()
+    {
+        if (!UserAccount.IsRoot || !File.Exists(Path.Combine(ServiceCgroup.FreezerRoot, "cgroup.procs")))
+        {
+            Assert.Skip("Needs root and a cgroup v1 freezer: elsewhere an escaped grandchild of a dead supervisor is out of reach.");
+            return;
+        }
+
+        await using var h = new SupervisorHarness();
+        var pidFile = Path.Combine(h.State.Root, "tree.pids");
+        var first = await h.StartAsync(SupervisorHarness.Dummy("tree", ServiceKind.Program, "spawn-tree", "--pid-file", pidFile, "--children", "1"));
+        var pids = await SupervisorHarness.EventuallyAsync(() => File.Exists(pidFile) ? File.ReadAllLines(pidFile) : [], l => l is { Length: 2 }, "the tree's pid file");
+        var escaped = await SupervisorHarness.EventuallyAsync(() => ProcessTable.Read(int.Parse(pids[1], System.Globalization.CultureInfo.InvariantCulture)),
+            e => e is not null && e.ParentPid == first.SupervisorPid && e.SessionId == e.Pid, "the grandchild to escape into its own session");
+        var old = new[] { ProcessIdentity.Of(first.Pid)!.Value, ProcessIdentity.Of(int.Parse(pids[0], System.Globalization.CultureInfo.InvariantCulture))!.Value, new ProcessIdentity(escaped.Pid, escaped.StartTicks) };
+
+        var supervisor = new ProcessIdentity(first.SupervisorPid, first.Status!.SupervisorStartTicks);
+        Native.Signal(supervisor.Pid, Native.SIGKILL);
+        await SupervisorHarness.WaitGoneAsync(supervisor);
+        // Its subreaper gone, the escaped grandchild now belongs to some other ancestor, out of the service's session and group.
+        await SupervisorHarness.EventuallyAsync(() => ProcessTable.Read(escaped.Pid), e => e is not null && e.ParentPid != supervisor.Pid, "the grandchild to be re-parented");
+        Assert.All(old, p => Assert.True(p.IsAlive()));
+
+        File.Delete(pidFile);
+        var second = await h.StartAsync(SupervisorHarness.Dummy("tree", ServiceKind.Program, "spawn-tree", "--pid-file", pidFile, "--children", "1"));
+
+        Assert.All(old, p => Assert.False(p.IsAlive(), $"pid {p.Pid} of the first run survived"));
+        Assert.Equal(ServiceState.Running, second.State);
+        Assert.Contains("3 process(es)", Assert.Single(h.Manager.GetEvents("tree", type: "orphan_killed")).Message);
+    }
+
+    [Fact]
     public async Task Starting_a_running_service_again_is_refused_and_a_second_supervisor_exits()
     {
         await using var h = new SupervisorHarness();

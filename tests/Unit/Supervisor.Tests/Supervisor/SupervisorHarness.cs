@@ -115,6 +115,11 @@ internal sealed class SupervisorHarness : IAsyncDisposable
             Native.Signal(pid, Native.SIGKILL);
         }
 
+        foreach (var name in State.ListServices())
+        {
+            ServiceCgroup.TryOpen(State.Root, name, create: false)?.TryRemove();
+        }
+
         _dir.Dispose();
     }
 }
