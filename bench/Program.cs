@@ -1,4 +1,4 @@
-using StabilityTools.Bench;
+using StabilityTools.Bench.Store;
 
 // stability-bench <suite> [options]: each suite measures one part and prints a Markdown section for
 // bench/RESULTS.md. `dotnet pwsh ./build.ps1 Bench` runs them all and records the output.
