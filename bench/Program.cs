@@ -1,4 +1,5 @@
 using StabilityTools.Bench.Store;
+using StabilityTools.Bench.Supervisor;
 
 // stability-bench <suite> [options]: each suite measures one part and prints a Markdown section for
 // bench/RESULTS.md. `dotnet pwsh ./build.ps1 Bench` runs them all and records the output.

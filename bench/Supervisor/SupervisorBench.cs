@@ -6,7 +6,7 @@ using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
-namespace StabilityTools.Bench;
+namespace StabilityTools.Bench.Supervisor;
 
 /// <summary>
 /// Supervisor benchmark (issue #3): crash-to-restart latency over SIGKILLs, control acknowledgement latency, time to
@@ -15,7 +15,9 @@ namespace StabilityTools.Bench;
 /// </summary>
 /// <remarks>
 /// Options: <c>--supervisor PATH</c> (default: the hosts folder, or artifacts/StabilityTools/hosts beside the bench),
-/// <c>--kills 25</c>, <c>--idle-seconds 60</c>.
+/// <c>--kills 25</c>, <c>--idle-seconds 60</c>, <c>--module PSD1</c> (default: artifacts/StabilityTools/StabilityTools.psd1
+/// beside the bench; the cmdlet figures are left out when there is none), <c>--pwsh DLL</c> (default: the
+/// PowerShell tool package in the NuGet cache).
 /// </remarks>
 internal static class SupervisorBench
 {
@@ -114,6 +116,9 @@ internal static class SupervisorBench
                 }
             }
 
+            // 4b. The same through the cmdlet: warm (in one session) and cold (a new pwsh per call).
+            var (warmCmdlet, coldCmdlet) = MeasureCmdlet(Option("module"), Option("pwsh"), root);
+
             // 5. Idle supervisor: RSS and CPU over the idle window, averaged over the 10 supervisors.
             var supervisors = manager.GetStatuses().Where(s => s.State == ServiceState.Running).Select(s => s.SupervisorPid).ToList();
             await Task.Delay(TimeSpan.FromSeconds(3));
@@ -122,27 +127,31 @@ internal static class SupervisorBench
             await Task.Delay(TimeSpan.FromSeconds(idleSeconds));
             var ticksAfter = supervisors.Sum(p => ProcessTable.Read(p)?.CpuTicks ?? 0);
             var idleCpu = (ticksAfter - ticksBefore) * 100.0 / ProcessTable.TicksPerSecond / idleClock.Elapsed.TotalSeconds / supervisors.Count;
-            var rss = supervisors.Select(p => VmRssMb(p)).ToList();
+            var rss = supervisors.Select(p => MemoryMb(p, "/proc/{0}/status", "VmRSS:")).ToList();
+            var pss = supervisors.Select(p => MemoryMb(p, "/proc/{0}/smaps_rollup", "Pss:")).ToList();
+            var uss = supervisors.Select(p => MemoryMb(p, "/proc/{0}/smaps_rollup", "Private_Clean:") + MemoryMb(p, "/proc/{0}/smaps_rollup", "Private_Dirty:")).ToList();
 
             foreach (var name in manager.ListServices())
             {
                 await manager.StopAsync(name, force: true);
             }
 
-            Console.WriteLine("## Supervisor (issue #3)");
+            Console.WriteLine(BenchReport.Header("Supervisor (`stability-bench supervisor`)"));
+            Console.WriteLine($"Service `{sleep} 3600`; supervisor `{Path.GetFileName(supervisor)}` run as `dotnet <dll>`; load average {LoadAverage()} at the end (shared machine).");
             Console.WriteLine();
-            Console.WriteLine($"Service: `{sleep} 3600`; supervisor: `{supervisor}`; {Environment.ProcessorCount} CPUs; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+            Console.WriteLine("| measure | median | p90 | min | max | n | goal |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
+            Row("crash-to-restart: SIGKILL → new pid in status.json, ms", external, "≤ 15 (PM2 18–41, supervisord ~1040)");
+            Row("crash-to-restart inside the supervisor: exit handled → new process started, ms", internalMs, "");
+            Row("control request → acknowledgement in status.json, ms", acks, "≤ 100");
+            Row("status of 10 services, warm process, engine call, ms", statusTimes, "");
+            Row("`Get-ProcessStatus` of 10 services, warm session, ms", warmCmdlet, "≤ 10");
+            Row("`pwsh -NoProfile -c 'Import-Module …; Get-ProcessStatus'`, cold, ms", coldCmdlet, "(peers' status commands 260–360)");
             Console.WriteLine();
-            Console.WriteLine("| Measure | Median | p90 | Min | Max | n | Goal |");
-            Console.WriteLine("|---|---|---|---|---|---|---|");
-            Row("Crash-to-restart, SIGKILL → new pid in status.json (ms)", external, "≤ 15 ms (PM2 18–41, supervisord ~1040)");
-            Row("Crash-to-restart inside the supervisor, exit handled → new process started (ms)", internalMs, "");
-            Row("Control request → acknowledgement in status.json (ms)", acks, "≤ 100 ms");
-            Row("Status of 10 services, warm process, engine call (ms)", statusTimes, "≤ 10 ms (cmdlet)");
-            Console.WriteLine();
-            Console.WriteLine($"- Start 10 services at once until all are `running`: {startAll:0} ms (each waits its {startGrace} ms startup grace).");
-            Console.WriteLine($"- Idle supervisor RSS: median {Median(rss):0.0} MB (min {rss.Min():0.0}, max {rss.Max():0.0}) over {rss.Count} supervisors (goal ≤ 20 MB; supervisord 27 MB, PM2 57 MB).");
-            Console.WriteLine($"- Idle supervisor CPU over {idleSeconds} s: {idleCpu:0.00} % of one core per supervisor (1 Hz heartbeat + /proc sample).");
+            Console.WriteLine($"- Start 10 services at once until all are `running`: **{startAll:0} ms** (each waits its {startGrace} ms startup grace).");
+            Console.WriteLine($"- Idle supervisor memory over {rss.Count} supervisors: RSS median **{Median(rss):0.0} MB** (goal ≤ 20; supervisord 27, PM2 57), " +
+                $"PSS {Median(pss):0.0} MB, private (USS) {Median(uss):0.0} MB: most of the RSS is the shared .NET runtime (CoreLib, JIT) mapped by every supervisor.");
+            Console.WriteLine($"- Idle supervisor CPU over {idleSeconds} s: **{idleCpu:0.00} %** of one core per supervisor (1 Hz heartbeat: tree sample and status.json rewrite).");
             return 0;
         }
         finally
@@ -201,17 +210,62 @@ internal static class SupervisorBench
         }
     }
 
-    private static double VmRssMb(int pid)
+    private static double MemoryMb(int pid, string fileFormat, string key)
     {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        foreach (var line in File.ReadLines(string.Format(CultureInfo.InvariantCulture, fileFormat, pid)))
         {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            if (line.StartsWith(key, StringComparison.Ordinal))
             {
                 return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
             }
         }
 
         return double.NaN;
+    }
+
+    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+
+    /// <summary>Times Get-ProcessStatus through the built module: 20 calls in one warm session, and 3 cold sessions.</summary>
+    private static (List<double> Warm, List<double> Cold) MeasureCmdlet(string? module, string? pwsh, string stateRoot)
+    {
+        module ??= Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "StabilityTools", "StabilityTools.psd1"));
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        pwsh ??= Directory.Exists(Path.Combine(packages, "powershell"))
+            ? Directory.EnumerateFiles(Path.Combine(packages, "powershell"), "pwsh.dll", SearchOption.AllDirectories).Order().LastOrDefault()
+            : null;
+        if (!File.Exists(module) || pwsh is null)
+        {
+            Console.Error.WriteLine($"Cmdlet figures skipped: no module at '{module}' or no pwsh.dll.");
+            return ([], []);
+        }
+
+        string Run(string command)
+        {
+            var info = new ProcessStartInfo(HostLocator.DotNetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { pwsh, "-NoProfile", "-NonInteractive", "-Command", command })
+            {
+                info.ArgumentList.Add(a);
+            }
+
+            using var process = Process.Start(info)!;
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return output;
+        }
+
+        var warmScript = $"Import-Module '{module}'; $null = Get-ProcessStatus -StateDirectory '{stateRoot}'; " +
+            $"1..20 | ForEach-Object {{ (Measure-Command {{ $null = Get-ProcessStatus -StateDirectory '{stateRoot}' }}).TotalMilliseconds.ToString([cultureinfo]::InvariantCulture) }}";
+        var warm = Run(warmScript).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN).Where(v => !double.IsNaN(v)).ToList();
+        var cold = new List<double>();
+        for (var i = 0; i < 3; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            Run($"Import-Module '{module}'; $n = @(Get-ProcessStatus -StateDirectory '{stateRoot}').Count; if ($n -ne 10) {{ exit 1 }}");
+            cold.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        return (warm, cold);
     }
 
     private static double Median(List<double> values) => Percentile(values, 0.5);
