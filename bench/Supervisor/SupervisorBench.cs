@@ -231,7 +231,9 @@ internal static class SupervisorBench
         module ??= Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "StabilityTools", "StabilityTools.psd1"));
         var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         pwsh ??= Directory.Exists(Path.Combine(packages, "powershell"))
-            ? Directory.EnumerateFiles(Path.Combine(packages, "powershell"), "pwsh.dll", SearchOption.AllDirectories).Order().LastOrDefault()
+            ? Directory.EnumerateFiles(Path.Combine(packages, "powershell"), "pwsh.dll", SearchOption.AllDirectories)
+                .Where(f => f.Contains($"{Path.DirectorySeparatorChar}{(OperatingSystem.IsWindows() ? "win" : "unix")}{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+                .Order().LastOrDefault()
             : null;
         if (!File.Exists(module) || pwsh is null)
         {
@@ -248,8 +250,14 @@ internal static class SupervisorBench
             }
 
             using var process = Process.Start(info)!;
+            var error = process.StandardError.ReadToEndAsync();
             var output = process.StandardOutput.ReadToEnd();
             process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"pwsh failed with exit code {process.ExitCode}: {error.Result}");
+            }
+
             return output;
         }
 

@@ -19,7 +19,6 @@ internal sealed class ControlWatcher : IDisposable
     private readonly FileSystemWatcher? _watcher;
     private readonly ITimer _poll;
     private string? _lastId;
-    private DateTime _lastStamp;
 
     public ControlWatcher(string path, StatusStore store, string? alreadyHandledId, Action<ControlRequest> post, TimeProvider time)
     {
@@ -64,28 +63,14 @@ internal sealed class ControlWatcher : IDisposable
     {
         lock (_gate)
         {
-            DateTime stamp;
-            try
-            {
-                stamp = File.GetLastWriteTimeUtc(_path);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                return;
-            }
-
-            if (stamp == _lastStamp && _lastId is not null)
-            {
-                return;
-            }
-
+            // Always read: two requests can land within one tick of the file system's timestamps, and a read of
+            // this small file costs less than telling them apart another way.
             var read = _store.Read<ControlRequest>(_path);
             if (read.Document is not { } request || string.IsNullOrEmpty(request.RequestId))
             {
                 return;
             }
 
-            _lastStamp = stamp;
             if (request.RequestId == _lastId)
             {
                 return;

@@ -152,6 +152,10 @@ internal sealed class ServiceSupervisor : IDisposable
             case SupervisorMessage.Control(var request):
                 return await OnControlAsync(request).ConfigureAwait(false);
 
+            case SupervisorMessage.Terminate when _status.Status == ServiceState.Fatal:
+                // The service could not even be launched: nothing to stop, and fatal it stays.
+                return ServiceState.Fatal;
+
             case SupervisorMessage.Terminate(var signal):
                 Event("supervisor_signal", "warning", $"The supervisor got {signal}; stopping '{_name}'.");
                 await StopCurrentAsync(_spec.StopTimeout, force: false).ConfigureAwait(false);
