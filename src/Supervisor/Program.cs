@@ -11,6 +11,9 @@ using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 using StabilityTools.Supervisor;
 
+// Before anything else opens a file: drop descriptors inherited from the caller (see CloseInheritedDescriptors).
+Native.CloseInheritedDescriptors();
+
 const int ExitUsage = 64;
 const int ExitAlreadyRunning = 75;
 const int ExitConfig = 78;

@@ -61,6 +61,34 @@ public static class Native
         }
     }
 
+    /// <summary>
+    /// Closes every descriptor above 2 that the process inherited from its caller (those without close-on-exec:
+    /// .NET opens all of its own with it), so a detached supervisor and its service never hold a pipe of whoever
+    /// started them (a CI job waiting for EOF would wait forever). Linux only; call first thing in Main.
+    /// </summary>
+    /// <returns>How many were closed.</returns>
+    public static int CloseInheritedDescriptors()
+    {
+        if (!OperatingSystem.IsLinux() || !Directory.Exists("/proc/self/fd"))
+        {
+            return 0;
+        }
+
+        var closed = 0;
+        foreach (var entry in Directory.GetFiles("/proc/self/fd"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), out var fd) && fd > 2 && fcntl(fd, 1 /* F_GETFD */, 0) is var flags and >= 0 && (flags & 1 /* FD_CLOEXEC */) == 0)
+            {
+                closed += close(fd) == 0 ? 1 : 0;
+            }
+        }
+
+        return closed;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fcntl(int fd, int cmd, int arg);
+
     [DllImport("libc", SetLastError = true)]
     private static extern int setsid();
 
