@@ -3,8 +3,8 @@ namespace StabilityTools.Trainer.Configuration;
 /// <summary>The <c>training</c> section.</summary>
 internal sealed record TrainingOptions
 {
-    /// <summary>Epochs in the run. Default 10.</summary>
-    public int Epochs { get; init; } = 10;
+    /// <summary>Epochs in the run. Default 8.</summary>
+    public int Epochs { get; init; } = 8;
 
     /// <summary>Samples per optimizer step. Default 64.</summary>
     public int BatchSize { get; init; } = 64;

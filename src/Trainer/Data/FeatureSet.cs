@@ -4,7 +4,7 @@ namespace StabilityTools.Trainer.Data;
 
 /// <summary>
 /// Samples cut from bars: for bar t, a trailing window of <see cref="Window"/> bars ending at t, each with
-/// <see cref="Channels"/> features (log return, 20-bar volatility, 20-bar volume z-score), all computed from
+/// <see cref="Channels"/> features (log return, 20-bar volatility, 100-bar volume z-score), all computed from
 /// bars up to t only; the target is whether bar t+1 closes above bar t. Train and validation samples are split by
 /// time (validation is the newest share) with a gap of one window between them, and features are standardised
 /// with statistics of the training samples only, so nothing of the future leaks into training.
@@ -14,8 +14,14 @@ internal sealed class FeatureSet
     /// <summary>Features per bar.</summary>
     public const int Channels = 3;
 
+    /// <summary>Bars in the trailing volatility.</summary>
+    public const int VolatilityLookback = 20;
+
+    /// <summary>Bars in the trailing volume statistics (long enough to see a regime's volume level, not just spikes).</summary>
+    public const int VolumeLookback = 100;
+
     /// <summary>Bars of history the rolling statistics need before the first window.</summary>
-    public const int Lookback = 20;
+    public const int Lookback = VolumeLookback;
 
     private FeatureSet(int window, float[] features, float[] labels, int[] barIndex, int trainCount, int validationStart, Normalization normalization, IReadOnlyList<MarketBar> bars)
     {
@@ -119,9 +125,8 @@ internal sealed class FeatureSet
         for (var t = 0; t < n; t++)
         {
             f[t, 0] = returns[t];
-            var from = Math.Max(1, t - Lookback + 1);
-            var (meanR, sdR) = MeanSd(returns, from, t);
-            var (meanV, sdV) = MeanSd(logVolume, Math.Max(0, t - Lookback + 1), t);
+            var (_, sdR) = MeanSd(returns, Math.Max(1, t - VolatilityLookback + 1), t);
+            var (meanV, sdV) = MeanSd(logVolume, Math.Max(0, t - VolumeLookback + 1), t);
             f[t, 1] = Math.Log(sdR + 1e-6);
             f[t, 2] = sdV > 1e-9 ? (logVolume[t] - meanV) / sdV : 0;
         }

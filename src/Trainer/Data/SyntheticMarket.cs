@@ -8,8 +8,8 @@ namespace StabilityTools.Trainer.Data;
 /// <remarks>
 /// Log returns follow an AR(1) process whose coefficient depends on a hidden regime: <c>momentum</c>
 /// (φ = +0.65), <c>reversal</c> (φ = −0.65) and <c>noise</c> (φ = 0), switching with probability 1/250 per bar
-/// (40 % / 40 % / 20 %). Volume is higher in momentum and lower in reversal regimes, so the regime can be
-/// read both from the recent returns' autocorrelation and from the volume. Knowing the regime, the next bar's
+/// (40 % / 40 % / 20 %). Volatility and volume are higher in momentum and lower in reversal regimes, so the
+/// regime can be read from the recent returns' autocorrelation, their volatility and the volume level. Knowing the regime, the next bar's
 /// direction is predictable with accuracy 1/2 + arcsin(|φ|)/π (consecutive returns of an AR(1) process are
 /// bivariate normal with correlation φ) ≈ 0.725 for |φ| = 0.65, and 0.5 in noise: about 0.68 overall. That is the ceiling; chance is 0.5, so a working model lands clearly
 /// between (the tests require 0.57 on validation).
@@ -39,9 +39,9 @@ internal static class SyntheticMarket
 
             var (phi, sigma, volumeLevel) = regime switch
             {
-                0 => (Phi, 0.010, 1.0),
-                1 => (-Phi, 0.008, -0.6),
-                _ => (0.0, 0.006, 0.2),
+                0 => (Phi, 0.012, 1.0),
+                1 => (-Phi, 0.006, -0.6),
+                _ => (0.0, 0.009, 0.2),
             };
 
             var r = phi * previousReturn + sigma * Normal(random);

@@ -73,6 +73,9 @@ internal sealed class StatusPublisher : IDisposable
         }
     }
 
+    /// <summary>The latest progress handed over, if any.</summary>
+    public ProgressSnapshot? Latest => Volatile.Read(ref _progress);
+
     /// <summary>Hands over the latest progress.</summary>
     public void Report(ProgressSnapshot snapshot) => Volatile.Write(ref _progress, snapshot);
 
