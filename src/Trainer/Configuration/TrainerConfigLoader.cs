@@ -87,7 +87,7 @@ internal static partial class TrainerConfigLoader
         {
             if (entry.Key is string name && name.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
             {
-                var key = name[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal);
+                var key = name[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal).ToLowerInvariant();
                 overrides[key] = entry.Value as string ?? "";
                 fromEnvironment[key] = name;
             }

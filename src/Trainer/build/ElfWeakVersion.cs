@@ -9,6 +9,7 @@
 // This one file serves two builds: MSBuild compiles it as an inline task (RoslynCodeTaskFactory, see
 // TorchSharpNative.targets), and the trainer's tests compile it with ELF_WEAK_VERSION_NO_TASK defined to test
 // the same code on the real file. Keep it to plain C# that the task factory's compiler accepts.
+#nullable disable
 using System;
 using System.Collections.Generic;
 using System.IO;
