@@ -1,0 +1,220 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, tests, demonstrates and benchmarks StabilityTools.
+
+.DESCRIPTION
+    Named tasks, run in the order given:
+      Build  compiles the solution and assembles the importable module in artifacts/StabilityTools/
+             (manifest, cmdlet and engine assemblies, and the supervisor, trainer and dashboard under hosts/).
+      Test   Build, then every xunit project (one at a time) and every Pester file under tests/Pester in a fresh
+             `pwsh -NoProfile` against the built module. Ends with one line `N passed, N failed, N skipped`
+             totalling both, and exits non-zero on any failure.
+      Demo   the main job: Build, then start training on the built-in synthetic market data and the dashboard
+             on 127.0.0.1:8050 in the default state directory, with a progress bar over epochs.
+      Bench  Build, then run every benchmark suite and record the figures in bench/RESULTS.md.
+      Clean  removes artifacts/ and every bin/ and obj/ folder.
+
+.EXAMPLE
+    dotnet tool restore; dotnet pwsh ./build.ps1 Test
+
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Bench -Suite store
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Test: only these xunit projects (names like Engine, Supervisor); Pester still runs unless -SkipPester.
+    [string[]] $Project,
+
+    # Test: a dotnet test --filter expression passed to every xunit project.
+    [string] $Filter,
+
+    [switch] $SkipPester,
+
+    [switch] $SkipUnit,
+
+    # Bench: only these suites.
+    [string[]] $Suite
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$Root = $PSScriptRoot
+$Artifacts = Join-Path $Root 'artifacts'
+$ModuleOut = Join-Path $Artifacts 'StabilityTools'
+$TestResults = Join-Path $Artifacts 'test-results'
+$Tfm = 'net10.0'
+
+function Invoke-Native {
+    param([Parameter(Mandatory)][string] $FilePath, [string[]] $ArgumentList = @())
+    Write-Verbose "$FilePath $($ArgumentList -join ' ')"
+    # To the host, not the pipeline: tasks return values, and native output must not mix into them.
+    & $FilePath @ArgumentList | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        throw "'$FilePath $($ArgumentList -join ' ')' failed with exit code $LASTEXITCODE."
+    }
+}
+
+function Get-ProjectOutput([string] $ProjectDir) {
+    Join-Path $Root $ProjectDir 'bin' $Configuration $Tfm
+}
+
+# Copies a folder tree, skipping files whose size and time already match: the trainer's output carries libtorch
+# (~600 MB), and a full copy on every build would dominate it.
+function Sync-Directory([string] $Source, [string] $Destination) {
+    if (-not (Test-Path $Source)) { throw "Build output '$Source' is missing." }
+    $null = New-Item -ItemType Directory -Force -Path $Destination
+    $sourceRoot = (Resolve-Path $Source).Path.TrimEnd('/', '\')
+    foreach ($file in Get-ChildItem -Path $Source -Recurse -File) {
+        $relative = $file.FullName.Substring($sourceRoot.Length + 1)
+        $target = Join-Path $Destination $relative
+        $existing = Get-Item -LiteralPath $target -ErrorAction Ignore
+        if ($existing -and $existing.Length -eq $file.Length -and $existing.LastWriteTimeUtc -eq $file.LastWriteTimeUtc) { continue }
+        $null = New-Item -ItemType Directory -Force -Path (Split-Path $target)
+        Copy-Item -LiteralPath $file.FullName -Destination $target -Force
+    }
+}
+
+function Invoke-Build {
+    Write-Host "== Build ($Configuration)" -ForegroundColor Cyan
+    Invoke-Native dotnet @('build', (Join-Path $Root 'Engine.sln'), '-c', $Configuration, '--nologo', '-v', 'minimal', '-clp:ErrorsOnly;Summary')
+
+    $null = New-Item -ItemType Directory -Force -Path $ModuleOut
+    # The cmdlet assembly and what it needs (the engine); System.Management.Automation comes from pwsh itself.
+    Sync-Directory (Get-ProjectOutput 'src/Cmdlets') $ModuleOut
+    Get-ChildItem (Join-Path $Root 'module') -File | Copy-Item -Destination $ModuleOut -Force
+    if (Test-Path (Join-Path $Root 'module/en-US')) {
+        Sync-Directory (Join-Path $Root 'module/en-US') (Join-Path $ModuleOut 'en-US')
+    }
+    $hosts = @{ supervisor = 'src/Supervisor'; trainer = 'src/Trainer'; dashboard = 'src/Dashboard' }
+    foreach ($name in $hosts.Keys) {
+        Sync-Directory (Get-ProjectOutput $hosts[$name]) (Join-Path $ModuleOut 'hosts' $name)
+    }
+    Sync-Directory (Get-ProjectOutput 'bench') (Join-Path $Artifacts 'bench')
+    Write-Host "Module: $ModuleOut"
+}
+
+# Counts the results of one TRX file by outcome.
+function Read-TrxCounts([string] $Path) {
+    [xml] $trx = Get-Content -LiteralPath $Path -Raw
+    $counts = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    $results = $trx.TestRun.Results
+    if ($results) {
+        foreach ($result in $results.ChildNodes) {
+            switch ($result.outcome) {
+                'Passed' { $counts.Passed++ }
+                'NotExecuted' { $counts.Skipped++ }
+                'Inconclusive' { $counts.Skipped++ }
+                default { $counts.Failed++ }
+            }
+        }
+    }
+    $counts
+}
+
+function Invoke-UnitTests {
+    $projects = Get-ChildItem (Join-Path $Root 'tests/Unit') -Recurse -Filter '*.Tests.csproj' | Sort-Object Name
+    if ($Project) {
+        $projects = $projects | Where-Object { $n = $_.BaseName -replace '^StabilityTools\.|\.Tests$'; $Project -contains $n }
+    }
+    $total = @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 }
+    foreach ($p in $projects) {
+        $name = $p.BaseName
+        $trx = Join-Path $TestResults "$name.trx"
+        Remove-Item -LiteralPath $trx -ErrorAction Ignore
+        Write-Host "== xunit: $name" -ForegroundColor Cyan
+        # One project at a time: the integration tests start real processes and this machine has two cores.
+        $arguments = @('test', $p.FullName, '-c', $Configuration, '--no-build', '--nologo',
+            '--logger', "trx;LogFileName=$trx", '--logger', 'console;verbosity=normal', '--results-directory', $TestResults)
+        if ($Filter) { $arguments += @('--filter', $Filter) }
+        & dotnet @arguments | Out-Host
+        $exit = $LASTEXITCODE
+        if (Test-Path $trx) {
+            $c = Read-TrxCounts $trx
+            $total.Passed += $c.Passed; $total.Failed += $c.Failed; $total.Skipped += $c.Skipped
+            Write-Host ("   {0}: {1} passed, {2} failed, {3} skipped" -f $name, $c.Passed, $c.Failed, $c.Skipped)
+            if ($exit -ne 0 -and $c.Failed -eq 0) { $total.Errors++; Write-Warning "$name exited with $exit although no test failed." }
+        }
+        else {
+            # The test host crashed or never started: that is a failure, not an empty run.
+            $total.Errors++
+            Write-Warning "$name produced no results (exit code $exit)."
+        }
+    }
+    $total
+}
+
+function Invoke-PesterTests {
+    $pesterResult = Join-Path $TestResults 'pester.json'
+    Remove-Item -LiteralPath $pesterResult -ErrorAction Ignore
+    Invoke-Native dotnet @('restore', (Join-Path $Root 'tests/Pester/Pester.Dependencies.csproj'), '--nologo', '-v', 'quiet')
+    Write-Host '== Pester' -ForegroundColor Cyan
+    $env:STABILITY_TEST_MODULE = Join-Path $ModuleOut 'StabilityTools.psd1'
+    $pwsh = Join-Path $PSHOME 'pwsh.dll'
+    # A fresh session with no profile: the suite sees the module exactly as a user who imports it would.
+    & dotnet $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Pester/Invoke-PesterSuite.ps1') -ResultPath $pesterResult | Out-Host
+    $exit = $LASTEXITCODE
+    if (-not (Test-Path $pesterResult)) {
+        Write-Warning "Pester produced no results (exit code $exit)."
+        return @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 1 }
+    }
+    $r = Get-Content -LiteralPath $pesterResult -Raw | ConvertFrom-Json
+    @{ Passed = [int]$r.passed; Failed = [int]$r.failed; Skipped = [int]$r.skipped; Errors = [int]$r.errors }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $null = New-Item -ItemType Directory -Force -Path $TestResults
+    $unit = if ($SkipUnit) { @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 } } else { Invoke-UnitTests }
+    $pester = if ($SkipPester) { @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 } } else { Invoke-PesterTests }
+    $passed = $unit.Passed + $pester.Passed
+    $failed = $unit.Failed + $pester.Failed
+    $skipped = $unit.Skipped + $pester.Skipped
+    $errors = $unit.Errors + $pester.Errors
+    Write-Host ''
+    Write-Host ("xunit: {0} passed, {1} failed, {2} skipped; Pester: {3} passed, {4} failed, {5} skipped" -f `
+            $unit.Passed, $unit.Failed, $unit.Skipped, $pester.Passed, $pester.Failed, $pester.Skipped)
+    if ($errors -gt 0) {
+        Write-Host "$errors test run(s) ended without results or with an error outside the tests." -ForegroundColor Red
+    }
+    # The one closing line CI reads: keep it last.
+    Write-Host ("{0} passed, {1} failed, {2} skipped" -f $passed, ($failed + $errors), $skipped)
+    if ($failed + $errors -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    & (Join-Path $Root 'examples/Start-Demo.ps1') -ModulePath (Join-Path $ModuleOut 'StabilityTools.psd1')
+    if (-not $?) { exit 1 }
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    & (Join-Path $Root 'bench/Invoke-Bench.ps1') -BenchDll (Join-Path $Artifacts 'bench/stability-bench.dll') -Suite $Suite
+    if (-not $?) { exit 1 }
+}
+
+function Invoke-Clean {
+    Remove-Item -Recurse -Force -LiteralPath $Artifacts -ErrorAction Ignore
+    Get-ChildItem $Root -Recurse -Directory -Include 'bin', 'obj' |
+        Where-Object { $_.FullName -notmatch '[\\/]node_modules[\\/]' } |
+        Remove-Item -Recurse -Force -ErrorAction Ignore
+}
+
+foreach ($t in $Task) {
+    switch ($t) {
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+        'Bench' { Invoke-Bench }
+        'Clean' { Invoke-Clean }
+    }
+}

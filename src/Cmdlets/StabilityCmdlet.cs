@@ -1,0 +1,73 @@
+using System.Management.Automation;
+using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.State;
+
+namespace StabilityTools.Cmdlets;
+
+/// <summary>
+/// The base of every StabilityTools cmdlet: the common <c>-StateDirectory</c> parameter, a cancellation token that
+/// <see cref="StopProcessing"/> (Ctrl+C) cancels, and the mapping of engine exceptions to error records with stable ids.
+/// Cmdlets stay thin: they map parameters to one engine call and write what comes back.
+/// </summary>
+public abstract class StabilityCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>
+    /// The state directory. Default: <c>$env:STABILITY_HOME</c>, else <c>$XDG_STATE_HOME/stability-tools</c>
+    /// (<c>~/.local/state/stability-tools</c>) on Linux, <c>%LOCALAPPDATA%\StabilityTools</c> on Windows.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? StateDirectory { get; set; }
+
+    /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
+    protected CancellationToken CancellationToken => _stopping.Token;
+
+    /// <summary>The state directory's path, resolved against the session's current location.</summary>
+    protected string? ResolvedStateDirectory => StateDirectory is null
+        ? null
+        : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory);
+
+    /// <summary>The state directory, created when missing (for cmdlets that write).</summary>
+    protected StateDirectory OpenStateDirectory() => Engine.State.StateDirectory.Open(ResolvedStateDirectory);
+
+    /// <summary>The state directory without creating anything (for cmdlets that only read).</summary>
+    protected StateDirectory LocateStateDirectory() => Engine.State.StateDirectory.Locate(ResolvedStateDirectory);
+
+    /// <inheritdoc />
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    /// <summary>Builds an error record with the exception's stable id and a fitting category.</summary>
+    protected static ErrorRecord ToErrorRecord(Exception exception, object? target)
+    {
+        var (id, category) = exception switch
+        {
+            ConfigurationException e => (e.ErrorId, ErrorCategory.InvalidData),
+            ResourceConflictException e => (e.ErrorId, ErrorCategory.ResourceBusy),
+            StateDirectoryException e => (e.ErrorId, ErrorCategory.WriteError),
+            LockTimeoutException e => (e.ErrorId, ErrorCategory.ResourceBusy),
+            StatusWriteException e => (e.ErrorId, ErrorCategory.WriteError),
+            ProcessCommunicationException e => (e.ErrorId, ErrorCategory.ConnectionError),
+            AsyncOperationException e => (e.ErrorId, ErrorCategory.OperationTimeout),
+            StabilityException e => (e.ErrorId, ErrorCategory.NotSpecified),
+            ArgumentException => ("InvalidArgument", ErrorCategory.InvalidArgument),
+            OperationCanceledException => ("OperationStopped", ErrorCategory.OperationStopped),
+            _ => ("UnexpectedError", ErrorCategory.NotSpecified),
+        };
+        return new ErrorRecord(exception, id, category, target);
+    }
+
+    /// <summary>Ends the whole call with <paramref name="exception"/> as a terminating error.</summary>
+    protected void ThrowStabilityError(Exception exception, object? target) => ThrowTerminatingError(ToErrorRecord(exception, target));
+
+    /// <summary>Reports one bad item and goes on with the rest.</summary>
+    protected void WriteStabilityError(Exception exception, object? target) => WriteError(ToErrorRecord(exception, target));
+
+    /// <summary>Disposes the cancellation source.</summary>
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

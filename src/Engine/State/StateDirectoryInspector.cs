@@ -1,0 +1,49 @@
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Status;
+
+namespace StabilityTools.Engine.State;
+
+/// <summary>
+/// Reads every document of a state directory the way any reader would (no locks, size cap, states instead of
+/// exceptions) and reports what it found: the basis of <c>Get-StabilityStateDirectory</c>.
+/// </summary>
+public sealed class StateDirectoryInspector
+{
+    private readonly StatusStore _store;
+
+    /// <summary>Creates an inspector reading through <paramref name="store"/> (defaults when null).</summary>
+    public StateDirectoryInspector(StatusStore? store = null) => _store = store ?? new StatusStore();
+
+    /// <summary>Inspects <paramref name="state"/> without changing anything in it.</summary>
+    /// <param name="state">The state directory.</param>
+    /// <param name="staleAfter">Documents older than this are reported <see cref="ReadState.Stale"/>; none when null.</param>
+    public StateDirectoryReport Inspect(StateDirectory state, TimeSpan? staleAfter = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (!state.Exists)
+        {
+            return new StateDirectoryReport(state.Root, false, [], []);
+        }
+
+        var services = state.ListServices();
+        var documents = new List<DocumentHealth>
+        {
+            Check<TrainingStatus>(state, state.TrainingStatusPath, staleAfter),
+            Check<ModelMetrics>(state, state.ModelMetricsPath, staleAfter),
+            Check<MarketData>(state, state.MarketDataPath, staleAfter),
+            Check<DashboardState>(state, state.DashboardStatePath, staleAfter),
+            Check<ResourceQuotas>(state, state.QuotasPath, null),
+        };
+        documents.AddRange(services.Select(s => Check<ProcessStatus>(state, state.ServiceStatusPath(s), staleAfter)));
+        return new StateDirectoryReport(state.Root, true, services, documents);
+    }
+
+    private DocumentHealth Check<T>(StateDirectory state, string path, TimeSpan? staleAfter)
+        where T : StatusDocument, IStatusSchema
+    {
+        var result = _store.Read<T>(path, staleAfter);
+        var doc = result.Document;
+        var name = System.IO.Path.GetRelativePath(state.Root, path).Replace('\\', '/');
+        return new DocumentHealth(name, path, result.State, doc?.Schema, doc?.Seq, doc?.WrittenAt, doc?.Writer?.Pid, result.Age, result.Error);
+    }
+}

@@ -1,0 +1,8 @@
+namespace StabilityTools.Engine.State;
+
+/// <summary>A read-only look at a state directory: where it is, its services and the health of every document.</summary>
+/// <param name="Root">The state directory.</param>
+/// <param name="Exists">True when it exists.</param>
+/// <param name="Services">The services that have a directory in it.</param>
+/// <param name="Documents">Every known document, with what a reader finds in it.</param>
+public sealed record StateDirectoryReport(string Root, bool Exists, IReadOnlyList<string> Services, IReadOnlyList<DocumentHealth> Documents);

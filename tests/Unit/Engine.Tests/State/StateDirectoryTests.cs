@@ -1,0 +1,175 @@
+using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.State;
+using StabilityTools.Engine.Status;
+using StabilityTools.Tests.Shared;
+
+namespace StabilityTools.Engine.Tests.State;
+
+public sealed class StateDirectoryTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static Func<string, string?> Env(params (string Key, string Value)[] values) =>
+        key => values.FirstOrDefault(v => v.Key == key).Value;
+
+    [Fact]
+    public void An_explicit_path_wins_over_the_environment()
+    {
+        var root = StateDirectory.ResolveRoot("/tmp/explicit", Env(("STABILITY_HOME", "/tmp/home")));
+        Assert.Equal("/tmp/explicit", root);
+    }
+
+    [Fact]
+    public void STABILITY_HOME_wins_over_the_platform_default()
+    {
+        var root = StateDirectory.ResolveRoot(null, Env(("STABILITY_HOME", "/tmp/home"), ("XDG_STATE_HOME", "/tmp/xdg")));
+        Assert.Equal("/tmp/home", root);
+    }
+
+    [Fact]
+    public void On_Linux_the_default_follows_XDG_STATE_HOME_then_HOME()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "XDG applies to Unix.");
+        Assert.Equal("/tmp/xdg/stability-tools", StateDirectory.ResolveRoot(null, Env(("XDG_STATE_HOME", "/tmp/xdg"), ("HOME", "/home/u"))));
+        Assert.Equal("/home/u/.local/state/stability-tools", StateDirectory.ResolveRoot(null, Env(("HOME", "/home/u"))));
+        // A relative XDG_STATE_HOME is invalid by the XDG spec and ignored.
+        Assert.Equal("/home/u/.local/state/stability-tools", StateDirectory.ResolveRoot(null, Env(("XDG_STATE_HOME", "rel"), ("HOME", "/home/u"))));
+    }
+
+    [Fact]
+    public void Open_creates_the_layout_with_owner_only_permissions()
+    {
+        var state = StateDirectory.Open(_dir.File("state"));
+
+        foreach (var dir in new[] { state.Root, state.ServicesDirectory, state.DataDirectory, state.ResourcesDirectory, state.ModelsDirectory })
+        {
+            Assert.True(Directory.Exists(dir), dir);
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
+            }
+        }
+
+        Assert.Empty(Directory.GetFiles(state.Root));
+    }
+
+    [Fact]
+    public void Locate_creates_nothing()
+    {
+        var state = StateDirectory.Locate(_dir.File("state"));
+
+        Assert.False(state.Exists);
+        Assert.False(Directory.Exists(state.Root));
+        Assert.Empty(state.ListServices());
+    }
+
+    [Fact]
+    public void A_state_directory_path_that_is_a_file_is_a_clear_error()
+    {
+        var path = _dir.File("state");
+        File.WriteAllText(path, "not a directory");
+
+        var error = Assert.Throws<StateDirectoryException>(() => StateDirectory.Open(path));
+
+        Assert.Contains("is a file", error.Message, StringComparison.Ordinal);
+        Assert.Contains("-StateDirectory", error.Message, StringComparison.Ordinal);
+        Assert.Equal("StateDirectoryUnusable", error.ErrorId);
+    }
+
+    [Fact]
+    public void An_unwritable_state_directory_is_a_clear_error()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "Uses a read-only mount or Unix permissions.");
+        var path = _dir.File("ro");
+        Directory.CreateDirectory(path);
+        using var readOnly = ReadOnlyMount.TryCreate(path);
+        Assert.SkipWhen(readOnly is null, "Cannot make a read-only directory here: not root (root ignores permissions) or mount(8) unavailable.");
+
+        var error = Assert.Throws<StateDirectoryException>(() => StateDirectory.Open(path));
+
+        // Creating the layout fails first: the message names the directory and says what to do.
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains("Choose a writable one with -StateDirectory or STABILITY_HOME", error.Message, StringComparison.Ordinal);
+        Assert.NotNull(error.InnerException);
+    }
+
+    [Theory]
+    [InlineData("training", true)]
+    [InlineData("dash-2.b_c", true)]
+    [InlineData("", false)]
+    [InlineData("Training", false)]
+    [InlineData("../etc", false)]
+    [InlineData("a/b", false)]
+    [InlineData("-x", false)]
+    public void Service_names_are_validated(string name, bool valid)
+    {
+        Assert.Equal(valid, StateDirectory.IsValidServiceName(name));
+        var state = StateDirectory.Locate(_dir.Path);
+        if (valid)
+        {
+            Assert.EndsWith(Path.Combine("services", name, "status.json"), state.ServiceStatusPath(name), StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Throws<ArgumentException>(() => state.ServiceStatusPath(name));
+        }
+    }
+
+    [Fact]
+    public void Services_are_listed_from_their_directories_sorted()
+    {
+        var state = StateDirectory.Open(_dir.File("state"));
+        state.EnsureServiceDirectory("training");
+        state.EnsureServiceDirectory("dashboard");
+        Directory.CreateDirectory(Path.Combine(state.ServicesDirectory, "Not Valid"));
+
+        Assert.Equal(["dashboard", "training"], state.ListServices());
+        Assert.True(Directory.Exists(state.ServiceLogDirectory("training")));
+    }
+
+    [Fact]
+    public void The_inspector_reports_every_document_state_without_writing()
+    {
+        var state = StateDirectory.Open(_dir.File("state"));
+        var data = new SharedDataManager(state, new StatusStoreOptions { Fsync = false });
+        data.WriteTrainingStatus(new TrainingStatus { CurrentEpoch = 1 });
+        File.WriteAllText(state.MarketDataPath, "{");
+        state.EnsureServiceDirectory("training");
+
+        var before = Directory.GetFiles(state.Root, "*", SearchOption.AllDirectories).Length;
+        var report = new StateDirectoryInspector().Inspect(state);
+        var after = Directory.GetFiles(state.Root, "*", SearchOption.AllDirectories).Length;
+
+        Assert.Equal(before, after);
+        Assert.Equal(ReadState.Ok, report.Documents.Single(d => d.Name == "data/training_status.json").State);
+        Assert.Equal(1, report.Documents.Single(d => d.Name == "data/training_status.json").Seq);
+        Assert.Equal(ReadState.Corrupt, report.Documents.Single(d => d.Name == "data/market_data.json").State);
+        Assert.Equal(ReadState.Missing, report.Documents.Single(d => d.Name == "data/model_metrics.json").State);
+        Assert.Equal(ReadState.Missing, report.Documents.Single(d => d.Name == "services/training/status.json").State);
+    }
+
+    [Fact]
+    public void The_shared_data_manager_speaks_the_seed_operations()
+    {
+        var state = StateDirectory.Open(_dir.File("state"));
+        var data = new SharedDataManager(state, new StatusStoreOptions { Fsync = false });
+
+        data.WriteTrainingStatus(new TrainingStatus { IsRunning = true, CurrentEpoch = 3, TotalEpochs = 10, Loss = 0.5, Accuracy = 0.6 });
+        data.WriteMarketData(new MarketData { Symbol = "SYNTH", Bars = [new MarketBar(DateTimeOffset.UnixEpoch, 1, 2, 0.5, 1.5, 100)] });
+        data.WriteModelMetrics(new ModelMetrics { Epoch = 3, ValAccuracy = 0.61 });
+        data.UpdateQuotas(q => q with { GpuQuotas = [new GpuQuota("training", 4096, 0, "warn", false)] });
+        data.Metrics.Append(new MetricRecord { Epoch = 3 });
+        data.Events.Append(new StabilityEvent { Type = "started" });
+
+        Assert.Equal(3, data.ReadTrainingStatus().Document!.CurrentEpoch);
+        Assert.Equal("SYNTH", data.ReadMarketData().Document!.Symbol);
+        Assert.Equal(1.5, data.ReadMarketData().Document!.Bars[0].Close);
+        Assert.Equal(0.61, data.ReadModelMetrics().Document!.ValAccuracy);
+        Assert.Equal(4096, data.ReadQuotas().Document!.GpuQuotas[0].MemoryMb);
+        Assert.Single(data.Metrics.ReadAll().Records);
+        Assert.Single(data.Events.ReadAll().Records);
+    }
+}
