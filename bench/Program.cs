@@ -5,6 +5,7 @@ using StabilityTools.Bench;
 var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Ordinal)
 {
     ["store"] = StoreBench.RunAsync,
+    ["trainer"] = TrainerBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var suite))

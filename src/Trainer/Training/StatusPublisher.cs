@@ -18,7 +18,7 @@ namespace StabilityTools.Trainer.Training;
 /// Epoch records already in <c>metrics.jsonl</c> for this run (from before a restart) are not written again, nor
 /// step records at or below the highest step already there.
 /// </remarks>
-internal sealed class StatusPublisher : IDisposable
+internal sealed partial class StatusPublisher : IDisposable
 {
     private readonly SharedDataManager _shared;
     private readonly TimeSpan _interval;
@@ -38,6 +38,9 @@ internal sealed class StatusPublisher : IDisposable
     private long _requested;
     private long _completed;
     private int _failures;
+    private bool _suspended;
+    private long _busyTicks;
+    private int _writerTid;
 
     /// <summary>Starts the writer thread (none when <paramref name="enabled"/> is false: nothing is written).</summary>
     public StatusPublisher(SharedDataManager shared, string runId, string device, TimeSpan interval, bool enabled)
@@ -60,6 +63,43 @@ internal sealed class StatusPublisher : IDisposable
 
     /// <summary>False when status writing is off (benchmarks).</summary>
     public bool Enabled { get; }
+
+    /// <summary>While true the writer thread writes nothing (reports still pile up, latest wins). For benchmarks that
+    /// compare training with and without status writing inside one run.</summary>
+    public bool Suspended
+    {
+        get => Volatile.Read(ref _suspended);
+        set => Volatile.Write(ref _suspended, value);
+    }
+
+    /// <summary>Wall time the writer thread spent writing (fsync waits included), for benchmarks.</summary>
+    public TimeSpan BusyTime => TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks));
+
+    /// <summary>CPU time (user + system) the writer thread has used, from /proc (Linux; null elsewhere). For benchmarks.</summary>
+    public TimeSpan? WriterCpuTime
+    {
+        get
+        {
+            var tid = Volatile.Read(ref _writerTid);
+            try
+            {
+                if (tid <= 0 || !OperatingSystem.IsLinux())
+                {
+                    return null;
+                }
+
+                // Fields after the ")" of the command name: state is field 3, utime 14 and stime 15 (clock ticks, USER_HZ = 100).
+                var stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+                return TimeSpan.FromMilliseconds(ticks * 10);
+            }
+            catch (Exception ex) when (ex is IOException or FormatException or IndexOutOfRangeException)
+            {
+                return null;
+            }
+        }
+    }
 
     /// <summary>Status writes that failed so far.</summary>
     public int Failures => Volatile.Read(ref _failures);
@@ -162,6 +202,11 @@ internal sealed class StatusPublisher : IDisposable
 
     private void Run()
     {
+        if (OperatingSystem.IsLinux())
+        {
+            Volatile.Write(ref _writerTid, GetTid());
+        }
+
         while (!_stop.IsCancellationRequested)
         {
             try
@@ -179,7 +224,9 @@ internal sealed class StatusPublisher : IDisposable
                 target = _requested;
             }
 
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             WriteOnce();
+            Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
             lock (_flushGate)
             {
                 _completed = Math.Max(_completed, target);
@@ -190,6 +237,11 @@ internal sealed class StatusPublisher : IDisposable
 
     private void WriteOnce()
     {
+        if (Suspended)
+        {
+            return;
+        }
+
         Try(() =>
         {
             var records = new List<MetricRecord>();
@@ -276,4 +328,7 @@ internal sealed class StatusPublisher : IDisposable
             }
         }
     }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "gettid")]
+    private static partial int GetTid();
 }
