@@ -16,7 +16,7 @@ internal static class TrainerBench
     public static Task<int> RunAsync(string[] args)
     {
         var epochs = Option(args, "--epochs", 6);
-        var statusEpochs = Option(args, "--status-epochs", 16);
+        var statusEpochs = Option(args, "--status-epochs", 6);
         var intervalMs = Option(args, "--interval-ms", new StatusOptions().WriteIntervalMs);
         var statusBars = Option(args, "--status-bars", 100_000);
         var root = Path.Combine(Path.GetTempPath(), $"st-bench-trainer-{Environment.ProcessId}");
@@ -39,49 +39,14 @@ internal static class TrainerBench
                 Console.WriteLine(Invariant($"| {threads} | {rates.Count} | {Median(rates):N0} | {rates.Min():N0} | {rates.Max():N0} |"));
             }
 
-            // Status on vs off in one run: even epochs with the writer suspended, odd ones with it writing every
-            // interval (heartbeat + status + metrics). Pairs of neighbouring epochs are compared, so slow drifts of
-            // the machine's load cancel out.
-            // Epochs of ~1 s or more (many write intervals each), so each epoch sees a representative share of writes.
-            var statusOptions = defaults with
+            // Status on vs off in one run: the status writer is suspended and resumed every block of steps, and each
+            // block's throughput is timed, so neighbouring blocks (one on, one off) see the same machine load.
+            foreach (var interval in new[] { intervalMs, Math.Max(20, intervalMs / 10) })
             {
-                Data = defaults.Data with { Bars = statusBars },
-                Training = defaults.Training with { Threads = 1, Epochs = statusEpochs },
-                Status = defaults.Status with { WriteIntervalMs = intervalMs },
-            };
-            StatusPublisher? seen = null;
-            var hooks = new SessionHooks { EpochStarting = (epoch, publisher) => { seen = publisher; publisher.Suspended = epoch % 2 == 0; } };
-            var clock = Stopwatch.StartNew();
-            var run = Run(statusOptions, Path.Combine(root, "status"), hooks);
-            var wall = clock.Elapsed;
-            var on = new List<double>();
-            var off = new List<double>();
-            var costs = new List<double>();
-            for (var e = 3; e + 1 <= run.History.Count; e += 2)
-            {
-                var withStatus = run.History[e - 1].SamplesPerSec; // epoch e (odd): writing
-                var without = run.History[e].SamplesPerSec; // epoch e + 1 (even): suspended
-                on.Add(withStatus);
-                off.Add(without);
-                costs.Add(1 - withStatus / without);
+                MeasureStatusCost(defaults, statusEpochs, statusBars, interval, Path.Combine(root, $"status-{interval}"));
             }
 
-            Console.WriteLine();
-            Console.WriteLine(Invariant($"Status writing on vs off in one run (1 thread, {statusBars} bars, write interval {intervalMs} ms, fsync on; {costs.Count} epoch pairs):"));
-            Console.WriteLine();
-            Console.WriteLine("| status | median samples/s |");
-            Console.WriteLine("|---|---:|");
-            Console.WriteLine(Invariant($"| on | {Median(on):N0} |"));
-            Console.WriteLine(Invariant($"| off | {Median(off):N0} |"));
-            Console.WriteLine();
-            Console.WriteLine(Invariant($"Cost of status writing: median {Median(costs):P2} per pair (pairs range {costs.Min():P1} to {costs.Max():P1}); goal ≤ 1 %."));
-            var busy = seen?.BusyTime ?? TimeSpan.Zero;
-            if (seen?.WriterCpuTime is { } cpu)
-            {
-                Console.WriteLine(Invariant($"The status writer thread used {cpu.TotalMilliseconds:N0} ms of CPU in the run's {wall.TotalSeconds:N1} s ({cpu / wall:P2} of one core; writing in half the epochs, so {2 * cpu / wall:P2} when always on)."));
-            }
-
-            Console.WriteLine(Invariant($"The status writer thread was busy {busy.TotalMilliseconds:N0} ms of the run's {wall.TotalSeconds:N1} s ({busy / wall:P2}, fsync waits included; writing only in half the epochs): an upper bound on the CPU it takes from training."));
+            MeasureWriteCpu(Path.Combine(root, "writes"), intervalMs);
             return Task.FromResult(0);
         }
         finally
@@ -94,6 +59,113 @@ internal static class TrainerBench
             {
                 // Temp leftovers are harmless.
             }
+        }
+    }
+
+    private static void MeasureStatusCost(TrainerOptions defaults, int epochs, int bars, int intervalMs, string stateDirectory)
+    {
+        const int blockSteps = 100;
+        var options = defaults with
+        {
+            Data = defaults.Data with { Bars = bars },
+            Training = defaults.Training with { Threads = 1, Epochs = epochs },
+            Status = defaults.Status with { WriteIntervalMs = intervalMs },
+        };
+        var on = new List<double>();
+        var off = new List<double>();
+        var clock = Stopwatch.StartNew();
+        var blockStart = clock.Elapsed;
+        var suspended = false;
+        StatusPublisher? seen = null;
+        TimeSpan? warmCpu = null;
+        var warmWall = TimeSpan.Zero;
+        var hooks = new SessionHooks
+        {
+            StepCompleted = (step, publisher) =>
+            {
+                seen = publisher;
+                if (step % blockSteps != 0)
+                {
+                    return;
+                }
+
+                if (step == 2 * blockSteps)
+                {
+                    // CPU used so far is start-up (JIT, serializer metadata, first files): measure from here on.
+                    warmCpu = publisher.WriterCpuTime;
+                    warmWall = clock.Elapsed;
+                }
+
+                var now = clock.Elapsed;
+                var rate = blockSteps * options.Training.BatchSize / (now - blockStart).TotalSeconds;
+                if (step > 2 * blockSteps)
+                {
+                    (suspended ? off : on).Add(rate); // the first blocks are warm-up
+                }
+
+                suspended = !suspended;
+                publisher.Suspended = suspended;
+                blockStart = clock.Elapsed;
+            },
+        };
+        Run(options, stateDirectory, hooks);
+        var wall = clock.Elapsed;
+
+        // Pair each "on" block with the "off" block right after it.
+        var pairs = Math.Min(on.Count, off.Count);
+        var costs = Enumerable.Range(0, pairs).Select(i => 1 - on[i] / off[i]).ToList();
+        Console.WriteLine();
+        Console.WriteLine(Invariant($"Status writing on vs off in one run: 1 thread, {bars} bars, {epochs} epochs, write interval {intervalMs} ms (status fsync {(options.Status.Fsync ? "on" : "off")}), alternating every {blockSteps} steps ({pairs} pairs):"));
+        Console.WriteLine();
+        Console.WriteLine("| status | median samples/s |");
+        Console.WriteLine("|---|---:|");
+        Console.WriteLine(Invariant($"| on | {Median(on):N0} |"));
+        Console.WriteLine(Invariant($"| off | {Median(off):N0} |"));
+        Console.WriteLine();
+        var sorted = costs.Order().ToList();
+        Console.WriteLine(Invariant($"Cost: median of pairs {Median(costs):P2} (interquartile {sorted[pairs / 4]:P1} to {sorted[3 * pairs / 4]:P1}); goal ≤ 1 %."));
+        if (seen?.WriterCpuTime is { } cpu && warmCpu is { } warm)
+        {
+            var steady = cpu - warm;
+            var span = wall - warmWall;
+            Console.WriteLine(Invariant($"The writer thread used {steady.TotalMilliseconds:N0} ms of CPU in the {span.TotalSeconds:N1} s after warm-up ({warm.TotalMilliseconds:N0} ms before), writing half the time: {2 * steady / span:P2} of one core when always on (busy {seen.BusyTime.TotalMilliseconds:N0} ms in all, fsync waits included)."));
+        }
+    }
+
+    /// <summary>
+    /// The CPU one status round costs, measured precisely: process CPU time over many writes of the trainer's
+    /// status document (what the writer does every interval), with and without fsync. Times the rounds per second
+    /// at the write interval, this is the share of a core status writing takes, free of the noise of a loaded machine.
+    /// </summary>
+    private static void MeasureWriteCpu(string stateDirectory, int intervalMs)
+    {
+        const int writes = 400;
+        Console.WriteLine();
+        Console.WriteLine(Invariant($"CPU per status write (training_status.json, {writes} writes after 50 warm-up writes; process CPU time):"));
+        Console.WriteLine();
+        Console.WriteLine("| fsync | CPU ms / write | wall ms / write | share of one core at one write per interval |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var fsync in new[] { false, true })
+        {
+            var shared = new Engine.Status.SharedDataManager(StateDirectory.Open(Path.Combine(stateDirectory, fsync ? "fsync" : "nofsync")), new Engine.Status.StatusStoreOptions { Fsync = fsync });
+            var document = new Engine.Models.TrainingStatus { State = "running", CurrentEpoch = 3, TotalEpochs = 8, RunId = "run-bench", Device = "cpu", Heartbeat = DateTimeOffset.UtcNow };
+            for (var i = 0; i < 50; i++)
+            {
+                shared.WriteTrainingStatus(document with { Progress = i });
+            }
+
+            var process = Process.GetCurrentProcess();
+            process.Refresh();
+            var cpu = process.TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < writes; i++)
+            {
+                shared.WriteTrainingStatus(document with { Progress = i, Heartbeat = DateTimeOffset.UtcNow });
+            }
+
+            process.Refresh();
+            var perWrite = (process.TotalProcessorTime - cpu).TotalMilliseconds / writes;
+            Console.WriteLine(Invariant($"| {(fsync ? "on" : "off (default)")} | {perWrite:0.000} | {clock.Elapsed.TotalMilliseconds / writes:0.000} | {perWrite / intervalMs:P3} at {intervalMs} ms |"));
         }
     }
 

@@ -48,6 +48,7 @@ internal static partial class TrainerConfigLoader
         ["status:write_interval_ms"] = Int(20, 60_000),
         ["status:step_sample_every"] = Int(1, 10_000_000),
         ["status:prediction_bars"] = Int(1, 4096),
+        ["status:fsync"] = Bool,
     };
 
     /// <summary>Loads and validates the configuration.</summary>
@@ -169,6 +170,7 @@ internal static partial class TrainerConfigLoader
                 WriteIntervalMs = Get("status:write_interval_ms", defaults.Status.WriteIntervalMs),
                 StepSampleEvery = Get("status:step_sample_every", defaults.Status.StepSampleEvery),
                 PredictionBars = Get("status:prediction_bars", defaults.Status.PredictionBars),
+                Fsync = Get("status:fsync", defaults.Status.Fsync),
             },
         };
 
@@ -236,6 +238,12 @@ internal static partial class TrainerConfigLoader
         allowed = "one of " + string.Join(", ", choices.Select(c => $"'{c}'"));
         return choices.FirstOrDefault(c => c.Equals(value.Trim(), StringComparison.OrdinalIgnoreCase));
     };
+
+    private static object? Bool(string value, out string? allowed)
+    {
+        allowed = "true or false";
+        return bool.TryParse(value.Trim(), out var b) ? b : null;
+    }
 
     private static object? Text(string value, out string? allowed)
     {

@@ -41,6 +41,7 @@ internal sealed partial class StatusPublisher : IDisposable
     private bool _suspended;
     private long _busyTicks;
     private int _writerTid;
+    private long _finalCpuTicks = -1;
 
     /// <summary>Starts the writer thread (none when <paramref name="enabled"/> is false: nothing is written).</summary>
     public StatusPublisher(SharedDataManager shared, string runId, string device, TimeSpan interval, bool enabled)
@@ -76,30 +77,9 @@ internal sealed partial class StatusPublisher : IDisposable
     public TimeSpan BusyTime => TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks));
 
     /// <summary>CPU time (user + system) the writer thread has used, from /proc (Linux; null elsewhere). For benchmarks.</summary>
-    public TimeSpan? WriterCpuTime
-    {
-        get
-        {
-            var tid = Volatile.Read(ref _writerTid);
-            try
-            {
-                if (tid <= 0 || !OperatingSystem.IsLinux())
-                {
-                    return null;
-                }
+    public TimeSpan? WriterCpuTime => Volatile.Read(ref _writerTid) is var tid and > 0 ? ThreadCpuTime(tid) ?? FinalCpu : null;
 
-                // Fields after the ")" of the command name: state is field 3, utime 14 and stime 15 (clock ticks, USER_HZ = 100).
-                var stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
-                return TimeSpan.FromMilliseconds(ticks * 10);
-            }
-            catch (Exception ex) when (ex is IOException or FormatException or IndexOutOfRangeException)
-            {
-                return null;
-            }
-        }
-    }
+    private TimeSpan? FinalCpu => Interlocked.Read(ref _finalCpuTicks) is var t and >= 0 ? TimeSpan.FromTicks(t) : null;
 
     /// <summary>Status writes that failed so far.</summary>
     public int Failures => Volatile.Read(ref _failures);
@@ -232,6 +212,34 @@ internal sealed partial class StatusPublisher : IDisposable
                 _completed = Math.Max(_completed, target);
                 Monitor.PulseAll(_flushGate);
             }
+        }
+
+        // The thread's /proc entry goes away with it: keep its final CPU time.
+        if (ThreadCpuTime(Volatile.Read(ref _writerTid)) is { } cpu)
+        {
+            Interlocked.Exchange(ref _finalCpuTicks, cpu.Ticks);
+        }
+    }
+
+    /// <summary>User + system CPU time of one of this process's threads, from /proc (Linux).</summary>
+    private static TimeSpan? ThreadCpuTime(int tid)
+    {
+        if (tid <= 0 || !OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        try
+        {
+            // Fields after the ")" of the command name: state is field 3, utime 14 and stime 15 (clock ticks, USER_HZ = 100).
+            var stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            return TimeSpan.FromMilliseconds(ticks * 10);
+        }
+        catch (Exception ex) when (ex is IOException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
         }
     }
 

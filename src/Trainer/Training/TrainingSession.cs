@@ -39,7 +39,7 @@ internal static class TrainingSession
         var features = FeatureSet.Build(bars, options.Data.Window, options.Data.ValidationFraction);
 
         TorchRuntime.EnsureInitialized();
-        var shared = new SharedDataManager(state);
+        var shared = new SharedDataManager(state, new StatusStoreOptions { Fsync = options.Status.Fsync });
         using var run = RunDirectory.Open(state, options, TimeSpan.FromSeconds(15));
         var device = DeviceSelection.Select(options.Training.Device, out var fallback);
         var deviceName = device.type == DeviceType.CUDA ? $"cuda:{device.index}" : "cpu";
@@ -196,6 +196,7 @@ internal static class TrainingSession
                     EtaSeconds = (totalSteps - step) / stepsPerSec, LastUpdate = DateTimeOffset.UtcNow,
                 };
                 publisher.Report(snapshot);
+                hooks?.StepCompleted?.Invoke(step, publisher);
                 if (step % options.Status.StepSampleEvery == 0)
                 {
                     publisher.Enqueue(new MetricRecord

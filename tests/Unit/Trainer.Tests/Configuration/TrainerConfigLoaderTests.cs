@@ -36,6 +36,7 @@ public sealed class TrainerConfigLoaderTests
               // comments are allowed
               "training": { "epochs": 3, "learning_rate": 0.01, "device": "CPU" },
               "model": { "kind": "lstm" },
+              "status": { "fsync": true },
             }
             """);
         var environment = new Hashtable { ["STABILITY_TRAINER_TRAINING__EPOCHS"] = "5", ["OTHER"] = "x" };
@@ -46,6 +47,7 @@ public sealed class TrainerConfigLoaderTests
         Assert.Equal(0.01, options.Training.LearningRate);
         Assert.Equal("cpu", options.Training.Device);
         Assert.Equal("lstm", options.Model.Kind);
+        Assert.True(options.Status.Fsync);
     }
 
     [Fact]
