@@ -17,10 +17,10 @@ public sealed partial class TrainerProcessTests
     private static Process StartTrainer(TempDirectory temp, string configPath) =>
         TestPrograms.Start(TestPrograms.Metadata("TrainerPath"), ["--state-dir", temp.File("state"), "--config", configPath]);
 
-    /// <summary>A run long enough to be killed several times: about 20 epochs of a few hundred ms each.</summary>
+    /// <summary>A run long enough to be killed several times: epochs of 0.1–0.5 s each on this machine.</summary>
     private static string LongRunConfig(TempDirectory temp, int epochs) => TrainerTestConfig.Write(temp.Path, new
     {
-        data = new { bars = 12000, window = 16 },
+        data = new { bars = 6000, window = 16 },
         model = new { kind = "mlp", hidden_size = 32, layers = 2 },
         training = new { epochs, batch_size = 64, threads = 1 },
         checkpointing = new { interval_epochs = 1, keep = 2 },
@@ -63,7 +63,7 @@ public sealed partial class TrainerProcessTests
     [Fact]
     public void A_trainer_killed_at_random_moments_resumes_and_completes_with_every_epoch_recorded_once()
     {
-        const int epochs = 20;
+        const int epochs = 40;
         using var temp = new TempDirectory("st-kill");
         var config = LongRunConfig(temp, epochs);
         var seed = Environment.TickCount;
@@ -72,18 +72,33 @@ public sealed partial class TrainerProcessTests
         var state = StateDirectory.Open(temp.File("state"));
         var shared = new SharedDataManager(state);
 
+        // Four kills: three at a random moment after the incarnation has written a checkpoint of its own (so the run
+        // moves on and every later incarnation resumes), and one early, at a random moment of start-up (loading
+        // TorchSharp, the data, the checkpoint).
         var kills = 0;
-        long lastStep = -1;
-        while (kills < 3)
+        string? lastCheckpoint = null;
+        while (kills < 4)
         {
+            var early = kills == 1;
             var trainer = StartTrainer(temp, config);
             try
             {
-                // Wait until this incarnation has made progress of its own, then kill it at a random moment after.
-                var seen = WaitForStatus(shared, trainer, s => s.State == "running" && s.Step > lastStep, ProgressTimeout);
-                lastStep = seen.Step;
-                Thread.Sleep(random.Next(0, 700));
-                Assert.False(trainer.HasExited, $"the run finished before kill {kills + 1}; make it longer");
+                if (early)
+                {
+                    Thread.Sleep(random.Next(50, 1500));
+                }
+                else
+                {
+                    var seen = WaitForStatus(shared, trainer, s => s.State == "running" && s.ModelPath is not null && s.ModelPath != lastCheckpoint, ProgressTimeout);
+                    lastCheckpoint = seen.ModelPath;
+                    Thread.Sleep(random.Next(0, 400));
+                }
+
+                if (trainer.HasExited)
+                {
+                    Assert.Fail($"the trainer exited ({trainer.ExitCode}) before kill {kills + 1}; make the run longer");
+                }
+
                 trainer.Kill();
                 Assert.True(trainer.WaitForExit(10_000));
                 kills++;
@@ -124,11 +139,17 @@ public sealed partial class TrainerProcessTests
 
         var events = shared.Events.ReadAll();
         Assert.Equal(0, events.SkippedLines);
-        Assert.True(events.Records.Count(e => e.Type == "resumed") >= 1, "no resume was recorded");
+        Assert.True(events.Records.Count(e => e.Type == "resumed") >= 3, "fewer than 3 resumes were recorded");
         Assert.Single(events.Records, e => e.Type == "completed");
 
+        var runDirectory = Path.GetDirectoryName(status.Document.ModelPath)!;
+        var checkpoints = new CheckpointStore(runDirectory, keep: 2).List();
+        Assert.Equal(2, checkpoints.Count);
+        Assert.All(checkpoints, c => CheckpointFile.Read(c)); // every checkpoint left verifies
+        Assert.Empty(Directory.EnumerateFiles(runDirectory, "*.tmp-*"));
+
         using var model = TrainedModel.Load(status.Document.ModelPath!);
-        var bars = SyntheticMarket.Generate(12000, seed: 7);
+        var bars = SyntheticMarket.Generate(6000, seed: 7);
         Assert.Equal(epochs, model.Metadata.Epochs);
         Assert.InRange(model.PredictUp(bars, bars.Count - 1), 0f, 1f);
         Assert.True(model.Metadata.ValAccuracy > 0.55, $"validation accuracy {model.Metadata.ValAccuracy:F3}");
