@@ -70,6 +70,12 @@ catch (Exception ex) when (ex is ConfigurationException or MarketDataException)
     ReportInvalidInput(state, ex);
     return ExitCodes.InvalidInput;
 }
+catch (OperationCanceledException) when (stop.IsCancellationRequested)
+{
+    // Stopped while waiting for another trainer to release the run: nothing was trained, nothing to save.
+    Console.WriteLine("stability-trainer: stopped before training started.");
+    return Volatile.Read(ref stopSignal) is var signalCode and not 0 ? signalCode : ExitCodes.Terminated;
+}
 catch (Exception ex) when (ex is not OutOfMemoryException)
 {
     Console.Error.WriteLine($"stability-trainer: training failed: {ex}");

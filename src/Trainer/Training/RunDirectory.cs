@@ -65,13 +65,14 @@ internal sealed class RunDirectory : IDisposable
     /// <summary>Opens (creating when new) the run's directory and takes its lock.</summary>
     /// <exception cref="ConfigurationException">An explicit run id names a run started with another configuration.</exception>
     /// <exception cref="LockTimeoutException">Another trainer works on the run.</exception>
-    public static RunDirectory Open(StateDirectory state, TrainerOptions options, TimeSpan lockTimeout)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting for the lock.</exception>
+    public static RunDirectory Open(StateDirectory state, TrainerOptions options, TimeSpan lockTimeout, CancellationToken cancellationToken = default)
     {
         var fingerprint = FingerprintOf(options);
         var runId = options.RunId ?? $"run-{fingerprint[..12]}";
         var path = System.IO.Path.Combine(state.ModelsDirectory, runId);
         Engine.Platform.FilePermissions.CreateOwnerOnlyDirectory(path);
-        var held = FileLock.Acquire(System.IO.Path.Combine(path, "run.lock"), lockTimeout);
+        var held = FileLock.Acquire(System.IO.Path.Combine(path, "run.lock"), lockTimeout, cancellationToken);
         try
         {
             var infoPath = System.IO.Path.Combine(path, "run.json");

@@ -40,7 +40,7 @@ internal static class TrainingSession
 
         TorchRuntime.EnsureInitialized();
         var shared = new SharedDataManager(state, new StatusStoreOptions { Fsync = options.Status.Fsync });
-        using var run = RunDirectory.Open(state, options, TimeSpan.FromSeconds(15));
+        using var run = RunDirectory.Open(state, options, TimeSpan.FromSeconds(15), stop);
         var device = DeviceSelection.Select(options.Training.Device, out var fallback);
         var deviceName = device.type == DeviceType.CUDA ? $"cuda:{device.index}" : "cpu";
         var threads = DeviceSelection.ApplyThreads(options.Training.Threads);
