@@ -139,4 +139,28 @@ public sealed class TrainingSessionTests
         Assert.InRange(p, 0f, 1f);
         Assert.Equal(market.Predictions[^1].ProbabilityUp, model.PredictUp(bars, bars.ToList().IndexOf(market.Bars[^1])), 3);
     }
+
+    [Fact]
+    public void A_status_file_whose_lock_is_held_elsewhere_delays_status_writes_not_training()
+    {
+        using var temp = new TempDirectory("st-train");
+        var options = TrainerTestConfig.Tiny(epochs: 2, bars: 3000);
+        var state = StateDirectory.Open(temp.Path);
+
+        // Hold training_status.json's writer lock for the whole run, as a stuck writer elsewhere would.
+        TrainingOutcome outcome;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (FileLock.Acquire(StatusStore.LockPathFor(state.TrainingStatusPath), TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken))
+        {
+            outcome = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
+            Assert.False(File.Exists(state.TrainingStatusPath), "a status write got past the lock");
+        }
+
+        // Training finished every step; the only wait was the bounded final flush (3 s) and shutdown (2 s + 2 s).
+        Assert.Equal("completed", outcome.State);
+        Assert.Equal(2, outcome.History.Count);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        var shared = new SharedDataManager(state);
+        Assert.Equal(ReadState.Ok, shared.ReadModelMetrics().State); // the other documents were written meanwhile
+    }
 }
