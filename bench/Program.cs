@@ -1,11 +1,12 @@
-using StabilityTools.Bench;
+using StabilityTools.Bench.Store;
 
 // stability-bench <suite> [options]: each suite measures one part and prints a Markdown section for
 // bench/RESULTS.md. `dotnet pwsh ./build.ps1 Bench` runs them all and records the output.
 var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Ordinal)
 {
     ["store"] = StoreBench.RunAsync,
-    ["trainer"] = TrainerBench.RunAsync,
+    ["dashboard"] = StabilityTools.Bench.Dashboard.DashboardBench.RunAsync,
+    ["trainer"] = StabilityTools.Bench.Trainer.TrainerBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var suite))

@@ -8,10 +8,15 @@
     Description          = 'Runs an ML training job and its web dashboard as isolated, supervised processes that share nothing but files in a state directory.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('StateDirectory.Format.ps1xml', 'Training.Format.ps1xml')
+    FormatsToProcess     = @('StateDirectory.Format.ps1xml', 'Resources.Format.ps1xml', 'Training.Format.ps1xml')
     # Every export is listed: a cmdlet that is not here is not public.
     CmdletsToExport      = @(
         'Get-StabilityStateDirectory'
+        'Set-GpuQuota'
+        'Get-GpuQuota'
+        'Remove-GpuQuota'
+        'Set-ResourceLimit'
+        'Get-ResourceUsage'
         'Get-TrainingStatus'
         'Wait-Training'
     )

@@ -63,6 +63,12 @@ internal static class StoreVerbs
             }
 
             reads++;
+            if ((reads & 15) == 0)
+            {
+                // Readers outnumber the cores: yield the CPU now and then so writers make progress too.
+                Thread.Sleep(1);
+            }
+
             var result = store.Read<StressDocument>(path);
             switch (result.State)
             {

@@ -1,0 +1,30 @@
+<#
+.SYNOPSIS
+    The main job: starts training on the built-in synthetic market data and the dashboard, shows progress over
+    epochs, prints the dashboard URL and the service table, and leaves the dashboard running.
+
+.DESCRIPTION
+    Run by `dotnet pwsh ./build.ps1 Demo` after the build. Uses the default state directory (or $env:STABILITY_HOME)
+    and the dashboard's default address, 127.0.0.1:8050. Stop everything afterwards with:
+        Import-Module ./artifacts/StabilityTools/StabilityTools.psd1; Stop-Dashboard; Stop-TrainingProcess
+#>
+param(
+    [Parameter(Mandatory)][string] $ModulePath,
+    [int] $Port = 8050
+)
+$ErrorActionPreference = 'Stop'
+Import-Module $ModulePath -Force
+
+$needed = 'Start-TrainingProcess', 'Start-Dashboard', 'Wait-Training', 'Get-ProcessStatus'
+$missing = $needed | Where-Object { -not (Get-Command $_ -Module StabilityTools -ErrorAction Ignore) }
+if ($missing) {
+    throw "The demo needs $($missing -join ', '), which this build does not have yet (issues #3-#5)."
+}
+
+Start-TrainingProcess | Out-Null
+Start-Dashboard -Port $Port | Out-Null
+Write-Host "Dashboard: http://127.0.0.1:$Port/"
+$final = Wait-Training
+$final | Format-List
+Get-ProcessStatus | Format-Table
+Write-Host "Dashboard still running at http://127.0.0.1:$Port/ — stop it with: Stop-Dashboard"
