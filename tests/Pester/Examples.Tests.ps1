@@ -1,4 +1,8 @@
 # The examples in examples/ run end to end against the built module.
+BeforeDiscovery {
+    # -Skip is decided at discovery: the Python example needs python3 on PATH.
+    $script:python = (Get-Command python3 -ErrorAction Ignore).Source
+}
 BeforeAll {
     Import-Module $env:STABILITY_TEST_MODULE -Force
     $script:repo = Resolve-Path (Join-Path $PSScriptRoot '../..')
