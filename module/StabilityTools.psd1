@@ -27,6 +27,7 @@
         'Get-ResourceUsage'
         'Get-TrainingStatus'
         'Wait-Training'
+        'Export-StabilityServiceUnit'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
