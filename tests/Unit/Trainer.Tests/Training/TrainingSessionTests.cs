@@ -163,4 +163,29 @@ public sealed class TrainingSessionTests
         var shared = new SharedDataManager(state);
         Assert.Equal(ReadState.Ok, shared.ReadModelMetrics().State); // the other documents were written meanwhile
     }
+
+    [Fact]
+    public void A_stop_between_epochs_checkpoints_epochs_the_interval_has_not_saved_yet()
+    {
+        using var temp = new TempDirectory("st-train");
+        var tiny = TrainerTestConfig.Tiny(epochs: 3, bars: 3000);
+        var options = tiny with { Checkpointing = tiny.Checkpointing with { IntervalEpochs = 2 } };
+        var features = FeatureSet.Build(SyntheticMarket.Generate(options.Data.Bars, options.Data.Seed), options.Data.Window, options.Data.ValidationFraction);
+        var batchesPerEpoch = (features.TrainCount + options.Training.BatchSize - 1) / options.Training.BatchSize;
+        var state = StateDirectory.Open(temp.Path);
+        using var stop = new CancellationTokenSource();
+
+        // Stop on the last step of epoch 1: the epoch ends, and interval 2 would not checkpoint it.
+        var hooks = new SessionHooks { StepCompleted = (step, _) => { if (step == batchesPerEpoch) { stop.Cancel(); } } };
+        var stopped = TrainingSession.Run(options, state, stop.Token, hooks);
+
+        Assert.Equal(("stopped", 1), (stopped.State, stopped.EpochsDone));
+        Assert.Equal("ckpt-e00001-b000000.ckpt", Path.GetFileName(stopped.ModelPath));
+        var shared = new SharedDataManager(state);
+        Assert.Equal([1], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+
+        var resumed = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
+        Assert.Equal(stopped.ModelPath, resumed.ResumedFrom);
+        Assert.Equal([1, 2, 3], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+    }
 }
