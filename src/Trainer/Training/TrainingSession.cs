@@ -39,7 +39,9 @@ internal static class TrainingSession
         var features = FeatureSet.Build(bars, options.Data.Window, options.Data.ValidationFraction);
 
         TorchRuntime.EnsureInitialized();
-        var shared = new SharedDataManager(state, new StatusStoreOptions { Fsync = options.Status.Fsync });
+        var shared = new SharedDataManager(state,
+            new StatusStoreOptions { Fsync = options.Status.Fsync, LockTimeout = options.Status.LockTimeout },
+            new JsonLinesOptions { LockTimeout = options.Status.LockTimeout });
         using var run = RunDirectory.Open(state, options, TimeSpan.FromSeconds(15), stop);
         var device = DeviceSelection.Select(options.Training.Device, out var fallback);
         var deviceName = device.type == DeviceType.CUDA ? $"cuda:{device.index}" : "cpu";

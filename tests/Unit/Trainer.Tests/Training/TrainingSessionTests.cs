@@ -188,4 +188,47 @@ public sealed class TrainingSessionTests
         Assert.Equal(stopped.ModelPath, resumed.ResumedFrom);
         Assert.Equal([1, 2, 3], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
     }
+
+    [Fact]
+    public void Metric_records_whose_append_failed_are_written_once_the_log_is_free_again()
+    {
+        using var temp = new TempDirectory("st-train");
+        var tiny = TrainerTestConfig.Tiny(epochs: 4, bars: 3000);
+        var options = tiny with { Status = tiny.Status with { LockTimeout = TimeSpan.FromMilliseconds(20) } };
+        var state = StateDirectory.Open(temp.Path);
+        var shared = new SharedDataManager(state);
+
+        // Another writer holds metrics.jsonl until epoch 4 starts: the appends before time out and must be retried.
+        var held = FileLock.Acquire(StatusStore.LockPathFor(state.MetricsLogPath), TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        var failuresWhileHeld = 0;
+        var hooks = new SessionHooks
+        {
+            EpochStarting = (epoch, publisher) =>
+            {
+                if (epoch == 4)
+                {
+                    publisher.Flush(TimeSpan.FromSeconds(5)); // at least one more attempt against the held lock
+                    failuresWhileHeld = publisher.Failures;
+                    held.Dispose();
+                }
+            },
+        };
+        try
+        {
+            TrainingSession.Run(options, state, TestContext.Current.CancellationToken, hooks);
+        }
+        finally
+        {
+            held.Dispose();
+        }
+
+        Assert.True(failuresWhileHeld > 0, "no append failed while the log was held");
+
+        var records = shared.Metrics.ReadAll().Records;
+        Assert.Equal([1, 2, 3, 4], records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+        var steps = records.Where(r => r.Kind == "step").Select(r => r.Step).ToList();
+        Assert.NotEmpty(steps);
+        Assert.Equal(steps.Order().Distinct(), steps);
+        Assert.Contains(steps, s => s <= options.Status.StepSampleEvery * 2); // early records survived the failed appends
+    }
 }
