@@ -231,4 +231,62 @@ public sealed class TrainingSessionTests
         Assert.Equal(steps.Order().Distinct(), steps);
         Assert.Contains(steps, s => s <= options.Status.StepSampleEvery * 2); // early records survived the failed appends
     }
+
+    [Fact]
+    public void Cuda_requested_without_a_cuda_device_trains_on_the_cpu_with_a_warning_event()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            Assert.Skip("This machine has CUDA; the fallback cannot be observed.");
+        }
+
+        using var temp = new TempDirectory("st-train");
+        var tiny = TrainerTestConfig.Tiny(epochs: 1, bars: 3000);
+        var state = StateDirectory.Open(temp.Path);
+
+        var outcome = TrainingSession.Run(tiny with { Training = tiny.Training with { Device = "cuda" } }, state, TestContext.Current.CancellationToken);
+
+        Assert.Equal("cpu", outcome.Device);
+        var fallback = Assert.Single(new SharedDataManager(state).Events.ReadAll().Records, e => e.Type == "device_fallback");
+        Assert.Equal("warning", fallback.Severity);
+    }
+
+    [Fact]
+    public void Starting_a_completed_run_again_reports_it_completed_without_training()
+    {
+        using var temp = new TempDirectory("st-train");
+        var options = TrainerTestConfig.Tiny(epochs: 2, bars: 3000);
+        var state = StateDirectory.Open(temp.Path);
+        var first = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
+        var modelWritten = File.GetLastWriteTimeUtc(first.ModelPath!);
+
+        var again = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
+
+        Assert.Equal(("completed", first.RunId, first.ModelPath), (again.State, again.RunId, again.ModelPath));
+        Assert.Empty(again.History); // nothing was trained
+        Assert.Equal(modelWritten, File.GetLastWriteTimeUtc(first.ModelPath!));
+        var shared = new SharedDataManager(state);
+        Assert.Equal([1, 2], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+        Assert.Equal("completed", shared.ReadTrainingStatus().GetDocumentOrThrow().State);
+
+        // Another seed is another run.
+        var reseeded = TrainingSession.Run(options with { Training = options.Training with { Seed = 5 } }, state, TestContext.Current.CancellationToken);
+        Assert.NotEqual(first.RunId, reseeded.RunId);
+        Assert.Equal(2, reseeded.History.Count);
+    }
+
+    [Fact]
+    public void An_explicit_run_id_started_with_another_configuration_is_a_configuration_error()
+    {
+        using var temp = new TempDirectory("st-train");
+        var tiny = TrainerTestConfig.Tiny(epochs: 1, bars: 3000) with { RunId = "my-run" };
+        var state = StateDirectory.Open(temp.Path);
+        TrainingSession.Run(tiny, state, TestContext.Current.CancellationToken);
+
+        var error = Assert.Throws<Engine.Errors.ConfigurationException>(() =>
+            TrainingSession.Run(tiny with { Training = tiny.Training with { Epochs = 2 } }, state, TestContext.Current.CancellationToken));
+
+        Assert.Equal("run_id", Assert.Single(error.Problems).Key);
+        Assert.Contains("'my-run' was started with a different configuration", error.Message);
+    }
 }
