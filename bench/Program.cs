@@ -1,10 +1,12 @@
 using StabilityTools.Bench.Store;
+using StabilityTools.Bench.Supervisor;
 
 // stability-bench <suite> [options]: each suite measures one part and prints a Markdown section for
 // bench/RESULTS.md. `dotnet pwsh ./build.ps1 Bench` runs them all and records the output.
 var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Ordinal)
 {
     ["store"] = StoreBench.RunAsync,
+    ["supervisor"] = SupervisorBench.RunAsync,
     ["dashboard"] = StabilityTools.Bench.Dashboard.DashboardBench.RunAsync,
     ["trainer"] = StabilityTools.Bench.Trainer.TrainerBench.RunAsync,
 };

@@ -44,6 +44,8 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
         var (id, category) = exception switch
         {
             ConfigurationException e => (e.ErrorId, ErrorCategory.InvalidData),
+            ServiceNotFoundException e => (e.ErrorId, ErrorCategory.ObjectNotFound),
+            ServiceStartException e => (e.ErrorId, ErrorCategory.InvalidResult),
             ResourceConflictException e => (e.ErrorId, ErrorCategory.ResourceBusy),
             StateDirectoryException e => (e.ErrorId, ErrorCategory.WriteError),
             LockTimeoutException e => (e.ErrorId, ErrorCategory.ResourceBusy),

@@ -1,3 +1,120 @@
-// The per-service supervisor (issue #3). Until it lands, it refuses to run rather than pretend.
-Console.Error.WriteLine("stability-supervisor: not implemented yet (issue #3).");
-return 64;
+// stability-supervisor --state-dir DIR --service NAME
+// Supervises one service from services/NAME/spec.json (DESIGN.md, "The processes"). Detaches from its caller
+// (new session, standard streams on /dev/null) once set up; until then errors go to stderr for the launcher.
+using System.Runtime.InteropServices;
+using Serilog;
+using Serilog.Formatting.Compact;
+using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.Services;
+using StabilityTools.Engine.State;
+using StabilityTools.Engine.Status;
+using StabilityTools.Supervisor;
+
+// Before anything else opens a file: drop descriptors inherited from the caller (see CloseInheritedDescriptors).
+Native.CloseInheritedDescriptors();
+
+const int ExitUsage = 64;
+const int ExitAlreadyRunning = 75;
+const int ExitConfig = 78;
+
+string? stateDir = null, service = null;
+for (var i = 0; i + 1 < args.Length; i += 2)
+{
+    switch (args[i])
+    {
+        case "--state-dir": stateDir = args[i + 1]; break;
+        case "--service": service = args[i + 1]; break;
+        default:
+            Console.Error.WriteLine($"stability-supervisor: unknown option '{args[i]}'.");
+            return ExitUsage;
+    }
+}
+
+if (stateDir is null || service is null || !StateDirectory.IsValidServiceName(service))
+{
+    Console.Error.WriteLine("usage: stability-supervisor --state-dir DIR --service NAME (NAME: lower-case letters, digits, '.', '_', '-').");
+    return ExitUsage;
+}
+
+if (OperatingSystem.IsLinux())
+{
+    // A new session: no signal or hangup of the caller's terminal or group reaches the supervisor. It fails only
+    // when we already lead a group (started by hand from a shell job), which is harmless.
+    Native.CreateSession();
+    // Orphans of the service (double-forked daemons) are re-parented here rather than to init, so a stop finds them.
+    Native.BecomeSubreaper();
+}
+
+StateDirectory state;
+try
+{
+    state = StateDirectory.Open(stateDir);
+    state.EnsureServiceDirectory(service);
+}
+catch (StateDirectoryException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return ExitConfig;
+}
+
+FileLock? held = null;
+try
+{
+    held = FileLock.Acquire(ProcessManager.SupervisorLockPath(state, service), TimeSpan.FromSeconds(2));
+}
+catch (LockTimeoutException)
+{
+    Console.Error.WriteLine($"Another supervisor already runs '{service}' in '{state.Root}': there are never two. Stop it first.");
+    return ExitAlreadyRunning;
+}
+
+using var lockHeld = held;
+var specPath = state.ServiceSpecPath(service);
+ServiceSpec spec;
+try
+{
+    spec = new StatusStore().Read<ServiceSpec>(specPath).GetDocumentOrThrow().Validate(specPath);
+}
+catch (StabilityException ex)
+{
+    Console.Error.WriteLine($"The spec of '{service}' cannot be used: {ex.Message}");
+    return ExitConfig;
+}
+
+await using var log = new LoggerConfiguration()
+    .MinimumLevel.Information()
+    .Enrich.WithProperty("Service", service)
+    .Enrich.WithProperty("SupervisorPid", Environment.ProcessId)
+    .WriteTo.File(new CompactJsonFormatter(), Path.Combine(state.ServiceLogDirectory(service), "supervisor.log"),
+        fileSizeLimitBytes: 5 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 3)
+    .CreateLogger();
+
+TaskScheduler.UnobservedTaskException += (_, e) =>
+{
+    log.Error(e.Exception, "Unobserved task exception");
+    e.SetObserved();
+};
+
+using var supervisor = new ServiceSupervisor(state, service, spec, log);
+using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; supervisor.Post(new SupervisorMessage.Terminate("SIGTERM")); });
+using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; supervisor.Post(new SupervisorMessage.Terminate("SIGINT")); });
+using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => ctx.Cancel = true);
+
+log.Information("Supervisor {Pid} starts {Service} ({Kind}: {FilePath})", Environment.ProcessId, service, spec.Kind, spec.FilePath);
+if (OperatingSystem.IsLinux())
+{
+    // Set up: from here on the supervisor holds no pipe or terminal of its caller, which may exit at any time.
+    Native.DetachStandardStreams();
+}
+
+try
+{
+    var final = await supervisor.RunAsync();
+    return final == StabilityTools.Engine.Models.ServiceState.Fatal ? 1 : 0;
+}
+catch (Exception ex)
+{
+    log.Fatal(ex, "The supervisor failed");
+    throw;
+}

@@ -6,6 +6,14 @@ var verbs = new Dictionary<string, Func<string[], int>>(StringComparer.Ordinal)
     ["store-write"] = StoreVerbs.Write,
     ["store-read"] = StoreVerbs.Read,
     ["store-hold-lock"] = StoreVerbs.HoldLock,
+    ["crash"] = LifecycleVerbs.Crash,
+    ["sleep"] = LifecycleVerbs.Sleep,
+    ["ignore-sigterm"] = LifecycleVerbs.IgnoreSigterm,
+    ["spawn-tree"] = LifecycleVerbs.SpawnTree,
+    ["flood"] = LifecycleVerbs.Flood,
+    ["heartbeat"] = LifecycleVerbs.Heartbeat,
+    ["alloc"] = LifecycleVerbs.Alloc,
+    ["print-env"] = LifecycleVerbs.PrintEnv,
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))

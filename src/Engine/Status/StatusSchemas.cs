@@ -22,6 +22,8 @@ public static class StatusSchemas
         ["resource_quotas"] = typeof(ResourceQuotas),
         ["metric_record"] = typeof(MetricRecord),
         ["stability_event"] = typeof(StabilityEvent),
+        ["service_spec"] = typeof(Services.ServiceSpec),
+        ["control_request"] = typeof(Services.ControlRequest),
     };
 
     /// <summary>Registers a further document type (e.g. one defined by the supervisor) for <see cref="Export"/>.</summary>

@@ -1,0 +1,21 @@
+namespace StabilityTools.Engine.Errors;
+
+/// <summary>A start was refused: a live supervisor already runs the service (there are never two).</summary>
+public sealed class ServiceAlreadyRunningException : ResourceConflictException
+{
+    /// <summary>Creates the exception for <paramref name="service"/>, supervised by <paramref name="supervisorPid"/>.</summary>
+    public ServiceAlreadyRunningException(string service, int supervisorPid)
+        : base($"service {service}",
+               $"The service '{service}' is already running (supervisor pid {supervisorPid}). Stop it first, " +
+               "or use Restart-StabilityProcess to restart it.")
+    {
+        Service = service;
+        SupervisorPid = supervisorPid;
+    }
+
+    /// <summary>The live supervisor's pid.</summary>
+    public int SupervisorPid { get; }
+
+    /// <inheritdoc />
+    public override string ErrorId => "ServiceAlreadyRunning";
+}

@@ -1,0 +1,645 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.State;
+using StabilityTools.Engine.Status;
+
+namespace StabilityTools.Engine.Services;
+
+/// <summary>
+/// The client side of supervision (the seed's ProcessManager): starts, stops and restarts services through their
+/// supervisors, and reads their status, events and logs, all through the state directory, so any session sees
+/// what another started. No PowerShell types; every wait is bounded and honours its <see cref="CancellationToken"/>.
+/// </summary>
+public sealed class ProcessManager
+{
+    private readonly IServiceLauncher _launcher;
+    private readonly ProcessManagerOptions _options;
+    private readonly StatusStore _store;
+    private readonly JsonLinesLog<StabilityEvent> _events;
+
+    /// <summary>Creates a manager over <paramref name="state"/>.</summary>
+    /// <param name="state">The state directory.</param>
+    /// <param name="launcher">Where supervisors run; default <see cref="LocalLauncher"/>.</param>
+    /// <param name="options">Timeouts and clock; default <see cref="ProcessManagerOptions.Default"/>.</param>
+    public ProcessManager(StateDirectory state, IServiceLauncher? launcher = null, ProcessManagerOptions? options = null)
+    {
+        State = state ?? throw new ArgumentNullException(nameof(state));
+        _launcher = launcher ?? new LocalLauncher();
+        _options = (options ?? ProcessManagerOptions.Default).Validate();
+        _store = new StatusStore(_options.StoreOptions);
+        _events = new JsonLinesLog<StabilityEvent>(state.EventsLogPath);
+    }
+
+    /// <summary>The state directory.</summary>
+    public StateDirectory State { get; }
+
+    /// <summary><c>services/&lt;name&gt;/supervisor.lock</c>: held by the live supervisor for its whole life, so there are never two.</summary>
+    public static string SupervisorLockPath(StateDirectory state, string name) => Path.Combine(state.ServiceDirectory(name), "supervisor.lock");
+
+    /// <summary>The current file of a service's log.</summary>
+    public static string LogPath(StateDirectory state, string name, ServiceLogStream stream) => Path.Combine(
+        state.ServiceLogDirectory(name),
+        stream switch
+        {
+            ServiceLogStream.Stderr => "stderr.log",
+            ServiceLogStream.Supervisor => "supervisor.log",
+            _ => "stdout.log",
+        });
+
+    /// <summary>True when a service of that name has a spec here.</summary>
+    public bool Exists(string name) =>
+        StateDirectory.IsValidServiceName(name) && File.Exists(State.ServiceSpecPath(name));
+
+    /// <summary>The names of every service that has a spec here, sorted.</summary>
+    public IReadOnlyList<string> ListServices() => State.ListServices().Where(n => File.Exists(State.ServiceSpecPath(n))).ToList();
+
+    /// <summary>Reads a service's spec.</summary>
+    /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
+    /// <exception cref="ConfigurationException">The spec is unreadable.</exception>
+    public ServiceSpec GetSpec(string name)
+    {
+        RequireValidName(name);
+        var result = _store.Read<ServiceSpec>(State.ServiceSpecPath(name));
+        return result.State switch
+        {
+            ReadState.Ok or ReadState.Stale => result.Document!,
+            ReadState.Missing => throw new ServiceNotFoundException(name, State.Root),
+            _ => throw new ConfigurationException(new ConfigurationProblem(result.Path, null, null,
+                $"The spec is {result.State.ToString().ToLowerInvariant()}: {result.Error}. Start the service again to rewrite it.")) { Service = name },
+        };
+    }
+
+    /// <summary>Judges one service's status now.</summary>
+    /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
+    public ServiceInfo GetStatus(string name)
+    {
+        RequireValidName(name);
+        if (!Exists(name))
+        {
+            throw new ServiceNotFoundException(name, State.Root);
+        }
+
+        return Judge(name, ReadStatus(name));
+    }
+
+    /// <summary>Judges every service's status now, sorted by name.</summary>
+    public IReadOnlyList<ServiceInfo> GetStatuses() => ListServices().Select(n => Judge(n, ReadStatus(n))).ToList();
+
+    /// <summary>
+    /// Starts a service: validates the spec, refuses when a live supervisor already runs it, ends what a dead
+    /// supervisor left running, writes <c>spec.json</c>, launches the supervisor and waits until the service is
+    /// <c>running</c> (or <c>completed</c>). On any failure nothing of it is left running.
+    /// </summary>
+    /// <exception cref="ConfigurationException">The spec is invalid; every problem is listed.</exception>
+    /// <exception cref="ServiceAlreadyRunningException">A live supervisor runs the service already.</exception>
+    /// <exception cref="ResourceConflictException">A dashboard's port is in use.</exception>
+    /// <exception cref="ServiceStartException">The service did not reach <c>running</c>; the message holds the tail of its log.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the half-started service was stopped.</exception>
+    public async Task<ServiceInfo> StartAsync(ServiceSpec spec, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        var name = spec.Name;
+        var existing = ReadStatus(name);
+        if (LiveSupervisor(existing.Document) is { } live)
+        {
+            throw new ServiceAlreadyRunningException(name, live);
+        }
+
+        State.EnsureServiceDirectory(name);
+        await ProbeSupervisorLockAsync(name, existing.Document, cancellationToken).ConfigureAwait(false);
+
+        if (existing.Document is { } old)
+        {
+            EndOrphanedService(old);
+        }
+
+        // A fresh start: the old status and any unanswered request belong to the previous run.
+        _store.Delete(State.ServiceControlPath(name), cancellationToken);
+        _store.Delete(State.ServiceStatusPath(name), cancellationToken);
+        _store.Write(State.ServiceSpecPath(name), spec, cancellationToken);
+        progress?.Report($"Launching the supervisor of '{name}'.");
+
+        var launch = await _launcher.LaunchAsync(State, name, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await WaitForStartAsync(spec, launch, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StabilityException or OperationCanceledException)
+        {
+            await EnsureGoneAsync(name, launch.Pid).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            launch.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Stops a service: asks its supervisor (graceful signal to the group, <paramref name="timeout"/>, then kill of the
+    /// whole tree) and waits until it is <c>stopped</c>. A service whose supervisor is gone is killed directly.
+    /// Stopping a stopped service succeeds.
+    /// </summary>
+    /// <param name="name">The service.</param>
+    /// <param name="timeout">The graceful wait; null uses the spec's <c>stop_timeout_ms</c> (10 s).</param>
+    /// <param name="force">Kill at once, without the graceful signal; also kills a supervisor that does not answer.</param>
+    /// <param name="progress">Receives progress messages.</param>
+    /// <param name="cancellationToken">Cancels the wait (the stop itself goes on in the supervisor).</param>
+    /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
+    /// <exception cref="ProcessCommunicationException">The supervisor did not answer and <paramref name="force"/> was not given.</exception>
+    public async Task<ServiceInfo> StopAsync(string name, TimeSpan? timeout = null, bool force = false, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var spec = GetSpec(name);
+        var status = ReadStatus(name).Document;
+        if (LiveSupervisor(status) is { } supervisorPid)
+        {
+            var graceful = timeout ?? spec.StopTimeout;
+            var request = ControlRequest.Create(ControlCommand.Stop, _options.TimeProvider, graceful, force);
+            progress?.Report($"Asking the supervisor of '{name}' (pid {supervisorPid}) to stop it.");
+            try
+            {
+                await SendAsync(name, request, cancellationToken).ConfigureAwait(false);
+                var bound = (force ? TimeSpan.Zero : graceful) + TimeSpan.FromSeconds(10);
+                await WaitForAsync(name, s => s?.Status is ServiceState.Stopped || LiveSupervisor(s) is null, bound,
+                    $"The supervisor of '{name}' did not finish stopping it within {bound.TotalSeconds:0} s.", cancellationToken).ConfigureAwait(false);
+            }
+            catch (ProcessCommunicationException) when (force)
+            {
+                progress?.Report($"The supervisor of '{name}' did not answer; killing it and its service.");
+            }
+        }
+
+        await EnsureGoneAsync(name, null).ConfigureAwait(false);
+        return GetStatus(name);
+    }
+
+    /// <summary>
+    /// Restarts a service: a running one through its supervisor (stop, start at once, circuit closed); a stopped,
+    /// completed, fatal or unknown one by starting it again from its spec. Waits until it is <c>running</c>.
+    /// </summary>
+    /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
+    /// <exception cref="ServiceStartException">It did not come back up; the message holds the tail of its log.</exception>
+    public async Task<ServiceInfo> RestartAsync(string name, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var spec = GetSpec(name);
+        var before = ReadStatus(name).Document;
+        if (LiveSupervisor(before) is null)
+        {
+            progress?.Report($"'{name}' has no live supervisor; starting it again.");
+            return await StartAsync(spec, progress, cancellationToken).ConfigureAwait(false);
+        }
+
+        var request = ControlRequest.Create(ControlCommand.Restart, _options.TimeProvider);
+        progress?.Report($"Asking the supervisor of '{name}' to restart it.");
+        await SendAsync(name, request, cancellationToken).ConfigureAwait(false);
+        var bound = spec.StopTimeout + TimeSpan.FromMilliseconds(spec.StartupGraceMs) + _options.StartTimeout;
+        var done = await WaitForAsync(name,
+            s => s is not null && (s.Status is ServiceState.Running or ServiceState.Completed or ServiceState.Fatal or ServiceState.Backoff
+                                   && s.Pid != before!.Pid) || LiveSupervisor(s) is null,
+            bound, $"'{name}' did not come back up within {bound.TotalSeconds:0} s.", cancellationToken).ConfigureAwait(false);
+        if (done?.Status is not (ServiceState.Running or ServiceState.Completed))
+        {
+            throw new ServiceStartException(name, Judge(name, ReadStatus(name)).ErrorMessage ?? "it did not come back up.", LogTail(name, 20));
+        }
+
+        return Judge(name, ReadStatus(name));
+    }
+
+    /// <summary>Sends a control request and waits for the supervisor's acknowledgement.</summary>
+    /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
+    /// <exception cref="ProcessCommunicationException">No live supervisor, or no acknowledgement within <see cref="ProcessManagerOptions.ControlTimeout"/>.</exception>
+    public async Task<ControlAck> SendAsync(string name, ControlRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!Exists(name))
+        {
+            throw new ServiceNotFoundException(name, State.Root);
+        }
+
+        if (LiveSupervisor(ReadStatus(name).Document) is null)
+        {
+            throw new ProcessCommunicationException($"'{name}' has no live supervisor to send '{request.Command}' to. Start it first.") { Service = name };
+        }
+
+        _store.Write(State.ServiceControlPath(name), request, cancellationToken);
+        var status = await WaitForAsync(name, s => s?.LastControl?.RequestId == request.RequestId || LiveSupervisor(s) is null,
+            _options.ControlTimeout,
+            $"The supervisor of '{name}' did not acknowledge '{request.Command}' within {_options.ControlTimeout.TotalSeconds:0.#} s. " +
+            "It may be stuck: run the command again with -Force.", cancellationToken).ConfigureAwait(false);
+        return status?.LastControl is { } ack && ack.RequestId == request.RequestId
+            ? ack
+            : throw new ProcessCommunicationException($"The supervisor of '{name}' ended before it acknowledged '{request.Command}'.") { Service = name };
+    }
+
+    /// <summary>Reads events, oldest first, optionally only of one service, since a time, of one type.</summary>
+    public IReadOnlyList<StabilityEvent> GetEvents(string? name = null, DateTimeOffset? since = null, string? type = null) =>
+        _events.ReadAll().Records
+            .Where(e => name is null || e.Service == name)
+            .Where(e => since is null || e.Time >= since)
+            .Where(e => type is null || string.Equals(e.Type, type, StringComparison.OrdinalIgnoreCase))
+            .ToList();
+
+    /// <summary>The last <paramref name="lines"/> lines of a service's log, across its newest rotated file when needed.</summary>
+    /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
+    public IReadOnlyList<string> ReadLog(string name, int lines, ServiceLogStream stream = ServiceLogStream.Stdout)
+    {
+        RequireValidName(name);
+        if (!Exists(name))
+        {
+            throw new ServiceNotFoundException(name, State.Root);
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(lines);
+        var path = LogPath(State, name, stream);
+        var current = ReadLines(path);
+        if (current.Count >= lines)
+        {
+            return current.Skip(current.Count - lines).ToList();
+        }
+
+        var previous = ReadLines(path + ".1");
+        return previous.Skip(Math.Max(0, previous.Count - (lines - current.Count))).Concat(current).ToList();
+    }
+
+    /// <summary>
+    /// The last <paramref name="tail"/> lines of a service's log, then every new line as it is written, following
+    /// rotations, until cancelled.
+    /// </summary>
+    /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
+    public async IAsyncEnumerable<string> FollowLogAsync(string name, int tail, ServiceLogStream stream = ServiceLogStream.Stdout,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var line in ReadLog(name, tail, stream))
+        {
+            yield return line;
+        }
+
+        var path = LogPath(State, name, stream);
+        var offset = File.Exists(path) ? new FileInfo(path).Length : 0;
+        var pending = new StringBuilder();
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                yield break;
+            }
+
+            var length = File.Exists(path) ? new FileInfo(path).Length : 0;
+            if (length < offset)
+            {
+                // Rotated (or truncated): the new file starts over.
+                offset = 0;
+            }
+
+            if (length == offset)
+            {
+                continue;
+            }
+
+            string chunk;
+            using (var reader = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            {
+                reader.Position = offset;
+                var buffer = new byte[length - offset];
+                var read = reader.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                offset += read;
+                chunk = Encoding.UTF8.GetString(buffer, 0, read);
+            }
+
+            pending.Append(chunk);
+            var text = pending.ToString();
+            var lastNewline = text.LastIndexOf('\n');
+            if (lastNewline < 0)
+            {
+                continue;
+            }
+
+            pending.Clear().Append(text, lastNewline + 1, text.Length - lastNewline - 1);
+            foreach (var line in text[..lastNewline].Split('\n'))
+            {
+                yield return line.TrimEnd('\r');
+            }
+        }
+    }
+
+    /// <summary>The tail of a service's stderr and stdout, for error messages.</summary>
+    public string LogTail(string name, int lines)
+    {
+        var text = new StringBuilder();
+        foreach (var stream in new[] { ServiceLogStream.Stderr, ServiceLogStream.Stdout })
+        {
+            var tail = ReadLines(LogPath(State, name, stream));
+            foreach (var line in tail.Skip(Math.Max(0, tail.Count - lines)))
+            {
+                text.Append(stream == ServiceLogStream.Stderr ? "[stderr] " : "[stdout] ").AppendLine(line);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private async Task<ServiceInfo> WaitForStartAsync(ServiceSpec spec, SupervisorLaunch launch, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        var name = spec.Name;
+        var bound = _options.StartTimeout + TimeSpan.FromMilliseconds(Math.Max(spec.StartupGraceMs, spec.HealthUrl is null ? 0 : spec.StartupTimeoutMs));
+        var time = _options.TimeProvider;
+        var deadline = time.GetUtcNow() + bound;
+        var reported = ServiceState.Unknown;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var status = ReadStatus(name).Document;
+            if (status is not null && (launch.Pid is null || status.SupervisorPid == launch.Pid))
+            {
+                if (status.Status != reported)
+                {
+                    reported = status.Status;
+                    progress?.Report($"'{name}' is {status.Status.ToString().ToLowerInvariant()}.");
+                }
+
+                switch (status.Status)
+                {
+                    case ServiceState.Running or ServiceState.Completed:
+                        return Judge(name, ReadStatus(name));
+                    case ServiceState.Fatal when status.LastExitCode == ServiceSpec.PortInUseExitCode && spec.FatalExitCodes.Contains(ServiceSpec.PortInUseExitCode):
+                        var resource = spec.Port is { } port ? $"port {port}" : "its port";
+                        throw new ResourceConflictException(resource,
+                            $"The service '{name}' could not start: {resource} is in use by another process. Stop that process, or start '{name}' on another port (-Port).")
+                        { Service = name };
+                    case ServiceState.Fatal or ServiceState.Backoff or ServiceState.Stopped:
+                        throw new ServiceStartException(name, status.ErrorMessage ?? $"it is {status.Status.ToString().ToLowerInvariant()}.", LogTail(name, 20));
+                }
+            }
+
+            if (launch.Exited.IsCompleted)
+            {
+                // The supervisor ended: give its last status a moment to be read above, then report.
+                var last = ReadStatus(name).Document;
+                if (last?.Status is ServiceState.Running or ServiceState.Completed or ServiceState.Fatal && last.SupervisorPid == launch.Pid)
+                {
+                    continue;
+                }
+
+                var said = launch.Diagnostics().Trim();
+                throw new ServiceStartException(name,
+                    $"its supervisor exited with code {await launch.Exited.ConfigureAwait(false)} before the service was running{(said.Length > 0 ? $": {said}" : ".")}",
+                    LogTail(name, 20));
+            }
+
+            if (time.GetUtcNow() > deadline)
+            {
+                throw new ServiceStartException(name, $"it was not running after {bound.TotalSeconds:0} s (state {reported.ToString().ToLowerInvariant()}).", LogTail(name, 20));
+            }
+
+            await Task.WhenAny(launch.Exited, Task.Delay(_options.PollInterval, time, cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Refuses when a supervisor holds the service's lock. A supervisor that was just killed may hold it a little
+    /// longer than it shows as dead (its main thread is a zombie before the other threads have closed its files),
+    /// so a held lock without a live supervisor is retried briefly.
+    /// </summary>
+    private async Task ProbeSupervisorLockAsync(string name, ProcessStatus? status, CancellationToken cancellationToken)
+    {
+        var deadline = _options.TimeProvider.GetUtcNow() + TimeSpan.FromSeconds(3);
+        while (true)
+        {
+            using (var probe = FileLock.TryAcquire(SupervisorLockPath(State, name)))
+            {
+                if (probe is not null)
+                {
+                    return;
+                }
+            }
+
+            if (_options.TimeProvider.GetUtcNow() > deadline)
+            {
+                throw new ServiceAlreadyRunningException(name, status?.SupervisorPid ?? 0);
+            }
+
+            await Task.Delay(_options.PollInterval, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Polls <c>status.json</c> until <paramref name="done"/> holds; returns the status that satisfied it.</summary>
+    private async Task<ProcessStatus?> WaitForAsync(string name, Func<ProcessStatus?, bool> done, TimeSpan timeout, string timeoutMessage, CancellationToken cancellationToken)
+    {
+        var time = _options.TimeProvider;
+        var deadline = time.GetUtcNow() + timeout;
+        while (true)
+        {
+            var status = ReadStatus(name).Document;
+            if (done(status))
+            {
+                return status;
+            }
+
+            if (time.GetUtcNow() > deadline)
+            {
+                throw new ProcessCommunicationException(timeoutMessage) { Service = name, Path = State.ServiceStatusPath(name) };
+            }
+
+            await Task.Delay(_options.PollInterval, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Makes sure nothing of the service runs: a supervisor that is still alive is asked to stop and, when it does
+    /// not within a few seconds, killed; then what it supervised is killed too. Never throws.
+    /// </summary>
+    private async Task EnsureGoneAsync(string name, int? launchedPid)
+    {
+        var status = ReadStatus(name).Document;
+        var supervisor = LiveSupervisorIdentity(status)
+            ?? (launchedPid is { } pid ? ProcessIdentity.Of(pid) : null);
+        if (supervisor is { } sup && sup.IsAlive())
+        {
+            try
+            {
+                _store.Write(State.ServiceControlPath(name), ControlRequest.Create(ControlCommand.Stop, _options.TimeProvider, TimeSpan.Zero, force: true));
+            }
+            catch (ProcessCommunicationException)
+            {
+                // Killing it below is the fallback.
+            }
+
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+            while (sup.IsAlive() && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            if (sup.IsAlive())
+            {
+                Native.Signal(sup.Pid, Native.SIGKILL);
+            }
+        }
+
+        if (ReadStatus(name).Document is { } last)
+        {
+            EndOrphanedService(last);
+        }
+    }
+
+    /// <summary>Kills a service process (and its tree) that outlived its supervisor, identified by pid and start time.</summary>
+    private void EndOrphanedService(ProcessStatus status)
+    {
+        if (status.Host is { } host && host != Environment.MachineName)
+        {
+            return;
+        }
+
+        // The freezer cgroup, where there is one, holds every process of the service, escaped grandchildren included.
+        if (ServiceCgroup.TryOpen(State.Root, status.Name, create: false) is { } cgroup && cgroup.Members() is { Count: > 0 } members)
+        {
+            cgroup.KillAll(TimeSpan.FromSeconds(5));
+            _events.Append(new StabilityEvent
+            {
+                Time = _options.TimeProvider.GetUtcNow(), Service = status.Name, Type = "orphan_killed", Severity = "warning",
+                Message = $"Killed {members.Count} process(es) of '{status.Name}' ({string.Join(", ", members)}), left running by a supervisor that is gone.",
+                Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
+            });
+            return;
+        }
+
+        if (status.Pid <= 0)
+        {
+            return;
+        }
+
+        var service = new ProcessIdentity(status.Pid, status.PidStartTicks);
+        if (status.PidStartTicks != 0 && service.IsAlive())
+        {
+            ProcessTreeKiller.KillTree(status.Pid, status.Pid, 0, null, TimeSpan.FromSeconds(5));
+            _events.Append(new StabilityEvent
+            {
+                Time = _options.TimeProvider.GetUtcNow(), Service = status.Name, Type = "orphan_killed", Severity = "warning",
+                Message = $"Killed service process {status.Pid}, left running by a supervisor that is gone.",
+                Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
+            });
+        }
+    }
+
+    private ReadResult<ProcessStatus> ReadStatus(string name) => _store.Read<ProcessStatus>(State.ServiceStatusPath(name));
+
+    private int? LiveSupervisor(ProcessStatus? status) => LiveSupervisorIdentity(status)?.Pid;
+
+    /// <summary>The supervisor of a non-final status when it is alive (pid and start time) and its heartbeat is fresh.</summary>
+    private ProcessIdentity? LiveSupervisorIdentity(ProcessStatus? status)
+    {
+        if (status is null || status.SupervisorPid <= 0 || IsFinal(status.Status))
+        {
+            return null;
+        }
+
+        if (status.Host is { } host && host != Environment.MachineName)
+        {
+            // Another host's supervisor (a cluster job): only its heartbeat tells.
+            return _options.TimeProvider.GetUtcNow() - (status.LastHeartbeat ?? status.WrittenAt) <= _options.StaleAfter
+                ? new ProcessIdentity(status.SupervisorPid, status.SupervisorStartTicks)
+                : null;
+        }
+
+        var identity = new ProcessIdentity(status.SupervisorPid, status.SupervisorStartTicks);
+        return identity.IsAlive() ? identity : null;
+    }
+
+    private ServiceInfo Judge(string name, ReadResult<ProcessStatus> read)
+    {
+        var kind = _store.Read<ServiceSpec>(State.ServiceSpecPath(name)).Document?.Kind ?? ServiceKind.Program;
+        var info = new ServiceInfo { Name = name, Kind = kind.ToString().ToLowerInvariant(), StateRoot = State.Root };
+        if (read.Document is not { } s)
+        {
+            return info with
+            {
+                State = ServiceState.Unknown,
+                ErrorMessage = read.State == ReadState.Missing ? "No status yet: the service was never started, or its supervisor is starting." : $"status.json is {read.State.ToString().ToLowerInvariant()}: {read.Error}",
+            };
+        }
+
+        info = info with
+        {
+            State = s.Status,
+            Pid = s.Pid,
+            SupervisorPid = s.SupervisorPid,
+            StartTime = s.StartTime,
+            LastHeartbeat = s.LastHeartbeat,
+            Restarts = s.Restarts,
+            LastExitCode = s.LastExitCode,
+            LastExitSignal = s.LastExitSignal,
+            CpuPercent = s.CpuUsage,
+            MemoryMB = s.MemoryUsage,
+            GpuMemoryMB = s.GpuMemoryMb,
+            ErrorMessage = s.ErrorMessage,
+            Host = s.Host,
+            NextRestartAt = s.NextRestartAt,
+            LastControl = s.LastControl,
+            Status = s,
+        };
+        if (IsFinal(s.Status))
+        {
+            return info with { Pid = 0 };
+        }
+
+        var heartbeatAge = _options.TimeProvider.GetUtcNow() - (s.LastHeartbeat ?? s.WrittenAt);
+        if (LiveSupervisorIdentity(s) is null)
+        {
+            return info with { State = ServiceState.Unknown, ErrorMessage = $"Its supervisor (pid {s.SupervisorPid}) is gone; the service may still run. Stop it (-Force) or start it again." };
+        }
+
+        if (heartbeatAge > _options.StaleAfter)
+        {
+            return info with { State = ServiceState.Unknown, ErrorMessage = $"Its supervisor (pid {s.SupervisorPid}) has not written a heartbeat for {heartbeatAge.TotalSeconds:0} s." };
+        }
+
+        return info;
+    }
+
+    private static bool IsFinal(ServiceState state) => state is ServiceState.Stopped or ServiceState.Completed or ServiceState.Fatal;
+
+    private static void RequireValidName(string name)
+    {
+        if (!StateDirectory.IsValidServiceName(name))
+        {
+            throw new ConfigurationException(new ConfigurationProblem(null, null, "name",
+                $"'{name}' is not a valid service name: use 1 to 63 characters of lower-case letters, digits, '.', '_' and '-', starting with a letter or digit.")) { Service = name };
+        }
+    }
+
+    private static List<string> ReadLines(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            // Only the end matters for a tail: read at most the last 1 MiB.
+            const int cap = 1024 * 1024;
+            if (stream.Length > cap)
+            {
+                stream.Position = stream.Length - cap;
+            }
+
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var text = reader.ReadToEnd();
+            var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+            if (lines.Count > 0 && lines[^1].Length == 0)
+            {
+                lines.RemoveAt(lines.Count - 1);
+            }
+
+            return lines;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+}

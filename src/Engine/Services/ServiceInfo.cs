@@ -1,0 +1,67 @@
+using StabilityTools.Engine.Models;
+
+namespace StabilityTools.Engine.Services;
+
+/// <summary>
+/// A service as a caller sees it: its <c>status.json</c> judged at read time (a non-final state whose supervisor is
+/// gone or silent reads <see cref="ServiceState.Unknown"/>) with its kind from <c>spec.json</c>.
+/// </summary>
+public sealed record ServiceInfo
+{
+    /// <summary>The service name.</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary><c>training</c>, <c>dashboard</c> or <c>program</c>.</summary>
+    public string Kind { get; init; } = "program";
+
+    /// <summary>The state, judged at read time.</summary>
+    public ServiceState State { get; init; }
+
+    /// <summary>The service process's pid; 0 when none runs.</summary>
+    public int Pid { get; init; }
+
+    /// <summary>The supervisor's pid; 0 when none was recorded.</summary>
+    public int SupervisorPid { get; init; }
+
+    /// <summary>When the current (or last) service process started, UTC.</summary>
+    public DateTimeOffset? StartTime { get; init; }
+
+    /// <summary>The supervisor's last heartbeat, UTC.</summary>
+    public DateTimeOffset? LastHeartbeat { get; init; }
+
+    /// <summary>Restarts since the service was started.</summary>
+    public int Restarts { get; init; }
+
+    /// <summary>The exit code of the last exit.</summary>
+    public int? LastExitCode { get; init; }
+
+    /// <summary>The signal that ended the last run, when one did.</summary>
+    public int? LastExitSignal { get; init; }
+
+    /// <summary>CPU use of the whole tree, percent of one core.</summary>
+    public double CpuPercent { get; init; }
+
+    /// <summary>Resident memory of the whole tree, MB.</summary>
+    public double MemoryMB { get; init; }
+
+    /// <summary>GPU memory, MB; null without a GPU probe.</summary>
+    public double? GpuMemoryMB { get; init; }
+
+    /// <summary>Why the service is not healthy, when it is not.</summary>
+    public string? ErrorMessage { get; init; }
+
+    /// <summary>The host its supervisor runs on.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>When the next restart is due (state backoff).</summary>
+    public DateTimeOffset? NextRestartAt { get; init; }
+
+    /// <summary>The last control request the supervisor handled.</summary>
+    public ControlAck? LastControl { get; init; }
+
+    /// <summary>The state directory it lives in (piped cmdlets bind it, so a pipeline stays in one state directory).</summary>
+    public string StateRoot { get; init; } = "";
+
+    /// <summary>The raw status document, when one was read.</summary>
+    public ProcessStatus? Status { get; init; }
+}

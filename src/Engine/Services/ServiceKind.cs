@@ -1,0 +1,14 @@
+namespace StabilityTools.Engine.Services;
+
+/// <summary>What a supervised service is; decides the defaults of its <see cref="ServiceSpec"/> and how it is judged hung.</summary>
+public enum ServiceKind
+{
+    /// <summary>Any program. Never judged hung unless it beats the training heartbeat. Default restart policy <c>on-failure</c>.</summary>
+    Program,
+
+    /// <summary>The trainer (or any program that follows its status-file contract): hang detection watches <c>data/training_status.json</c>.</summary>
+    Training,
+
+    /// <summary>The dashboard: probed on its health URL, runs at low priority with every GPU hidden. Default restart policy <c>always</c>.</summary>
+    Dashboard,
+}

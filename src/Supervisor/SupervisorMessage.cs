@@ -1,0 +1,28 @@
+using StabilityTools.Engine.Services;
+
+namespace StabilityTools.Supervisor;
+
+/// <summary>What the supervisor's loop reacts to. Every source (exit waiters, timers, watchers, signals) only posts these; the loop alone changes state.</summary>
+internal abstract record SupervisorMessage
+{
+    /// <summary>A run's process exited and was reaped.</summary>
+    public sealed record Exited(ServiceRun Run, int ExitCode) : SupervisorMessage;
+
+    /// <summary>A run is up long enough (and healthy) to count as running.</summary>
+    public sealed record Promote(ServiceRun Run) : SupervisorMessage;
+
+    /// <summary>A run stopped making progress or failed its health probes.</summary>
+    public sealed record Hung(ServiceRun Run, string Reason) : SupervisorMessage;
+
+    /// <summary>A run is over a resource quota or limit.</summary>
+    public sealed record LimitExceeded(ServiceRun Run, Engine.Resources.LimitViolation Violation) : SupervisorMessage;
+
+    /// <summary>A backoff delay ended.</summary>
+    public sealed record RestartDue(int Generation) : SupervisorMessage;
+
+    /// <summary>A new control request arrived.</summary>
+    public sealed record Control(ControlRequest Request) : SupervisorMessage;
+
+    /// <summary>The supervisor itself got SIGTERM or SIGINT: stop the service and end.</summary>
+    public sealed record Terminate(string Signal) : SupervisorMessage;
+}

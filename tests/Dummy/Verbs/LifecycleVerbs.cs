@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Status;
+
+namespace StabilityTools.Dummy.Verbs;
+
+/// <summary>Verbs that misbehave on cue, for the supervisor's tests (issue #3).</summary>
+internal static class LifecycleVerbs
+{
+    /// <summary>crash [--after-ms 0] [--exit-code 1] [--message M]: prints "ready", waits, writes M to stderr, exits with the code.</summary>
+    public static int Crash(string[] args)
+    {
+        var o = new Options(args);
+        Ready();
+        Thread.Sleep(o.Int("after-ms", 0));
+        if (o.Get("message") is { } message)
+        {
+            Console.Error.WriteLine(message);
+        }
+
+        return o.Int("exit-code", 1);
+    }
+
+    /// <summary>sleep [--ms forever]: prints "ready" and sleeps; never beats a heartbeat.</summary>
+    public static int Sleep(string[] args)
+    {
+        var o = new Options(args);
+        Ready();
+        Thread.Sleep(o.Int("ms", Timeout.Infinite));
+        return 0;
+    }
+
+    /// <summary>ignore-sigterm: ignores SIGTERM (and SIGINT), prints "ready", sleeps forever.</summary>
+    public static int IgnoreSigterm(string[] args)
+    {
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+        {
+            ctx.Cancel = true;
+            Console.Out.WriteLine("ignoring SIGTERM");
+            Console.Out.Flush();
+        });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => ctx.Cancel = true);
+        Ready();
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    }
+
+    /// <summary>
+    /// spawn-tree --pid-file F [--children 2]: starts children (<c>sleep</c>, in the same group), one grandchild that
+    /// double-forks away into its own session (<c>sh -c 'setsid sleep &amp;'</c>: re-parented to the nearest subreaper),
+    /// writes every pid to F, one a line, then prints "ready" and sleeps forever.
+    /// </summary>
+    public static int SpawnTree(string[] args)
+    {
+        var o = new Options(args);
+        var pids = new List<int>();
+        for (var i = 0; i < o.Int("children", 2); i++)
+        {
+            var child = Process.Start(new ProcessStartInfo("sleep", "3600") { UseShellExecute = false })!;
+            pids.Add(child.Id);
+        }
+
+        // The shell prints the pid of the background setsid (which execs sleep without forking) and exits, orphaning it.
+        var shell = Process.Start(new ProcessStartInfo("/bin/sh")
+        {
+            ArgumentList = { "-c", "setsid sleep 3600 </dev/null >/dev/null 2>&1 & echo $!" },
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+        })!;
+        var escaped = int.Parse(shell.StandardOutput.ReadToEnd().Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        shell.WaitForExit();
+        pids.Add(escaped);
+        File.WriteAllLines(o.Required("pid-file"), pids.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (o.Bool("ignore-sigterm", false))
+        {
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => ctx.Cancel = true);
+        }
+
+        Ready();
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    }
+
+    /// <summary>
+    /// flood [--line-bytes 100] [--total-mb 0]: writes lines to stdout as fast as it can, forever or until total-mb
+    /// MiB are written; then prints "done" and sleeps forever.
+    /// </summary>
+    public static int Flood(string[] args)
+    {
+        var o = new Options(args);
+        var line = new string('x', Math.Max(1, o.Int("line-bytes", 100) - 1)) + "\n";
+        var total = (long)o.Int("total-mb", 0) * 1024 * 1024;
+        using var stdout = Console.OpenStandardOutput();
+        var bytes = System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(line, 64)));
+        for (long written = 0; total == 0 || written < total; written += bytes.Length)
+        {
+            stdout.Write(bytes);
+        }
+
+        stdout.Write("done\n"u8);
+        stdout.Flush();
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    }
+
+    /// <summary>
+    /// heartbeat [--state-dir D (default $STABILITY_HOME)] [--interval-ms 100] [--stall-after-ms forever]: writes
+    /// data/training_status.json with its pid and a growing progress every interval; after stall-after-ms the progress
+    /// stops growing (the heartbeat goes on), as a hung trainer's would.
+    /// </summary>
+    public static int Heartbeat(string[] args)
+    {
+        var o = new Options(args);
+        var root = o.Get("state-dir") ?? Environment.GetEnvironmentVariable("STABILITY_HOME") ?? throw new ArgumentException("--state-dir is required");
+        var path = Path.Combine(root, "data", "training_status.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var store = new StatusStore(new StatusStoreOptions { Fsync = false });
+        var interval = o.Int("interval-ms", 100);
+        var stallAfter = o.Int("stall-after-ms", -1);
+        var clock = Stopwatch.StartNew();
+        long progress = 0;
+        Ready();
+        while (true)
+        {
+            if (stallAfter < 0 || clock.ElapsedMilliseconds < stallAfter)
+            {
+                progress++;
+            }
+
+            store.Write(path, new TrainingStatus
+            {
+                IsRunning = true, State = "running", Pid = Environment.ProcessId, Progress = progress, Step = progress,
+                Heartbeat = DateTimeOffset.UtcNow, LastUpdate = DateTimeOffset.UtcNow,
+            });
+            Thread.Sleep(interval);
+        }
+    }
+
+    /// <summary>alloc --mb N: allocates and touches N MiB, prints "ready", sleeps forever.</summary>
+    public static int Alloc(string[] args)
+    {
+        var o = new Options(args);
+        var blocks = new List<byte[]>();
+        for (var i = 0; i < o.Int("mb", 64); i++)
+        {
+            var block = GC.AllocateUninitializedArray<byte>(1024 * 1024, pinned: true);
+            Array.Fill(block, (byte)1);
+            blocks.Add(block);
+        }
+
+        Ready();
+        Thread.Sleep(Timeout.Infinite);
+        GC.KeepAlive(blocks);
+        return 0;
+    }
+
+    /// <summary>print-env NAME...: prints NAME=value for each (value "&lt;unset&gt;" when unset), then sleeps forever.</summary>
+    public static int PrintEnv(string[] args)
+    {
+        foreach (var name in args)
+        {
+            Console.Out.WriteLine($"{name}={Environment.GetEnvironmentVariable(name) ?? "<unset>"}");
+        }
+
+        Console.Out.WriteLine($"NICE={File.ReadAllText("/proc/self/stat").Split(')')[1].Split(' ')[17]}");
+        Ready();
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    }
+
+    private static void Ready()
+    {
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
+    }
+}

@@ -1,0 +1,167 @@
+# The lifecycle cmdlets as a user meets them (issue #3), against the built module in a fresh pwsh: start a
+# service, see it running, restart it through the pipeline, -WhatIf changes nothing, another session sees the
+# same services, and errors carry stable FullyQualifiedErrorIds. Services are /bin/sleep under -FilePath.
+BeforeAll {
+    Import-Module $env:STABILITY_TEST_MODULE -Force
+    $script:state = Join-Path ([IO.Path]::GetTempPath()) ("st-life-" + [guid]::NewGuid().ToString('N').Substring(0, 12))
+    $script:sleep = (Get-Command sleep -CommandType Application | Select-Object -First 1).Source
+
+    # True while a process with this pid lives (a zombie is gone for us, as it is for the supervisor).
+    function script:Test-Alive([int] $ProcessId) {
+        $stat = "/proc/$ProcessId/stat"
+        if (-not (Test-Path $stat)) { return $false }
+        $fields = (Get-Content $stat -Raw -ErrorAction Ignore) -replace '^.*\) ', ''
+        return ($fields -and -not $fields.StartsWith('Z'))
+    }
+
+    # Polls until the script block returns true; fails after the timeout (no blind sleeps).
+    function script:Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 20, [string] $What = 'the condition') {
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+        while ([DateTime]::UtcNow -lt $deadline) {
+            if (& $Condition) { return }
+            Start-Sleep -Milliseconds 50
+        }
+        throw "Timed out after $TimeoutSeconds s waiting for $What."
+    }
+}
+
+AfterAll {
+    Get-ProcessStatus -StateDirectory $state -ErrorAction Ignore | Stop-TrainingProcess -Force -Confirm:$false -ErrorAction Ignore
+    # Anything still carrying this state directory in its command line or environment was started by this file.
+    foreach ($dir in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
+        $environ = Get-Content -Raw -LiteralPath "$($dir.FullName)/environ" -ErrorAction Ignore
+        $cmdline = Get-Content -Raw -LiteralPath "$($dir.FullName)/cmdline" -ErrorAction Ignore
+        if (("$environ$cmdline").Contains($state) -and [int]$dir.Name -ne $PID) {
+            Stop-Process -Id ([int]$dir.Name) -Force -ErrorAction Ignore
+        }
+    }
+    Remove-Item -Recurse -Force $state -ErrorAction Ignore
+}
+
+Describe 'Starting, restarting and stopping a service' {
+    It 'starts a program under -FilePath and shows it running' {
+        $started = Start-TrainingProcess -Name sleeper -FilePath $sleep -ArgumentList 3600 -StateDirectory $state -PassThru
+        $started.State | Should -Be 'Running'
+        $started.Pid | Should -BeGreaterThan 0
+        Test-Alive $started.Pid | Should -BeTrue
+
+        $status = Get-ProcessStatus -Name sleeper -StateDirectory $state
+        $status.State | Should -Be 'Running'
+        $status.Pid | Should -Be $started.Pid
+        $status.SupervisorPid | Should -Be $started.SupervisorPid
+        $status.PSObject.Properties.Name | Should -Contain 'GpuMemoryMB'
+        $status.LastHeartbeat | Should -Not -BeNullOrEmpty
+    }
+
+    It 'restarts it through the pipeline' {
+        $before = Get-ProcessStatus -Name sleeper -StateDirectory $state
+        $after = Get-ProcessStatus -Name sleeper -StateDirectory $state | Restart-StabilityProcess -PassThru
+        $after.State | Should -Be 'Running'
+        $after.Pid | Should -Not -Be $before.Pid
+        $after.Restarts | Should -Be ($before.Restarts + 1)
+        Wait-Until { -not (Test-Alive $before.Pid) } -What "the old pid $($before.Pid) to be gone"
+        @(Get-StabilityEvent -Name sleeper -Type control -StateDirectory $state).Count | Should -Be 1
+    }
+
+    It 'changes nothing under -WhatIf' {
+        $before = Get-ProcessStatus -Name sleeper -StateDirectory $state
+        Stop-TrainingProcess -Name sleeper -StateDirectory $state -WhatIf
+        Restart-StabilityProcess -Name sleeper -StateDirectory $state -WhatIf
+        Start-TrainingProcess -Name other -FilePath $sleep -ArgumentList 3600 -StateDirectory $state -WhatIf
+        $untouched = Join-Path $state 'never-created'
+        Start-Dashboard -StateDirectory $untouched -WhatIf
+
+        $now = Get-ProcessStatus -Name sleeper -StateDirectory $state
+        $now.Pid | Should -Be $before.Pid
+        $now.State | Should -Be 'Running'
+        Get-ProcessStatus -Name other -StateDirectory $state -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $untouched | Should -Not -Exist
+    }
+
+    It 'is seen by a second session' {
+        $mine = Get-ProcessStatus -Name sleeper -StateDirectory $state
+        $pwsh = Join-Path $PSHOME 'pwsh.dll'
+        $command = "Import-Module '$env:STABILITY_TEST_MODULE'; Get-ProcessStatus -StateDirectory '$state' | Select-Object Name, @{n='State';e={`$_.State.ToString()}}, Pid | ConvertTo-Json -Compress"
+        $json = & ([Environment]::ProcessPath) $pwsh -NoProfile -NonInteractive -Command $command
+        $LASTEXITCODE | Should -Be 0
+        $theirs = $json | ConvertFrom-Json
+        $theirs.Name | Should -Be 'sleeper'
+        $theirs.State | Should -Be 'Running'
+        $theirs.Pid | Should -Be $mine.Pid
+    }
+
+    It 'completes service names and shows the service output' {
+        $line = "Restart-StabilityProcess -StateDirectory '$state' -Name sle"
+        $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $completion.CompletionMatches.CompletionText | Should -Contain 'sleeper'
+        @(Get-StabilityEvent -Name sleeper -Type started -StateDirectory $state).Count | Should -Be 2
+        Get-StabilityLog -Name sleeper -Stream Supervisor -Tail 5 -StateDirectory $state | Should -Not -BeNullOrEmpty
+    }
+
+    It 'refuses a second start of a running service' {
+        { Start-TrainingProcess -Name sleeper -FilePath $sleep -ArgumentList 3600 -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ServiceAlreadyRunning,StabilityTools.Cmdlets.StartTrainingProcessCommand'
+    }
+
+    It 'stops it and nothing of it remains' {
+        $before = Get-ProcessStatus -Name sleeper -StateDirectory $state
+        $stopped = Stop-TrainingProcess -Name sleeper -StateDirectory $state -Timeout 5 -PassThru -Confirm:$false
+        $stopped.State | Should -Be 'Stopped'
+        Test-Alive $before.Pid | Should -BeFalse
+        Wait-Until { -not (Test-Alive $before.SupervisorPid) } -What 'the supervisor to exit'
+        (Get-ProcessStatus -Name sleeper -StateDirectory $state).State | Should -Be 'Stopped'
+        @(Get-StabilityEvent -Name sleeper -Type stopped -StateDirectory $state).Count | Should -Be 1
+    }
+}
+
+Describe 'Errors with stable ids' {
+    It 'reports an unknown name as ServiceNotFound from every cmdlet' {
+        Get-ProcessStatus -Name nope -StateDirectory $state -ErrorAction SilentlyContinue -ErrorVariable e1
+        $e1[0].FullyQualifiedErrorId | Should -Be 'ServiceNotFound,StabilityTools.Cmdlets.GetProcessStatusCommand'
+        $e1[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $e1[0].TargetObject | Should -Be 'nope'
+
+        Stop-TrainingProcess -Name nope -StateDirectory $state -ErrorAction SilentlyContinue -ErrorVariable e2
+        $e2[0].FullyQualifiedErrorId | Should -Be 'ServiceNotFound,StabilityTools.Cmdlets.StopTrainingProcessCommand'
+
+        Restart-StabilityProcess -Name nope -StateDirectory $state -ErrorAction SilentlyContinue -ErrorVariable e3
+        $e3[0].FullyQualifiedErrorId | Should -Be 'ServiceNotFound,StabilityTools.Cmdlets.RestartStabilityProcessCommand'
+
+        { Get-StabilityLog -Name nope -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ServiceNotFound,StabilityTools.Cmdlets.GetStabilityLogCommand'
+    }
+
+    It 'rejects a program that does not exist, leaving no service behind' {
+        { Start-TrainingProcess -Name ghost -FilePath /no/such/program -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidConfiguration,StabilityTools.Cmdlets.StartTrainingProcessCommand'
+        Join-Path $state 'services/ghost' | Should -Not -Exist
+    }
+
+    It 'rejects a bad service name and bad parameter values' {
+        { Start-TrainingProcess -Name 'Bad Name' -FilePath $sleep -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidConfiguration,StabilityTools.Cmdlets.StartTrainingProcessCommand'
+        { Start-Dashboard -Port 0 -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,StabilityTools.Cmdlets.StartDashboardCommand'
+        { Start-TrainingProcess -FilePath $sleep -RestartPolicy sometimes -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,StabilityTools.Cmdlets.StartTrainingProcessCommand'
+    }
+
+    It 'reports a program that exits during start with the tail of its log' {
+        { Start-TrainingProcess -Name failing -FilePath /bin/sh -ArgumentList '-c', 'echo config missing >&2; exit 3' -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ServiceStartFailed,StabilityTools.Cmdlets.StartTrainingProcessCommand' -ExpectedMessage '*config missing*'
+        (Get-ProcessStatus -Name failing -StateDirectory $state).Pid | Should -Be 0
+    }
+}
+
+Describe 'Help' {
+    It 'documents <_> with a synopsis and examples' -ForEach @(
+        'Start-TrainingProcess', 'Start-Dashboard', 'Stop-TrainingProcess', 'Stop-Dashboard',
+        'Restart-StabilityProcess', 'Get-ProcessStatus', 'Get-StabilityEvent', 'Get-StabilityLog') {
+        $help = Get-Help $_ -Full
+        $help.Synopsis | Should -Not -BeLike "$_ *"
+        @($help.Examples.Example).Count | Should -BeGreaterThan 0
+        $documented = @($help.Parameters.Parameter.Name)
+        $actual = (Get-Command $_).Parameters.Keys | Where-Object { $_ -notin [System.Management.Automation.PSCmdlet]::CommonParameters -and $_ -notin [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -and $_ -ne 'PipedStateRoot' }
+        $actual | Where-Object { $_ -notin $documented } | Should -BeNullOrEmpty
+    }
+}

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.Services;
+
+namespace StabilityTools.Supervisor.Tests.Supervisor;
+
+/// <summary>Restarts with real processes: crashes, hangs, the circuit breaker.</summary>
+public sealed class RestartTests
+{
+    [Fact]
+    public async Task A_SIGKILLed_service_is_restarted()
+    {
+        await using var h = new SupervisorHarness();
+        var started = await h.StartAsync(SupervisorHarness.Dummy("victim", ServiceKind.Program, "sleep"));
+        Assert.Equal(ServiceState.Running, started.State);
+        var first = ProcessIdentity.Of(started.Pid)!.Value;
+
+        Assert.True(Native.Signal(first.Pid, Native.SIGKILL));
+
+        var restarted = await h.RunningWithNewPidAsync("victim", first.Pid);
+        Assert.Equal(1, restarted.Restarts);
+        Assert.Equal(137, restarted.LastExitCode);
+        Assert.Equal(9, restarted.LastExitSignal);
+        Assert.False(first.IsAlive());
+        Assert.Equal(started.SupervisorPid, restarted.SupervisorPid);
+        var exited = Assert.Single(h.Manager.GetEvents("victim", type: "exited"));
+        Assert.Equal("9", exited.Data!["signal"]);
+    }
+
+    [Fact]
+    public async Task A_hung_trainer_is_restarted_and_a_silent_program_is_not_judged_hung()
+    {
+        await using var h = new SupervisorHarness();
+        // The trainer beats a heartbeat whose progress stalls after 1 s; the other never beats one at all.
+        var trainer = await h.StartAsync(SupervisorHarness.Dummy("trainer", ServiceKind.Training, "heartbeat", "--interval-ms", "100", "--stall-after-ms", "1000")
+            with { HangTimeoutMs = 1500 });
+        var silent = await h.StartAsync(SupervisorHarness.Dummy("silent", ServiceKind.Training, "sleep") with { HangTimeoutMs = 500 });
+        var hungPid = ProcessIdentity.Of(trainer.Pid)!.Value;
+
+        await h.WaitForEventAsync("trainer", "hang_detected");
+        var restarted = await h.RunningWithNewPidAsync("trainer", hungPid.Pid);
+        await SupervisorHarness.WaitGoneAsync(hungPid);
+        Assert.True(restarted.Restarts >= 1);
+        Assert.Contains("progress", h.Manager.GetEvents("trainer", type: "hang_detected")[0].Message);
+
+        // The silent one has run for well over its hang timeout by now (the trainer needed > 2.5 s to be judged hung).
+        var stillThere = h.Manager.GetStatus("silent");
+        Assert.Equal(ServiceState.Running, stillThere.State);
+        Assert.Equal(silent.Pid, stillThere.Pid);
+        Assert.Empty(h.Manager.GetEvents("silent", type: "hang_detected"));
+    }
+
+    [Fact]
+    public async Task A_crash_loop_opens_the_circuit_and_ends_supervision()
+    {
+        await using var h = new SupervisorHarness();
+        var spec = SupervisorHarness.Dummy("looper", ServiceKind.Program, "crash", "--after-ms", "400", "--exit-code", "3")
+            with { RestartPolicy = RestartPolicy.Always, BackoffInitialMs = 10, BackoffMaxMs = 20, CircuitMaxRestarts = 2, StartupGraceMs = 100 };
+        var started = await h.StartAsync(spec);
+
+        var fatal = await SupervisorHarness.EventuallyAsync(() => h.Manager.GetStatus("looper"), s => s?.State == ServiceState.Fatal, "the circuit to open");
+        Assert.Contains("circuit is open", fatal.ErrorMessage);
+        Assert.Equal(2, fatal.Restarts);
+        Assert.Equal(3, fatal.LastExitCode);
+        await SupervisorHarness.WaitGoneAsync(new ProcessIdentity(started.SupervisorPid, fatal.Status!.SupervisorStartTicks));
+        Assert.Single(h.Manager.GetEvents("looper", type: "fatal"));
+    }
+
+    [Fact]
+    public async Task A_service_that_fails_at_start_raises_an_error_with_its_log_and_leaves_nothing_behind()
+    {
+        await using var h = new SupervisorHarness();
+        var spec = SupervisorHarness.Dummy("broken", ServiceKind.Program, "crash", "--after-ms", "0", "--exit-code", "3", "--message", "cannot open model.bin")
+            with { StartupGraceMs = 3000 };
+
+        var ex = await Assert.ThrowsAsync<ServiceStartException>(() => h.StartAsync(spec));
+        Assert.Equal("ServiceStartFailed", ex.ErrorId);
+        Assert.Contains("cannot open model.bin", ex.Message);
+        await SupervisorHarness.EventuallyAsync(() => h.ProcessesOfThisTest(), p => p is { Count: 0 }, "no process of the test left");
+    }
+
+    [Fact]
+    public async Task A_dashboard_whose_port_is_taken_raises_a_conflict_and_leaves_no_supervisor()
+    {
+        await using var h = new SupervisorHarness();
+        // As a real dashboard: running only once its health URL answers, which this one never does before exiting 98.
+        var spec = SupervisorHarness.Dummy("dashboard", ServiceKind.Dashboard, "crash", "--exit-code", "98", "--message", "port 8050 is in use")
+            with { Port = 8050, HealthUrl = "http://127.0.0.1:9/healthz" };
+
+        var ex = await Assert.ThrowsAsync<ResourceConflictException>(() => h.StartAsync(spec));
+        Assert.Equal("port 8050", ex.Resource);
+        Assert.Equal("ResourceConflict", ex.ErrorId);
+        await SupervisorHarness.EventuallyAsync(() => h.ProcessesOfThisTest(), p => p is { Count: 0 }, "no process of the test left");
+        Assert.Equal(ServiceState.Fatal, h.Manager.GetStatus("dashboard").State);
+    }
+
+    [Fact]
+    public async Task A_dashboard_runs_at_low_priority_with_every_GPU_hidden()
+    {
+        await using var h = new SupervisorHarness();
+        await h.StartAsync(SupervisorHarness.Dummy("dashboard", ServiceKind.Dashboard, "print-env", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"));
+
+        var lines = await SupervisorHarness.EventuallyAsync(() => h.Manager.ReadLog("dashboard", 10), l => l?.Contains("ready") == true, "the dashboard's output");
+        Assert.Contains("CUDA_VISIBLE_DEVICES=", lines);
+        Assert.Contains("NVIDIA_VISIBLE_DEVICES=none", lines);
+        Assert.Contains("NICE=10", lines);
+    }
+}
