@@ -72,4 +72,19 @@ Describe 'Wait-Training' {
         }
         $trainer.ExitCode | Should -Be 0
     }
+
+    It 'returns the final status of a supervised run started with Start-TrainingProcess (the CI smoke check)' {
+        $config = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-" + [guid]::NewGuid().ToString('N').Substring(0, 8) + '.json')
+        '{ "data": { "bars": 3000 }, "training": { "epochs": 3, "threads": 1 } }' | Set-Content -LiteralPath $config
+        try {
+            Start-TrainingProcess -StateDirectory $state -ConfigPath $config | Out-Null
+            $final = Wait-Training -StateDirectory $state -Timeout 120 -ErrorAction Stop
+            $final.State | Should -Be 'completed'
+            $final.Epoch | Should -Be 3
+        }
+        finally {
+            Stop-TrainingProcess -StateDirectory $state -Confirm:$false -ErrorAction SilentlyContinue | Out-Null
+            Remove-Item -LiteralPath $config -ErrorAction Ignore
+        }
+    }
 }

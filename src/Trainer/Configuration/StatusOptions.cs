@@ -20,6 +20,10 @@ internal sealed record StatusOptions
     /// </summary>
     public bool Fsync { get; init; }
 
+    /// <summary>How long a status write waits for another writer's lock before it gives up until the next round
+    /// (not a configuration key; tests shorten it). Default 5 s.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>False turns every status write off (for benchmarks only; not a configuration key). Default true.</summary>
     public bool Enabled { get; init; } = true;
 }

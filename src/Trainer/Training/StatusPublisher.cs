@@ -20,6 +20,8 @@ namespace StabilityTools.Trainer.Training;
 /// </remarks>
 internal sealed partial class StatusPublisher : IDisposable
 {
+    private const int MaxUnwritten = 10_000;
+
     private readonly SharedDataManager _shared;
     private readonly TimeSpan _interval;
     private readonly string _runId;
@@ -27,6 +29,8 @@ internal sealed partial class StatusPublisher : IDisposable
     private readonly ConcurrentQueue<MetricRecord> _metrics = new();
     private readonly ConcurrentQueue<StabilityEvent> _events = new();
     private readonly HashSet<int> _recordedEpochs;
+    private readonly List<MetricRecord> _unwrittenMetrics = [];
+    private readonly List<StabilityEvent> _unwrittenEvents = [];
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread? _thread;
@@ -250,46 +254,74 @@ internal sealed partial class StatusPublisher : IDisposable
             return;
         }
 
-        Try(() =>
+        // Records leave the queue for a writer-thread list and leave that list only once appended, so a failed
+        // append (a lock held too long, a full disk) is retried next round rather than lost.
+        while (_metrics.TryDequeue(out var record))
         {
-            var records = new List<MetricRecord>();
-            while (_metrics.TryDequeue(out var record))
+            _unwrittenMetrics.Add(record);
+        }
+
+        if (_unwrittenMetrics.Count > MaxUnwritten)
+        {
+            // Writes have failed for a long time: keep the newest. Epoch records dropped here come back from the
+            // checkpoint's history when the trainer next starts.
+            _unwrittenMetrics.RemoveRange(0, _unwrittenMetrics.Count - MaxUnwritten);
+        }
+
+        List<MetricRecord> records;
+        lock (_recordedEpochs)
+        {
+            var epochs = new HashSet<int>(_recordedEpochs);
+            var maxStep = _maxRecordedStep;
+            records = [];
+            foreach (var r in _unwrittenMetrics)
             {
-                lock (_recordedEpochs)
+                if (r.Kind == "epoch" ? epochs.Add(r.Epoch) : r.Step > maxStep)
                 {
-                    if (record.Kind == "epoch" ? _recordedEpochs.Add(record.Epoch) : record.Step > _maxRecordedStep)
+                    records.Add(r);
+                    maxStep = r.Kind == "step" ? r.Step : maxStep;
+                }
+            }
+        }
+
+        if (Try(() => _shared.Metrics.AppendRange(records)))
+        {
+            _unwrittenMetrics.Clear();
+            lock (_recordedEpochs)
+            {
+                foreach (var r in records)
+                {
+                    if (r.Kind == "epoch")
                     {
-                        records.Add(record);
-                        if (record.Kind == "step")
-                        {
-                            _maxRecordedStep = record.Step;
-                        }
+                        _recordedEpochs.Add(r.Epoch);
+                    }
+                    else
+                    {
+                        _maxRecordedStep = Math.Max(_maxRecordedStep, r.Step);
                     }
                 }
             }
-
-            _shared.Metrics.AppendRange(records);
-        });
-
-        Try(() =>
-        {
-            var events = new List<StabilityEvent>();
-            while (_events.TryDequeue(out var e))
-            {
-                events.Add(e);
-            }
-
-            _shared.Events.AppendRange(events);
-        });
-
-        if (Interlocked.Exchange(ref _modelMetrics, null) is { } metrics)
-        {
-            Try(() => _shared.WriteModelMetrics(metrics));
         }
 
-        if (Interlocked.Exchange(ref _market, null) is { } market)
+        while (_events.TryDequeue(out var e))
         {
-            Try(() => _shared.WriteMarketData(market));
+            _unwrittenEvents.Add(e);
+        }
+
+        if (Try(() => _shared.Events.AppendRange(_unwrittenEvents)))
+        {
+            _unwrittenEvents.Clear();
+        }
+
+        // Latest wins: a failed document goes back unless a newer one arrived meanwhile.
+        if (Interlocked.Exchange(ref _modelMetrics, null) is { } metrics && !Try(() => _shared.WriteModelMetrics(metrics)))
+        {
+            Interlocked.CompareExchange(ref _modelMetrics, metrics, null);
+        }
+
+        if (Interlocked.Exchange(ref _market, null) is { } market && !Try(() => _shared.WriteMarketData(market)))
+        {
+            Interlocked.CompareExchange(ref _market, market, null);
         }
 
         if (Volatile.Read(ref _progress) is { } p)
@@ -320,11 +352,12 @@ internal sealed partial class StatusPublisher : IDisposable
         }
     }
 
-    private void Try(Action write)
+    private bool Try(Action write)
     {
         try
         {
             write();
+            return true;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -334,6 +367,8 @@ internal sealed partial class StatusPublisher : IDisposable
             {
                 Console.Error.WriteLine($"stability-trainer: status write failed ({failures} so far): {ex.Message}");
             }
+
+            return false;
         }
     }
 

@@ -39,7 +39,9 @@ internal static class TrainingSession
         var features = FeatureSet.Build(bars, options.Data.Window, options.Data.ValidationFraction);
 
         TorchRuntime.EnsureInitialized();
-        var shared = new SharedDataManager(state, new StatusStoreOptions { Fsync = options.Status.Fsync });
+        var shared = new SharedDataManager(state,
+            new StatusStoreOptions { Fsync = options.Status.Fsync, LockTimeout = options.Status.LockTimeout },
+            new JsonLinesOptions { LockTimeout = options.Status.LockTimeout });
         using var run = RunDirectory.Open(state, options, TimeSpan.FromSeconds(15), stop);
         var device = DeviceSelection.Select(options.Training.Device, out var fallback);
         var deviceName = device.type == DeviceType.CUDA ? $"cuda:{device.index}" : "cpu";
@@ -140,12 +142,38 @@ internal static class TrainingSession
         double samplesPerSec = history.LastOrDefault()?.SamplesPerSec ?? 0;
         var sessionClock = Stopwatch.StartNew();
         long sessionSteps = 0;
+        var checkpointedStep = step;
+
+        // Writes a checkpoint of the current position; then, with those epochs durable, lets their records become visible.
+        string SaveCheckpoint(int completedEpochs, int batchInEpoch)
+        {
+            var path = store.Save(new CheckpointMetadata
+            {
+                RunId = run.RunId, Fingerprint = run.Fingerprint, EpochsDone = completedEpochs, BatchInEpoch = batchInEpoch, Step = step,
+                PartialLossSum = partialLoss, PartialCorrect = partialCorrect, PartialSamples = partialSamples,
+                History = history.ToList(), Time = DateTimeOffset.UtcNow,
+            }, TorchState.Save(model), TorchState.Save(optimizer), TorchState.SaveRng());
+            checkpointedStep = step;
+            progress++;
+            foreach (var pending in history.Where(h => !publisher.IsEpochRecorded(h.Epoch)))
+            {
+                publisher.Enqueue(EpochRecord(run.RunId, pending));
+            }
+
+            return path;
+        }
 
         for (var epoch = epochsDone + 1; epoch <= training.Epochs; epoch++)
         {
             if (stop.IsCancellationRequested)
             {
-                return Stopped(run, publisher, snapshot, epochsDone, step, modelPath, history, checkpoint, deviceName, threads);
+                // Between epochs: keep what was trained since the last checkpoint (interval_epochs > 1).
+                if (step != checkpointedStep)
+                {
+                    modelPath = SaveCheckpoint(epochsDone, 0);
+                }
+
+                return Stopped(run, publisher, snapshot with { ModelPath = modelPath }, epochsDone, step, modelPath, history, checkpoint, deviceName, threads);
             }
 
             hooks?.EpochStarting?.Invoke(epoch, publisher);
@@ -209,12 +237,7 @@ internal static class TrainingSession
                 if (stop.IsCancellationRequested && b + 1 < batchesPerEpoch)
                 {
                     // Graceful stop mid-epoch: the step is finished; keep it.
-                    modelPath = store.Save(new CheckpointMetadata
-                    {
-                        RunId = run.RunId, Fingerprint = run.Fingerprint, EpochsDone = epoch - 1, BatchInEpoch = b + 1, Step = step,
-                        PartialLossSum = partialLoss, PartialCorrect = partialCorrect, PartialSamples = partialSamples,
-                        History = history.ToList(), Time = DateTimeOffset.UtcNow,
-                    }, TorchState.Save(model), TorchState.Save(optimizer), TorchState.SaveRng());
+                    modelPath = SaveCheckpoint(epoch - 1, b + 1);
                     return Stopped(run, publisher, snapshot with { ModelPath = modelPath }, epoch - 1, step, modelPath, history, checkpoint, deviceName, threads);
                 }
             }
@@ -235,17 +258,8 @@ internal static class TrainingSession
 
             if (epoch % options.Checkpointing.IntervalEpochs == 0 || epoch == training.Epochs)
             {
-                modelPath = store.Save(new CheckpointMetadata
-                {
-                    RunId = run.RunId, Fingerprint = run.Fingerprint, EpochsDone = epoch, Step = step, History = history.ToList(), Time = DateTimeOffset.UtcNow,
-                }, TorchState.Save(model), TorchState.Save(optimizer), TorchState.SaveRng());
-                progress++;
-
-                // Only now, with the epoch in a durable checkpoint, may its record become visible.
-                foreach (var pending in history.Where(h => !publisher.IsEpochRecorded(h.Epoch)))
-                {
-                    publisher.Enqueue(EpochRecord(run.RunId, pending));
-                }
+                // Only with the epoch in a durable checkpoint may its record become visible (SaveCheckpoint).
+                modelPath = SaveCheckpoint(epoch, 0);
             }
 
             var best = history.MaxBy(h => h.ValAccuracy)!;

@@ -163,4 +163,130 @@ public sealed class TrainingSessionTests
         var shared = new SharedDataManager(state);
         Assert.Equal(ReadState.Ok, shared.ReadModelMetrics().State); // the other documents were written meanwhile
     }
+
+    [Fact]
+    public void A_stop_between_epochs_checkpoints_epochs_the_interval_has_not_saved_yet()
+    {
+        using var temp = new TempDirectory("st-train");
+        var tiny = TrainerTestConfig.Tiny(epochs: 3, bars: 3000);
+        var options = tiny with { Checkpointing = tiny.Checkpointing with { IntervalEpochs = 2 } };
+        var features = FeatureSet.Build(SyntheticMarket.Generate(options.Data.Bars, options.Data.Seed), options.Data.Window, options.Data.ValidationFraction);
+        var batchesPerEpoch = (features.TrainCount + options.Training.BatchSize - 1) / options.Training.BatchSize;
+        var state = StateDirectory.Open(temp.Path);
+        using var stop = new CancellationTokenSource();
+
+        // Stop on the last step of epoch 1: the epoch ends, and interval 2 would not checkpoint it.
+        var hooks = new SessionHooks { StepCompleted = (step, _) => { if (step == batchesPerEpoch) { stop.Cancel(); } } };
+        var stopped = TrainingSession.Run(options, state, stop.Token, hooks);
+
+        Assert.Equal(("stopped", 1), (stopped.State, stopped.EpochsDone));
+        Assert.Equal("ckpt-e00001-b000000.ckpt", Path.GetFileName(stopped.ModelPath));
+        var shared = new SharedDataManager(state);
+        Assert.Equal([1], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+
+        var resumed = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
+        Assert.Equal(stopped.ModelPath, resumed.ResumedFrom);
+        Assert.Equal([1, 2, 3], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+    }
+
+    [Fact]
+    public void Metric_records_whose_append_failed_are_written_once_the_log_is_free_again()
+    {
+        using var temp = new TempDirectory("st-train");
+        var tiny = TrainerTestConfig.Tiny(epochs: 4, bars: 3000);
+        var options = tiny with { Status = tiny.Status with { LockTimeout = TimeSpan.FromMilliseconds(20) } };
+        var state = StateDirectory.Open(temp.Path);
+        var shared = new SharedDataManager(state);
+
+        // Another writer holds metrics.jsonl until epoch 4 starts: the appends before time out and must be retried.
+        var held = FileLock.Acquire(StatusStore.LockPathFor(state.MetricsLogPath), TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        var failuresWhileHeld = 0;
+        var hooks = new SessionHooks
+        {
+            EpochStarting = (epoch, publisher) =>
+            {
+                if (epoch == 4)
+                {
+                    publisher.Flush(TimeSpan.FromSeconds(5)); // at least one more attempt against the held lock
+                    failuresWhileHeld = publisher.Failures;
+                    held.Dispose();
+                }
+            },
+        };
+        try
+        {
+            TrainingSession.Run(options, state, TestContext.Current.CancellationToken, hooks);
+        }
+        finally
+        {
+            held.Dispose();
+        }
+
+        Assert.True(failuresWhileHeld > 0, "no append failed while the log was held");
+
+        var records = shared.Metrics.ReadAll().Records;
+        Assert.Equal([1, 2, 3, 4], records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+        var steps = records.Where(r => r.Kind == "step").Select(r => r.Step).ToList();
+        Assert.NotEmpty(steps);
+        Assert.Equal(steps.Order().Distinct(), steps);
+        Assert.Contains(steps, s => s <= options.Status.StepSampleEvery * 2); // early records survived the failed appends
+    }
+
+    [Fact]
+    public void Cuda_requested_without_a_cuda_device_trains_on_the_cpu_with_a_warning_event()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            Assert.Skip("This machine has CUDA; the fallback cannot be observed.");
+        }
+
+        using var temp = new TempDirectory("st-train");
+        var tiny = TrainerTestConfig.Tiny(epochs: 1, bars: 3000);
+        var state = StateDirectory.Open(temp.Path);
+
+        var outcome = TrainingSession.Run(tiny with { Training = tiny.Training with { Device = "cuda" } }, state, TestContext.Current.CancellationToken);
+
+        Assert.Equal("cpu", outcome.Device);
+        var fallback = Assert.Single(new SharedDataManager(state).Events.ReadAll().Records, e => e.Type == "device_fallback");
+        Assert.Equal("warning", fallback.Severity);
+    }
+
+    [Fact]
+    public void Starting_a_completed_run_again_reports_it_completed_without_training()
+    {
+        using var temp = new TempDirectory("st-train");
+        var options = TrainerTestConfig.Tiny(epochs: 2, bars: 3000);
+        var state = StateDirectory.Open(temp.Path);
+        var first = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
+        var modelWritten = File.GetLastWriteTimeUtc(first.ModelPath!);
+
+        var again = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
+
+        Assert.Equal(("completed", first.RunId, first.ModelPath), (again.State, again.RunId, again.ModelPath));
+        Assert.Empty(again.History); // nothing was trained
+        Assert.Equal(modelWritten, File.GetLastWriteTimeUtc(first.ModelPath!));
+        var shared = new SharedDataManager(state);
+        Assert.Equal([1, 2], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+        Assert.Equal("completed", shared.ReadTrainingStatus().GetDocumentOrThrow().State);
+
+        // Another seed is another run.
+        var reseeded = TrainingSession.Run(options with { Training = options.Training with { Seed = 5 } }, state, TestContext.Current.CancellationToken);
+        Assert.NotEqual(first.RunId, reseeded.RunId);
+        Assert.Equal(2, reseeded.History.Count);
+    }
+
+    [Fact]
+    public void An_explicit_run_id_started_with_another_configuration_is_a_configuration_error()
+    {
+        using var temp = new TempDirectory("st-train");
+        var tiny = TrainerTestConfig.Tiny(epochs: 1, bars: 3000) with { RunId = "my-run" };
+        var state = StateDirectory.Open(temp.Path);
+        TrainingSession.Run(tiny, state, TestContext.Current.CancellationToken);
+
+        var error = Assert.Throws<Engine.Errors.ConfigurationException>(() =>
+            TrainingSession.Run(tiny with { Training = tiny.Training with { Epochs = 2 } }, state, TestContext.Current.CancellationToken));
+
+        Assert.Equal("run_id", Assert.Single(error.Problems).Key);
+        Assert.Contains("'my-run' was started with a different configuration", error.Message);
+    }
 }
