@@ -152,16 +152,3 @@ Describe 'Errors with stable ids' {
         (Get-ProcessStatus -Name failing -StateDirectory $state).Pid | Should -Be 0
     }
 }
-
-Describe 'Help' {
-    It 'documents <_> with a synopsis and examples' -ForEach @(
-        'Start-TrainingProcess', 'Start-Dashboard', 'Stop-TrainingProcess', 'Stop-Dashboard',
-        'Restart-StabilityProcess', 'Get-ProcessStatus', 'Get-StabilityEvent', 'Get-StabilityLog') {
-        $help = Get-Help $_ -Full
-        $help.Synopsis | Should -Not -BeLike "$_ *"
-        @($help.Examples.Example).Count | Should -BeGreaterThan 0
-        $documented = @($help.Parameters.Parameter.Name)
-        $actual = (Get-Command $_).Parameters.Keys | Where-Object { $_ -notin [System.Management.Automation.PSCmdlet]::CommonParameters -and $_ -notin [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -and $_ -ne 'PipedStateRoot' }
-        $actual | Where-Object { $_ -notin $documented } | Should -BeNullOrEmpty
-    }
-}
