@@ -35,6 +35,7 @@ internal sealed class ServiceSupervisor : IDisposable
     private readonly RotatingLog _stderr;
     private readonly Alerter _alerter;
     private readonly ServiceCgroup? _cgroup;
+    private readonly GpuProbe _gpu;
     private readonly ProcessIdentity _self = ProcessIdentity.Current;
     private ServiceSpec _spec;
     private RestartTracker _tracker;
@@ -67,6 +68,7 @@ internal sealed class ServiceSupervisor : IDisposable
         // Where the platform offers a freezer cgroup, every process of the service is born into it, so nothing can
         // escape a stop (double forks, new sessions) or outlive a killed supervisor unnoticed.
         _cgroup = ServiceCgroup.TryOpen(state.Root, name, create: true);
+        _gpu = new GpuProbe(StartChild, pid => { lock (_childGate) { _ownChildren.Remove(pid); } });
         _alerter = new Alerter(_time, log, StartChild, pid => { lock (_childGate) { _ownChildren.Remove(pid); } });
         _status = new ProcessStatus
         {
@@ -534,11 +536,13 @@ internal sealed class ServiceSupervisor : IDisposable
                 CheckProgress(run);
             }
 
+            var gpu = _gpu.Available ? (pid == 0 ? 0 : _gpu.UsedBy(_sampler.TreePids)) : null;
             Publish(s => s with
             {
                 LastHeartbeat = _time.GetUtcNow(),
                 CpuUsage = pid == 0 ? 0 : _sampler.CpuPercent,
                 MemoryUsage = pid == 0 ? 0 : _sampler.MemoryMb,
+                GpuMemoryMb = gpu,
             });
         }
         catch (Exception ex)

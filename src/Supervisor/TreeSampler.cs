@@ -18,6 +18,9 @@ internal sealed class TreeSampler
 
     public int ProcessCount { get; private set; }
 
+    /// <summary>The live pids of the service's tree at the last sample.</summary>
+    public IReadOnlyCollection<int> TreePids => _previousTicks.Keys;
+
     /// <param name="servicePid">The running service (0 when none).</param>
     /// <param name="ownChildren">Children .NET started and reaps itself (the service, alert commands).</param>
     /// <param name="nowTimestamp">Now, as a <see cref="System.Diagnostics.Stopwatch"/> timestamp.</param>
