@@ -155,7 +155,8 @@ public sealed class ProcessManager
     {
         var spec = GetSpec(name);
         var status = ReadStatus(name).Document;
-        if (LiveSupervisor(status) is { } supervisorPid)
+        var supervisor = LiveSupervisorIdentity(status);
+        if (supervisor?.Pid is { } supervisorPid)
         {
             var graceful = timeout ?? spec.StopTimeout;
             var request = ControlRequest.Create(ControlCommand.Stop, _options.TimeProvider, graceful, force);
@@ -170,6 +171,14 @@ public sealed class ProcessManager
             catch (ProcessCommunicationException) when (force)
             {
                 progress?.Report($"The supervisor of '{name}' did not answer; killing it and its service.");
+            }
+
+            // The supervisor ends right after it wrote 'stopped' (it removes its cgroup last): wait for that, so that
+            // when this returns nothing of the service is left, its supervisor included.
+            var deadline = _options.TimeProvider.GetUtcNow() + TimeSpan.FromSeconds(5);
+            while (supervisor.Value.IsAlive() && _options.TimeProvider.GetUtcNow() < deadline)
+            {
+                await Task.Delay(_options.PollInterval, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
             }
         }
 
