@@ -106,15 +106,12 @@ function Invoke-Build {
 function Read-TrxCounts([string] $Path) {
     [xml] $trx = Get-Content -LiteralPath $Path -Raw
     $counts = @{ Passed = 0; Failed = 0; Skipped = 0 }
-    $results = $trx.TestRun.Results
-    if ($results) {
-        foreach ($result in $results.ChildNodes) {
-            switch ($result.outcome) {
-                'Passed' { $counts.Passed++ }
-                'NotExecuted' { $counts.Skipped++ }
-                'Inconclusive' { $counts.Skipped++ }
-                default { $counts.Failed++ }
-            }
+    foreach ($result in $trx.SelectNodes("//*[local-name()='UnitTestResult']")) {
+        switch ($result.GetAttribute('outcome')) {
+            'Passed' { $counts.Passed++ }
+            'NotExecuted' { $counts.Skipped++ }
+            'Inconclusive' { $counts.Skipped++ }
+            default { $counts.Failed++ }
         }
     }
     $counts

@@ -7,6 +7,7 @@ var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Or
 {
     ["store"] = StoreBench.RunAsync,
     ["supervisor"] = SupervisorBench.RunAsync,
+    ["dashboard"] = StabilityTools.Bench.Dashboard.DashboardBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var suite))

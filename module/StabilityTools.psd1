@@ -8,10 +8,23 @@
     Description          = 'Runs an ML training job and its web dashboard as isolated, supervised processes that share nothing but files in a state directory.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('StateDirectory.Format.ps1xml')
+    FormatsToProcess     = @('StabilityTools.Format.ps1xml', 'StateDirectory.Format.ps1xml', 'Resources.Format.ps1xml')
     # Every export is listed: a cmdlet that is not here is not public.
     CmdletsToExport      = @(
+        'Start-TrainingProcess'
+        'Start-Dashboard'
+        'Stop-TrainingProcess'
+        'Stop-Dashboard'
+        'Restart-StabilityProcess'
+        'Get-ProcessStatus'
+        'Get-StabilityEvent'
+        'Get-StabilityLog'
         'Get-StabilityStateDirectory'
+        'Set-GpuQuota'
+        'Get-GpuQuota'
+        'Remove-GpuQuota'
+        'Set-ResourceLimit'
+        'Get-ResourceUsage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

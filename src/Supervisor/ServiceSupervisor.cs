@@ -9,6 +9,7 @@ using Serilog;
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.Resources;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
@@ -31,11 +32,11 @@ internal sealed class ServiceSupervisor : IDisposable
     private readonly object _childGate = new();
     private readonly HashSet<int> _ownChildren = [];
     private readonly TreeSampler _sampler = new();
+    private LimitEnforcer? _limits;
     private readonly RotatingLog _stdout;
     private readonly RotatingLog _stderr;
     private readonly Alerter _alerter;
     private readonly ServiceCgroup? _cgroup;
-    private readonly GpuProbe _gpu;
     private readonly ProcessIdentity _self = ProcessIdentity.Current;
     private ServiceSpec _spec;
     private RestartTracker _tracker;
@@ -68,7 +69,6 @@ internal sealed class ServiceSupervisor : IDisposable
         // Where the platform offers a freezer cgroup, every process of the service is born into it, so nothing can
         // escape a stop (double forks, new sessions) or outlive a killed supervisor unnoticed.
         _cgroup = ServiceCgroup.TryOpen(state.Root, name, create: true);
-        _gpu = new GpuProbe(StartChild, pid => { lock (_childGate) { _ownChildren.Remove(pid); } });
         _alerter = new Alerter(_time, log, StartChild, pid => { lock (_childGate) { _ownChildren.Remove(pid); } });
         _status = new ProcessStatus
         {
@@ -147,6 +147,9 @@ internal sealed class ServiceSupervisor : IDisposable
                 _ = KillRunAsync(run, _spec.StopTimeout, force: false, useCgroup: false);
                 return null;
 
+            case SupervisorMessage.LimitExceeded(var run, var violation) when run == _run && !run.Stopping && run.HangReason is null:
+                return await OnLimitExceededAsync(run, violation).ConfigureAwait(false);
+
             case SupervisorMessage.RestartDue(var generation) when generation == _generation && _status.Status == ServiceState.Backoff:
                 Spawn();
                 return null;
@@ -162,6 +165,33 @@ internal sealed class ServiceSupervisor : IDisposable
                 Event("supervisor_signal", "warning", $"The supervisor got {signal}; stopping '{_name}'.");
                 await StopCurrentAsync(_spec.StopTimeout, force: false).ConfigureAwait(false);
                 Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = null, NextRestartAt = null });
+                return ServiceState.Stopped;
+
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Acts on a quota or limit violation as configured: warn (event and alert), restart, or stop.</summary>
+    private async Task<ServiceState?> OnLimitExceededAsync(ServiceRun run, Engine.Resources.LimitViolation violation)
+    {
+        var text = $"'{_name}' (pid {run.Pid}): {violation.Describe()}";
+        var exceeded = Event("limit_exceeded", violation.Action == Engine.Resources.QuotaAction.Warn ? "warning" : "error", text,
+            ("pid", Str(run.Pid)), ("kind", violation.Kind), ("used_mb", Str((long)violation.UsedMb)), ("limit_mb", Str((long)violation.LimitMb)),
+            ("action", violation.Action), ("device", violation.Device is { } d ? Str(d) : ""));
+        _alerter.Alert(_spec, exceeded);
+        switch (violation.Action)
+        {
+            case Engine.Resources.QuotaAction.Restart:
+                // Like a hang: a two-stage kill, after which the exit counts as a failure and the restart policy applies.
+                run.HangReason = text;
+                _ = KillRunAsync(run, _spec.StopTimeout, force: false, useCgroup: false);
+                return null;
+
+            case Engine.Resources.QuotaAction.Stop:
+                await StopCurrentAsync(_spec.StopTimeout, force: false).ConfigureAwait(false);
+                Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = text, NextRestartAt = null, CpuUsage = 0, MemoryUsage = 0 });
+                Event("stopped", "warning", $"'{_name}' stopped: it was over its limit.");
                 return ServiceState.Stopped;
 
             default:
@@ -536,13 +566,21 @@ internal sealed class ServiceSupervisor : IDisposable
                 CheckProgress(run);
             }
 
-            var gpu = _gpu.Available ? (pid == 0 ? 0 : _gpu.UsedBy(_sampler.TreePids)) : null;
+            if (run is not null && pid != 0)
+            {
+                _limits ??= new LimitEnforcer(_name, _state, _store, _time, GpuProbe.Detect());
+                foreach (var violation in _limits.Check(_sampler.TreePids, _sampler.MemoryMb))
+                {
+                    Post(new SupervisorMessage.LimitExceeded(run, violation));
+                }
+            }
+
             Publish(s => s with
             {
                 LastHeartbeat = _time.GetUtcNow(),
                 CpuUsage = pid == 0 ? 0 : _sampler.CpuPercent,
                 MemoryUsage = pid == 0 ? 0 : _sampler.MemoryMb,
-                GpuMemoryMb = gpu,
+                GpuMemoryMb = pid == 0 ? null : _limits?.GpuMemoryMb,
             });
         }
         catch (Exception ex)

@@ -14,6 +14,9 @@ internal abstract record SupervisorMessage
     /// <summary>A run stopped making progress or failed its health probes.</summary>
     public sealed record Hung(ServiceRun Run, string Reason) : SupervisorMessage;
 
+    /// <summary>A run is over a resource quota or limit.</summary>
+    public sealed record LimitExceeded(ServiceRun Run, Engine.Resources.LimitViolation Violation) : SupervisorMessage;
+
     /// <summary>A backoff delay ended.</summary>
     public sealed record RestartDue(int Generation) : SupervisorMessage;
 

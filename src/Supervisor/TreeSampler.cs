@@ -18,8 +18,8 @@ internal sealed class TreeSampler
 
     public int ProcessCount { get; private set; }
 
-    /// <summary>The live pids of the service's tree at the last sample.</summary>
-    public IReadOnlyCollection<int> TreePids => _previousTicks.Keys;
+    /// <summary>The live processes of the service's tree at the last sample.</summary>
+    public IReadOnlyCollection<int> TreePids { get; private set; } = [];
 
     /// <param name="servicePid">The running service (0 when none).</param>
     /// <param name="ownChildren">Children .NET started and reaps itself (the service, alert commands).</param>
@@ -67,6 +67,7 @@ internal sealed class TreeSampler
         CpuPercent = seconds > 0 ? Math.Round(delta * 100.0 / ProcessTable.TicksPerSecond / seconds, 1) : 0;
         MemoryMb = Math.Round(rss / (1024.0 * 1024.0), 1);
         ProcessCount = ticks.Count;
+        TreePids = ticks.Keys.ToList();
         _previousTicks = ticks;
         _previousAt = nowTimestamp;
     }

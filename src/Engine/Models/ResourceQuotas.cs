@@ -2,7 +2,7 @@ using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Engine.Models;
 
-/// <summary><c>resources/quotas.json</c>: GPU quotas and allocations, changed only by locked read-modify-write.</summary>
+/// <summary><c>resources/quotas.json</c>: GPU quotas and allocations, and CPU/memory limits, changed only by locked read-modify-write.</summary>
 public sealed record ResourceQuotas : StatusDocument, IStatusSchema
 {
     /// <inheritdoc />
@@ -16,4 +16,10 @@ public sealed record ResourceQuotas : StatusDocument, IStatusSchema
 
     /// <summary>GPU allocations, one per service.</summary>
     public IReadOnlyList<GpuAllocation> GpuAllocations { get; init; } = [];
+
+    /// <summary>CPU and memory limits, one per service.</summary>
+    public IReadOnlyList<ServiceLimits> Limits { get; init; } = [];
+
+    /// <summary>The GPUs discovered on this host at the last probe; empty when none (or no probe ran).</summary>
+    public IReadOnlyList<GpuDevice> Devices { get; init; } = [];
 }

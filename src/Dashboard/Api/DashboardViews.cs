@@ -1,0 +1,149 @@
+using StabilityTools.Dashboard.Data;
+using StabilityTools.Dashboard.Hosting;
+using StabilityTools.Dashboard.Telemetry;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Status;
+
+namespace StabilityTools.Dashboard.Api;
+
+/// <summary>Builds the API's views from the cache. Staleness is judged here, at the time of the request.</summary>
+internal sealed class DashboardViews(DashboardData data, RequestStats stats, AsyncRunner runner, StateWatcher watcher)
+{
+    public DashboardData Data => data;
+
+    public StatusView Status()
+    {
+        var now = data.Time.GetUtcNow();
+        return new StatusView(now, Training(now), Self(now));
+    }
+
+    public TrainingView Training(DateTimeOffset now)
+    {
+        var training = data.Training;
+        var stale = IsTrainingStale(training, data.Options, now);
+        var status = View(training, now, stale);
+        var doc = training.Result.Document;
+        double? heartbeatAge = doc is null ? null : Seconds(now - (doc.Heartbeat ?? doc.WrittenAt));
+        var state = training.Result.State is ReadState.Ok or ReadState.Stale
+            ? stale ? "stale" : doc!.State
+            : Name(training.Result.State);
+        return new TrainingView(state, heartbeatAge, status, View(data.ModelMetrics, now, stale: false));
+    }
+
+    public DashboardSelfView Self(DateTimeOffset now) => new(
+        data.Options.Name,
+        stats.Url,
+        stats.StartedAt,
+        Seconds(now - stats.StartedAt),
+        data.IsConnected,
+        watcher.IsWatching ? "watch+poll" : "poll",
+        stats.InFlight,
+        stats.Streams,
+        stats.Requests,
+        stats.Errors + runner.FailureCount,
+        Round(stats.Latency.Percentile(50)),
+        Round(stats.Latency.Percentile(95)),
+        Round(data.UpdateLag.Percentile(50)),
+        Round(data.UpdateLag.Percentile(95)),
+        data.LastDataUpdate,
+        data.SkippedMetricLines,
+        data.SkippedEventLines);
+
+    public ProcessesView Processes()
+    {
+        var now = data.Time.GetUtcNow();
+        return new ProcessesView(now, data.Processes.Select(p => Process(p, now)).ToList());
+    }
+
+    public FileView<MarketData> Market()
+    {
+        var now = data.Time.GetUtcNow();
+        return View(data.Market, now, stale: false);
+    }
+
+    public ResourcesView Resources()
+    {
+        var quotas = data.Quotas.Result;
+        var used = data.Processes
+            .Where(p => p.Result.Document is not null)
+            .GroupBy(p => p.Result.Document!.Name, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().Result.Document!.GpuMemoryMb, StringComparer.Ordinal);
+        var doc = quotas.Document;
+        return new ResourcesView(
+            Path.GetFileName(quotas.Path),
+            Name(quotas.State),
+            quotas.Error,
+            doc?.Devices ?? [],
+            (doc?.GpuQuotas ?? []).Select(q => new GpuQuotaView(q.Service, q.Device, q.MemoryMb, used.GetValueOrDefault(q.Service), q.Action, q.Exclusive)).ToList(),
+            doc?.GpuAllocations ?? []);
+    }
+
+    public EventsView Events(long sinceSeq, int limit, int minimumSeverity) => new(
+        data.Events.LastSeq,
+        data.SkippedEventLines,
+        data.Events.After(sinceSeq, limit, minimumSeverity).Select(Item).ToList());
+
+    public static EventItem Item(SequencedEvent e) =>
+        new(e.Seq, e.Event.Time, e.Event.Service, e.Event.Type, e.Event.Severity, e.Event.Message, e.Event.Data);
+
+    /// <summary>A running trainer whose heartbeat is older than the bound: it may be hung or gone.</summary>
+    public static bool IsTrainingStale(FileSnapshot<TrainingStatus> snapshot, DashboardOptions options, DateTimeOffset now) =>
+        snapshot.Result.Document is { } doc
+        && (doc.IsRunning || doc.State is "running" or "starting")
+        && now - (doc.Heartbeat ?? doc.WrittenAt) > options.TrainingStaleAfter;
+
+    /// <summary>A live-state status whose supervisor stopped rewriting it: the supervisor is gone, the state unknown.</summary>
+    public static bool IsProcessStale(FileSnapshot<ProcessStatus> snapshot, DashboardOptions options, DateTimeOffset now) =>
+        snapshot.Result.Document is { } doc
+        && doc.Status is not (ServiceState.Stopped or ServiceState.Completed or ServiceState.Fatal)
+        && now - (doc.LastHeartbeat ?? doc.WrittenAt) > options.ProcessStaleAfter;
+
+    private ProcessView Process(FileSnapshot<ProcessStatus> snapshot, DateTimeOffset now)
+    {
+        var result = snapshot.Result;
+        var name = Path.GetFileName(Path.GetDirectoryName(result.Path)) ?? "";
+        if (result.Document is not { } doc)
+        {
+            return new ProcessView(name, "unknown", "unknown", Name(result.State), result.Error, 0, null, 0, 0, 0, null, null, null, null);
+        }
+
+        var stale = IsProcessStale(snapshot, data.Options, now);
+        var alive = doc.Status is ServiceState.Running or ServiceState.Starting && !stale;
+        return new ProcessView(
+            name,
+            doc.Kind,
+            stale ? "unknown" : Name(doc.Status),
+            stale ? "stale" : Name(result.State),
+            stale ? $"no heartbeat for {Seconds(now - (doc.LastHeartbeat ?? doc.WrittenAt)):0.0} s: the supervisor may be gone" : result.Error,
+            doc.Pid,
+            alive && doc.StartTime is { } started ? Seconds(now - started) : null,
+            doc.Restarts,
+            doc.CpuUsage,
+            doc.MemoryUsage,
+            doc.GpuMemoryMb,
+            doc.LastHeartbeat is { } beat ? Seconds(now - beat) : null,
+            doc.LastExitCode,
+            doc.ErrorMessage);
+    }
+
+    private static FileView<T> View<T>(FileSnapshot<T> snapshot, DateTimeOffset now, bool stale)
+        where T : StatusDocument
+    {
+        var result = snapshot.Result;
+        var doc = result.Document;
+        return new FileView<T>(
+            Path.GetFileName(result.Path),
+            stale ? "stale" : Name(result.State),
+            stale ? "the trainer's heartbeat is old: it may be hung or gone" : result.Error,
+            doc is null ? null : Seconds(now - doc.WrittenAt),
+            doc);
+    }
+
+    private static string Name(ReadState state) => state.ToString().ToLowerInvariant();
+
+    private static string Name(ServiceState state) => state.ToString().ToLowerInvariant();
+
+    private static double Seconds(TimeSpan span) => Math.Round(span.TotalSeconds, 3);
+
+    private static double Round(double value) => Math.Round(value, 3);
+}

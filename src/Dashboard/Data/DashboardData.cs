@@ -1,0 +1,285 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using StabilityTools.Dashboard.Api;
+using StabilityTools.Dashboard.Hosting;
+using StabilityTools.Dashboard.Telemetry;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.State;
+using StabilityTools.Engine.Status;
+
+namespace StabilityTools.Dashboard.Data;
+
+/// <summary>
+/// The dashboard's in-memory view of the state directory, refreshed when files change.
+/// </summary>
+/// <remarks>
+/// Concurrency: one refresh loop (<see cref="Refresh"/>, serialized by a lock) replaces immutable snapshots
+/// and appends to the history and event feed; request handlers read whatever snapshot is current without
+/// locking. Files are read by path through the engine's readers, which never hold a file open between reads
+/// and report missing, corrupt and oversized files as states. Changes are announced to subscribers by topic.
+/// </remarks>
+internal sealed class DashboardData
+{
+    private readonly DashboardOptions _options;
+    private readonly ILogger _logger;
+    private readonly StatusStore _store;
+    private readonly JsonLinesLog<MetricRecord> _metricsLog;
+    private readonly JsonLinesLog<StabilityEvent> _eventsLog;
+    private readonly ConcurrentDictionary<ChangeSubscription, byte> _subscribers = new();
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Lock _refreshGate = new();
+    private readonly LatencyWindow _updateLag = new(512);
+    private int _dirty;
+    private long _metricsOffset = -1;
+    private long _eventsOffset = -1;
+    private bool _trainingStale;
+    private string _processesFingerprint = "";
+    private Dictionary<string, (ReadState, long, DateTimeOffset, string?)> _processFingerprints = new(StringComparer.Ordinal);
+
+    public DashboardData(DashboardOptions options, TimeProvider time, ILogger<DashboardData> logger)
+    {
+        _options = options;
+        _logger = logger;
+        Time = time;
+        State = StateDirectory.Locate(options.StateDirectory);
+        _store = new StatusStore(new StatusStoreOptions { TimeProvider = time });
+        var logOptions = new JsonLinesOptions();
+        _metricsLog = new JsonLinesLog<MetricRecord>(State.MetricsLogPath, logOptions);
+        _eventsLog = new JsonLinesLog<StabilityEvent>(State.EventsLogPath, logOptions);
+        Training = FileSnapshot<TrainingStatus>.Unread(State.TrainingStatusPath);
+        ModelMetrics = FileSnapshot<ModelMetrics>.Unread(State.ModelMetricsPath);
+        Market = FileSnapshot<MarketData>.Unread(State.MarketDataPath);
+        Quotas = FileSnapshot<ResourceQuotas>.Unread(State.QuotasPath);
+        Metrics = new MetricHistory(options.MaxMetricRecords);
+        Events = new EventFeed(options.MaxEvents);
+    }
+
+    public TimeProvider Time { get; }
+
+    public StateDirectory State { get; }
+
+    public DashboardOptions Options => _options;
+
+    public FileSnapshot<TrainingStatus> Training { get; private set; }
+
+    public FileSnapshot<ModelMetrics> ModelMetrics { get; private set; }
+
+    public FileSnapshot<MarketData> Market { get; private set; }
+
+    public FileSnapshot<ResourceQuotas> Quotas { get; private set; }
+
+    public IReadOnlyList<FileSnapshot<ProcessStatus>> Processes { get; private set; } = [];
+
+    public MetricHistory Metrics { get; }
+
+    public EventFeed Events { get; }
+
+    /// <summary>Lines of metrics.jsonl that were not valid records.</summary>
+    public int SkippedMetricLines { get; private set; }
+
+    /// <summary>Lines of events.jsonl that were not valid records.</summary>
+    public int SkippedEventLines { get; private set; }
+
+    /// <summary>True when the state directory exists.</summary>
+    public bool IsConnected { get; private set; }
+
+    /// <summary>When a refresh last found new data.</summary>
+    public DateTimeOffset? LastDataUpdate { get; private set; }
+
+    /// <summary>When a refresh last completed.</summary>
+    public DateTimeOffset? LastRefresh { get; private set; }
+
+    /// <summary>File change (written_at) to cache, ms.</summary>
+    public LatencyWindow UpdateLag => _updateLag;
+
+    /// <summary>Open subscriptions (stream clients).</summary>
+    public int SubscriberCount => _subscribers.Count;
+
+    /// <summary>Marks topics for the refresh loop; cheap, callable from any thread (the file-system watcher's).</summary>
+    public void MarkDirty(DashboardTopic topics)
+    {
+        Interlocked.Or(ref _dirty, (int)topics);
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>Waits until some topic is dirty and takes the dirty set.</summary>
+    public async Task<DashboardTopic> TakeDirtyAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var dirty = (DashboardTopic)Interlocked.Exchange(ref _dirty, 0);
+            if (dirty != DashboardTopic.None)
+            {
+                return dirty;
+            }
+
+            await _wake.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public ChangeSubscription Subscribe()
+    {
+        var subscription = new ChangeSubscription(s => _subscribers.TryRemove(s, out _));
+        _subscribers.TryAdd(subscription, 0);
+        return subscription;
+    }
+
+    /// <summary>Re-reads the files of <paramref name="topics"/> and announces the topics that changed.</summary>
+    /// <returns>The topics that changed.</returns>
+    public DashboardTopic Refresh(DashboardTopic topics)
+    {
+        // A read stuck on a dead file system holds the gate; later refreshes give up on it instead of piling up.
+        if (!_refreshGate.TryEnter(_options.OperationTimeout))
+        {
+            MarkDirty(topics);
+            return DashboardTopic.None;
+        }
+
+        DashboardTopic changed;
+        try
+        {
+            changed = RefreshLocked(topics);
+        }
+        finally
+        {
+            _refreshGate.Exit();
+        }
+
+        if (changed != DashboardTopic.None)
+        {
+            LastDataUpdate = Time.GetUtcNow();
+            foreach (var subscriber in _subscribers.Keys)
+            {
+                subscriber.Publish(changed);
+            }
+        }
+
+        return changed;
+    }
+
+    private DashboardTopic RefreshLocked(DashboardTopic topics)
+    {
+        var now = Time.GetUtcNow();
+        var changed = DashboardTopic.None;
+        IsConnected = State.Exists;
+
+        if (topics.HasFlag(DashboardTopic.Training))
+        {
+            var training = ReadIfChanged(Training, now, out var trainingChanged);
+            var metrics = ReadIfChanged(ModelMetrics, now, out var metricsChanged);
+            Training = training;
+            ModelMetrics = metrics;
+            // Staleness is a matter of time passing, not of the file: a flip is a change to show.
+            var stale = DashboardViews.IsTrainingStale(training, _options, now);
+            if (trainingChanged || metricsChanged || stale != _trainingStale)
+            {
+                _trainingStale = stale;
+                changed |= DashboardTopic.Training;
+            }
+        }
+
+        if (topics.HasFlag(DashboardTopic.Market))
+        {
+            Market = ReadIfChanged(Market, now, out var marketChanged);
+            changed |= marketChanged ? DashboardTopic.Market : DashboardTopic.None;
+        }
+
+        if (topics.HasFlag(DashboardTopic.Resources))
+        {
+            Quotas = ReadIfChanged(Quotas, now, out var quotasChanged);
+            changed |= quotasChanged ? DashboardTopic.Resources : DashboardTopic.None;
+        }
+
+        if (topics.HasFlag(DashboardTopic.Processes))
+        {
+            var processes = State.ListServices()
+                .Select(name => new FileSnapshot<ProcessStatus>(_store.Read<ProcessStatus>(State.ServiceStatusPath(name)), now))
+                .ToList();
+            var fingerprints = processes.ToDictionary(p => p.Result.Path, p => p.Fingerprint, StringComparer.Ordinal);
+            foreach (var process in processes)
+            {
+                if (!_processFingerprints.TryGetValue(process.Result.Path, out var before) || before != process.Fingerprint)
+                {
+                    RecordLag(process.Result, now);
+                }
+            }
+
+            _processFingerprints = fingerprints;
+
+            var fingerprint = string.Join("|", processes.Select(p =>
+                $"{p.Result.Path}:{p.Fingerprint}:{DashboardViews.IsProcessStale(p, _options, now)}"));
+            Processes = processes;
+            if (fingerprint != _processesFingerprint)
+            {
+                _processesFingerprint = fingerprint;
+                // Process GPU memory feeds the resources view too.
+                changed |= DashboardTopic.Processes | DashboardTopic.Resources;
+            }
+        }
+
+        if (topics.HasFlag(DashboardTopic.Metrics))
+        {
+            var read = _metricsOffset < 0 ? _metricsLog.ReadAll() : _metricsLog.ReadFrom(_metricsOffset);
+            _metricsOffset = read.EndOffset;
+            SkippedMetricLines += read.SkippedLines;
+            if (Metrics.Add(read.Records))
+            {
+                changed |= DashboardTopic.Metrics;
+                RecordLag(read.Records[^1].Time, now);
+            }
+        }
+
+        if (topics.HasFlag(DashboardTopic.Events))
+        {
+            var read = _eventsOffset < 0 ? _eventsLog.ReadAll() : _eventsLog.ReadFrom(_eventsOffset);
+            _eventsOffset = read.EndOffset;
+            SkippedEventLines += read.SkippedLines;
+            if (Events.Add(read.Records))
+            {
+                changed |= DashboardTopic.Events;
+            }
+        }
+
+        LastRefresh = now;
+        return changed;
+    }
+
+    private FileSnapshot<T> ReadIfChanged<T>(FileSnapshot<T> current, DateTimeOffset now, out bool changed)
+        where T : StatusDocument, IStatusSchema
+    {
+        var next = new FileSnapshot<T>(_store.Read<T>(current.Result.Path), now);
+        changed = next.Fingerprint != current.Fingerprint;
+        if (!changed)
+        {
+            return current;
+        }
+
+        if (next.Result.State is not (ReadState.Ok or ReadState.Missing))
+        {
+            _logger.LogWarning("{File} is {State}: {Error}", Path.GetFileName(next.Result.Path), next.Result.State, next.Result.Error);
+        }
+
+        RecordLag(next.Result, now);
+        return next;
+    }
+
+    private void RecordLag<T>(ReadResult<T> result, DateTimeOffset now)
+        where T : StatusDocument
+    {
+        if (result.Document is { } document && document.Seq != 0)
+        {
+            RecordLag(document.WrittenAt, now);
+        }
+    }
+
+    private void RecordLag(DateTimeOffset writtenAt, DateTimeOffset now)
+    {
+        var lag = (now - writtenAt).TotalMilliseconds;
+        // Only fresh writes measure the pipeline; an old file read at start-up says nothing about it.
+        if (lag is >= 0 and < 60_000 && LastRefresh is not null)
+        {
+            _updateLag.Add(lag);
+        }
+    }
+}
