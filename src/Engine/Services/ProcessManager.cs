@@ -117,6 +117,15 @@ public sealed class ProcessManager
             EndOrphanedService(old);
         }
 
+        if (spec.Port is { } port && spec.FatalExitCodes.Contains(ServiceSpec.PortInUseExitCode) && !PortIsFree(spec, port))
+        {
+            // Checked before anything is launched: a health probe on a port that another process holds would be
+            // answered by that other process, and the new service would look healthy until it gave up on the port.
+            throw new ResourceConflictException($"port {port}",
+                $"The service '{name}' could not start: port {port} is in use by another process. Stop that process, or start '{name}' on another port (-Port).")
+            { Service = name };
+        }
+
         // A fresh start: the old status and any unanswered request belong to the previous run.
         _store.Delete(State.ServiceControlPath(name), cancellationToken);
         _store.Delete(State.ServiceStatusPath(name), cancellationToken);
@@ -535,6 +544,26 @@ public sealed class ProcessManager
                 Message = $"Killed service process {status.Pid}, left running by a supervisor that is gone.",
                 Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
             });
+        }
+    }
+
+    /// <summary>True when <paramref name="port"/> can be bound on the address the service's arguments name (<c>--bind</c>), else on any.</summary>
+    private static bool PortIsFree(ServiceSpec spec, int port)
+    {
+        var bindIndex = spec.Arguments.ToList().IndexOf("--bind");
+        var address = bindIndex >= 0 && bindIndex + 1 < spec.Arguments.Count && System.Net.IPAddress.TryParse(spec.Arguments[bindIndex + 1], out var parsed)
+            ? parsed
+            : System.Net.IPAddress.Any;
+        try
+        {
+            var listener = new System.Net.Sockets.TcpListener(address, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 
