@@ -116,6 +116,26 @@ public sealed class RestartTests
         Assert.Empty(h.Manager.GetEvents("dashboard"));
     }
 
+    [Fact]
+    public async Task A_dashboard_that_stops_answering_its_health_probe_is_restarted()
+    {
+        await using var h = new SupervisorHarness();
+        var port = FreePort();
+        var spec = SupervisorHarness.Dummy("dashboard", ServiceKind.Dashboard, "http", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--healthy-for-ms", "1500")
+            with { Port = port, HealthUrl = $"http://127.0.0.1:{port}/healthz", HealthIntervalMs = 200, HealthFailureThreshold = 2, StopTimeoutMs = 1000 };
+
+        // Running only once the probe answered: the start waits for it.
+        var started = await h.StartAsync(spec);
+        Assert.Equal(ServiceState.Running, started.State);
+        var wedged = ProcessIdentity.Of(started.Pid)!.Value;
+
+        await h.WaitForEventAsync("dashboard", "hang_detected");
+        var restarted = await h.RunningWithNewPidAsync("dashboard", wedged.Pid);
+        await SupervisorHarness.WaitGoneAsync(wedged);
+        Assert.Contains("503", h.Manager.GetEvents("dashboard", type: "hang_detected")[0].Message);
+        Assert.True(restarted.Restarts >= 1);
+    }
+
     private static int FreePort()
     {
         using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
