@@ -8,6 +8,8 @@ var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Or
     ["store"] = StoreBench.RunAsync,
     ["supervisor"] = SupervisorBench.RunAsync,
     ["dashboard"] = StabilityTools.Bench.Dashboard.DashboardBench.RunAsync,
+    ["trainer"] = StabilityTools.Bench.Trainer.TrainerBench.RunAsync,
+    ["isolation"] = StabilityTools.Bench.Isolation.IsolationBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var suite))

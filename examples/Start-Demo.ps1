@@ -25,6 +25,6 @@ Start-TrainingProcess | Out-Null
 Start-Dashboard -Port $Port | Out-Null
 Write-Host "Dashboard: http://127.0.0.1:$Port/"
 $final = Wait-Training
-$final | Format-List
+$final
 Get-ProcessStatus | Format-Table
 Write-Host "Dashboard still running at http://127.0.0.1:$Port/ — stop it with: Stop-Dashboard"

@@ -1,3 +1,114 @@
-// The TorchSharp trainer (issue #4). Until it lands, it refuses to run rather than pretend.
-Console.Error.WriteLine("stability-trainer: not implemented yet (issue #4).");
-return 64;
+// stability-trainer --state-dir DIR [--config FILE]: the isolated TorchSharp training process (DESIGN.md).
+// It talks to the world only through the state directory; see TrainingSession for the resume rules.
+using System.Runtime.InteropServices;
+using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.State;
+using StabilityTools.Engine.Status;
+using StabilityTools.Trainer;
+using StabilityTools.Trainer.Configuration;
+using StabilityTools.Trainer.Data;
+using StabilityTools.Trainer.Training;
+
+string? stateDir = null, configPath = null;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--state-dir" when i + 1 < args.Length:
+            stateDir = args[++i];
+            break;
+        case "--config" when i + 1 < args.Length:
+            configPath = args[++i];
+            break;
+        case "-h" or "--help":
+            Console.WriteLine("usage: stability-trainer [--state-dir DIR] [--config FILE]");
+            Console.WriteLine($"  DIR defaults to ${StateDirectory.HomeVariable}, else the per-user state directory.");
+            Console.WriteLine($"  FILE is JSON; environment variables {TrainerConfigLoader.EnvironmentPrefix}SECTION__KEY override it.");
+            return ExitCodes.Completed;
+        default:
+            Console.Error.WriteLine($"stability-trainer: unknown or incomplete argument '{args[i]}'. usage: stability-trainer [--state-dir DIR] [--config FILE]");
+            return ExitCodes.Usage;
+    }
+}
+
+using var stop = new CancellationTokenSource();
+var stopSignal = 0;
+PosixSignalRegistration OnSignal(PosixSignal signal, int code) => PosixSignalRegistration.Create(signal, context =>
+{
+    // Finish the step in progress, checkpoint, write the final status, then exit: never die mid-write.
+    context.Cancel = true;
+    Interlocked.CompareExchange(ref stopSignal, code, 0);
+    stop.Cancel();
+});
+using var onTerm = OnSignal(PosixSignal.SIGTERM, ExitCodes.Terminated);
+using var onInt = OnSignal(PosixSignal.SIGINT, ExitCodes.Interrupted);
+
+StateDirectory state;
+try
+{
+    state = StateDirectory.Open(stateDir);
+}
+catch (StateDirectoryException ex)
+{
+    Console.Error.WriteLine($"stability-trainer: {ex.Message}");
+    return ExitCodes.InvalidInput;
+}
+
+try
+{
+    var options = TrainerConfigLoader.Load(configPath);
+    var outcome = TrainingSession.Run(options, state, stop.Token);
+    Console.WriteLine(outcome.State == "completed"
+        ? $"stability-trainer: run {outcome.RunId} completed ({outcome.EpochsDone} epochs, {outcome.Step} steps); model: {outcome.ModelPath}"
+        : $"stability-trainer: run {outcome.RunId} stopped at step {outcome.Step}; checkpoint: {outcome.ModelPath ?? "none"}");
+    return outcome.State == "completed" ? ExitCodes.Completed : Volatile.Read(ref stopSignal) is var code and not 0 ? code : ExitCodes.Terminated;
+}
+catch (Exception ex) when (ex is ConfigurationException or MarketDataException)
+{
+    Console.Error.WriteLine($"stability-trainer: {ex.Message}");
+    ReportInvalidInput(state, ex);
+    return ExitCodes.InvalidInput;
+}
+catch (OperationCanceledException) when (stop.IsCancellationRequested)
+{
+    // Stopped while waiting for another trainer to release the run: nothing was trained, nothing to save.
+    Console.WriteLine("stability-trainer: stopped before training started.");
+    return Volatile.Read(ref stopSignal) is var signalCode and not 0 ? signalCode : ExitCodes.Terminated;
+}
+catch (Exception ex) when (ex is not OutOfMemoryException)
+{
+    Console.Error.WriteLine($"stability-trainer: training failed: {ex}");
+    return ExitCodes.Failed;
+}
+
+// Bad input is reported where a supervisor and Wait-Training look: one atomic status document and one event.
+static void ReportInvalidInput(StateDirectory state, Exception ex)
+{
+    try
+    {
+        var shared = new SharedDataManager(state);
+        shared.WriteTrainingStatus(new TrainingStatus
+        {
+            State = "failed",
+            ErrorMessage = ex.Message,
+            LastUpdate = DateTimeOffset.UtcNow,
+            Heartbeat = DateTimeOffset.UtcNow,
+            Pid = Environment.ProcessId,
+        });
+        shared.Events.Append(new StabilityEvent
+        {
+            Time = DateTimeOffset.UtcNow,
+            Service = TrainingSession.Service,
+            Type = "invalid_input",
+            Severity = "error",
+            Message = ex.Message,
+            Pid = Environment.ProcessId,
+            Host = Environment.MachineName,
+        });
+    }
+    catch (Exception writeError) when (writeError is StabilityException or IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"stability-trainer: could not record the failure in the state directory: {writeError.Message}");
+    }
+}

@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using StabilityTools.Engine.Training;
+
+namespace StabilityTools.Cmdlets;
+
+/// <summary>
+/// <para type="synopsis">Waits for the training run to complete, showing a progress bar over its epochs.</para>
+/// <para type="description">Returns the final status when the run completes. A run that fails, is stopped, or whose
+/// supervisor gives up (fatal) is a terminating error (TrainingFailed, TrainingStopped, TrainingFatal), and so is
+/// the timeout (AsyncOperationError), so a CI smoke check fails properly. While a supervisor restarts a crashed
+/// trainer, the wait goes on. Ctrl+C stops waiting (training goes on).</para>
+/// <example>
+///   <code>Wait-Training -Timeout 600</code>
+///   <para>Waits up to ten minutes with a progress bar and returns the final status.</para>
+/// </example>
+/// <example>
+///   <code>Start-TrainingProcess; Wait-Training -Timeout 120 -ErrorAction Stop | Format-List</code>
+///   <para>A CI smoke check: fails the script unless training completes within two minutes.</para>
+/// </example>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Wait, "Training")]
+[OutputType(typeof(TrainingStatusReport))]
+public sealed class WaitTrainingCommand : StabilityCmdlet
+{
+    private const int ActivityId = 7400;
+
+    /// <summary>Seconds to wait before giving up. Default: no limit.</summary>
+    [Parameter(Position = 0)]
+    [ValidateRange(1, int.MaxValue)]
+    public int Timeout { get; set; }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        var state = LocateStateDirectory();
+        var monitor = new TrainingMonitor(state);
+        using var reports = new BlockingCollection<TrainingStatusReport>();
+        TimeSpan? timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null;
+        var wait = Task.Run(() => monitor.WaitAsync(timeout, new QueueProgress(reports), CancellationToken), CancellationToken);
+
+        // Only the pipeline thread writes: the wait runs in the background and hands its reports over.
+        while (!wait.IsCompleted || reports.Count > 0)
+        {
+            if (reports.TryTake(out var report, 100))
+            {
+                WriteProgress(Progress(report));
+            }
+        }
+
+        WriteProgress(new ProgressRecord(ActivityId, "Training", "Done.") { RecordType = ProgressRecordType.Completed });
+        try
+        {
+            WriteObject(wait.GetAwaiter().GetResult());
+        }
+        catch (Exception ex) when (ex is TrainingFailedException or Engine.Errors.StabilityException or OperationCanceledException)
+        {
+            ThrowStabilityError(ex, state.TrainingStatusPath);
+        }
+    }
+
+    private static ProgressRecord Progress(TrainingStatusReport report)
+    {
+        var accuracy = report.Accuracy is { } a ? $", accuracy {a:P1}" : "";
+        var loss = report.Loss is { } l ? $", loss {l:0.0000}" : "";
+        var record = new ProgressRecord(ActivityId, "Training", $"Epoch {report.Epoch}/{report.TotalEpochs}{loss}{accuracy} ({report.State})")
+        {
+            PercentComplete = (int)Math.Round(report.PercentComplete * 100),
+        };
+        if (report.Eta is { } eta)
+        {
+            record.SecondsRemaining = (int)eta.TotalSeconds;
+        }
+
+        return record;
+    }
+
+    private sealed class QueueProgress(BlockingCollection<TrainingStatusReport> reports) : IProgress<TrainingStatusReport>
+    {
+        public void Report(TrainingStatusReport value) => reports.Add(value);
+    }
+}

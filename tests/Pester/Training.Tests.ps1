@@ -1,0 +1,75 @@
+# Get-TrainingStatus and Wait-Training against status files written by hand and by the real trainer from
+# the built module (hosts/trainer).
+BeforeAll {
+    Import-Module $env:STABILITY_TEST_MODULE -Force
+    $script:trainerDll = Join-Path (Split-Path $env:STABILITY_TEST_MODULE) 'hosts/trainer/stability-trainer.dll'
+
+    function script:Write-TrainingStatus([string] $TrainerState, [hashtable] $Fields = @{}) {
+        # $script:state is the state directory (PowerShell names are case-insensitive: not $State).
+        $data = Join-Path $script:state 'data'
+        New-Item -ItemType Directory -Path $data -Force | Out-Null
+        $doc = [ordered]@{
+            schema = 'training_status/1'; seq = 1; written_at = [DateTimeOffset]::UtcNow.ToString('o')
+            state = $TrainerState; current_epoch = 2; total_epochs = 4; step = 50; total_steps = 100
+            heartbeat = [DateTimeOffset]::UtcNow.ToString('o'); loss = 0.5; accuracy = 0.6
+        }
+        foreach ($k in $Fields.Keys) { $doc[$k] = $Fields[$k] }
+        $doc | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $data 'training_status.json')
+    }
+}
+
+Describe 'Get-TrainingStatus' {
+    BeforeEach { $script:state = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-" + [guid]::NewGuid().ToString('N').Substring(0, 12)) }
+    AfterEach { Remove-Item -Recurse -Force $state -ErrorAction Ignore }
+
+    It 'reports epoch, loss, accuracy and heartbeat age of the trainer''s status' {
+        Write-TrainingStatus 'running'
+        $status = Get-TrainingStatus -StateDirectory $state
+        $status.State | Should -Be 'running'
+        $status.Epoch | Should -Be 2
+        $status.TotalEpochs | Should -Be 4
+        $status.PercentComplete | Should -Be 0.5
+        $status.HeartbeatAge.TotalSeconds | Should -BeLessThan 60
+        ($status | Out-String) | Should -Match '2/4'
+    }
+
+    It 'reports a missing status as a state without creating the state directory' {
+        $status = Get-TrainingStatus -StateDirectory $state
+        $status.State | Should -Be 'missing'
+        $state | Should -Not -Exist
+    }
+}
+
+Describe 'Wait-Training' {
+    BeforeEach { $script:state = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-" + [guid]::NewGuid().ToString('N').Substring(0, 12)) }
+    AfterEach { Remove-Item -Recurse -Force $state -ErrorAction Ignore }
+
+    It 'fails with TrainingFailed when the trainer failed and no supervisor will restart it' {
+        Write-TrainingStatus 'failed' @{ error_message = 'trainer.json:3: bad epochs' }
+        { Wait-Training -StateDirectory $state -Timeout 10 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'TrainingFailed,StabilityTools.Cmdlets.WaitTrainingCommand'
+    }
+
+    It 'fails with AsyncOperationError when the timeout passes first' {
+        Write-TrainingStatus 'running'
+        { Wait-Training -StateDirectory $state -Timeout 1 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AsyncOperationError,StabilityTools.Cmdlets.WaitTrainingCommand'
+    }
+
+    It 'returns the final status of a real trainer run' {
+        $config = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-" + [guid]::NewGuid().ToString('N').Substring(0, 8) + '.json')
+        '{ "data": { "bars": 3000 }, "training": { "epochs": 2, "threads": 1 } }' | Set-Content -LiteralPath $config
+        $trainer = Start-Process -FilePath (Get-Command dotnet).Source -ArgumentList @($trainerDll, '--state-dir', $state, '--config', $config) -PassThru -RedirectStandardOutput "$config.out"
+        try {
+            $final = Wait-Training -StateDirectory $state -Timeout 120 -ErrorAction Stop
+            $final.State | Should -Be 'completed'
+            $final.Epoch | Should -Be 2
+            $final.ModelPath | Should -Exist
+        }
+        finally {
+            if (-not $trainer.WaitForExit(30000)) { $trainer.Kill($true) }
+            Remove-Item -LiteralPath $config, "$config.out" -ErrorAction Ignore
+        }
+        $trainer.ExitCode | Should -Be 0
+    }
+}

@@ -1,0 +1,166 @@
+using StabilityTools.Engine.State;
+using StabilityTools.Engine.Status;
+using StabilityTools.Tests.Shared;
+using StabilityTools.Trainer.Data;
+using StabilityTools.Trainer.Training;
+
+namespace StabilityTools.Trainer.Tests.Training;
+
+public sealed class TrainingSessionTests
+{
+    [Fact]
+    public void Training_on_synthetic_data_beats_chance_by_a_clear_margin()
+    {
+        using var temp = new TempDirectory("st-train");
+        var options = TrainerTestConfig.Tiny(epochs: 5);
+
+        var outcome = TrainingSession.Run(options, StateDirectory.Open(temp.Path), TestContext.Current.CancellationToken);
+
+        // The generator's regimes make the next bar predictable with accuracy ≈ 0.68 (SyntheticMarket); chance is 0.5.
+        var features = FeatureSet.Build(SyntheticMarket.Generate(options.Data.Bars, options.Data.Seed), options.Data.Window, options.Data.ValidationFraction);
+        var validationUp = features.Labels.Skip(features.ValidationStart).Average();
+        var majority = Math.Max(validationUp, 1 - validationUp);
+        var accuracy = outcome.History[^1].ValAccuracy;
+        Assert.Equal("completed", outcome.State);
+        Assert.True(accuracy >= 0.57, $"validation accuracy {accuracy:F3} is below 0.57");
+        Assert.True(accuracy >= majority + 0.05, $"validation accuracy {accuracy:F3} does not beat always guessing the majority ({majority:F3}) by 0.05");
+    }
+
+    [Fact]
+    public void An_lstm_also_learns_the_signal()
+    {
+        using var temp = new TempDirectory("st-train");
+        var outcome = TrainingSession.Run(TrainerTestConfig.Tiny(epochs: 5, kind: "lstm"), StateDirectory.Open(temp.Path), TestContext.Current.CancellationToken);
+
+        Assert.True(outcome.History[^1].ValAccuracy >= 0.57, $"validation accuracy {outcome.History[^1].ValAccuracy:F3}");
+    }
+
+    [Fact]
+    public void Two_runs_with_the_same_seed_give_the_same_history_and_another_seed_does_not()
+    {
+        using var a = new TempDirectory("st-train");
+        using var b = new TempDirectory("st-train");
+        using var c = new TempDirectory("st-train");
+        var options = TrainerTestConfig.Tiny(epochs: 2, bars: 3000);
+        var token = TestContext.Current.CancellationToken;
+
+        var first = TrainingSession.Run(options, StateDirectory.Open(a.Path), token);
+        var second = TrainingSession.Run(options, StateDirectory.Open(b.Path), token);
+        var reseeded = TrainingSession.Run(options with { Training = options.Training with { Seed = 43 } }, StateDirectory.Open(c.Path), token);
+
+        Assert.Equal(first.History.Select(h => (h.TrainLoss, h.ValLoss, h.ValAccuracy)), second.History.Select(h => (h.TrainLoss, h.ValLoss, h.ValAccuracy)));
+        Assert.NotEqual(first.History.Select(h => h.TrainLoss), reseeded.History.Select(h => h.TrainLoss));
+    }
+
+    [Fact]
+    public void A_run_stopped_mid_epoch_resumes_and_ends_exactly_where_an_uninterrupted_run_ends()
+    {
+        using var straight = new TempDirectory("st-train");
+        using var interrupted = new TempDirectory("st-train");
+        var options = TrainerTestConfig.Tiny(epochs: 3, bars: 3000);
+        var token = TestContext.Current.CancellationToken;
+
+        var reference = TrainingSession.Run(options, StateDirectory.Open(straight.Path), token);
+
+        using var stop = new CancellationTokenSource();
+        var state = StateDirectory.Open(interrupted.Path);
+        var hooks = new SessionHooks { EpochStarting = (epoch, _) => { if (epoch == 2) { stop.Cancel(); } } };
+        var stopped = TrainingSession.Run(options, state, stop.Token, hooks);
+        Assert.Equal("stopped", stopped.State);
+        Assert.Equal(1, stopped.EpochsDone);
+        Assert.Contains("-b000001", Path.GetFileName(stopped.ModelPath));
+
+        var resumed = TrainingSession.Run(options, state, token);
+
+        Assert.Equal(stopped.ModelPath, resumed.ResumedFrom);
+        Assert.Equal(reference.Step, resumed.Step);
+        Assert.Equal(reference.History.Select(h => (h.Epoch, h.TrainLoss, h.ValLoss)), resumed.History.Select(h => (h.Epoch, h.TrainLoss, h.ValLoss)));
+        var epochs = new SharedDataManager(state).Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch);
+        Assert.Equal([1, 2, 3], epochs);
+    }
+
+    [Fact]
+    public void A_corrupt_newest_checkpoint_falls_back_to_the_previous_one_with_an_event()
+    {
+        using var temp = new TempDirectory("st-train");
+        var options = TrainerTestConfig.Tiny(epochs: 4, bars: 3000);
+        var state = StateDirectory.Open(temp.Path);
+        using var stop = new CancellationTokenSource();
+        var hooks = new SessionHooks { EpochStarting = (epoch, _) => { if (epoch == 4) { stop.Cancel(); } } };
+        var stopped = TrainingSession.Run(options, state, stop.Token, hooks);
+        var newest = stopped.ModelPath!;
+        var store = new CheckpointStore(Path.GetDirectoryName(newest)!, keep: 3);
+        Assert.Equal(newest, store.List()[0]);
+        var previous = store.List()[1];
+
+        // Damage the newest checkpoint in the middle, as a failing disk would.
+        var bytes = File.ReadAllBytes(newest);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(newest, bytes);
+
+        var resumed = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
+
+        Assert.Equal("completed", resumed.State);
+        Assert.Equal(previous, resumed.ResumedFrom);
+        Assert.True(File.Exists(newest + ".corrupt"));
+        var shared = new SharedDataManager(state);
+        var fallback = Assert.Single(shared.Events.ReadAll().Records, e => e.Type == "checkpoint_fallback");
+        Assert.Equal("warning", fallback.Severity);
+        Assert.Equal(newest, fallback.Data!["path"]);
+        Assert.Equal([1, 2, 3, 4], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+    }
+
+    [Fact]
+    public void A_completed_run_writes_every_status_file_and_a_final_model_that_predicts()
+    {
+        using var temp = new TempDirectory("st-train");
+        var options = TrainerTestConfig.Tiny(epochs: 2, bars: 3000);
+        var state = StateDirectory.Open(temp.Path);
+
+        var outcome = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
+
+        var shared = new SharedDataManager(state);
+        var status = shared.ReadTrainingStatus().GetDocumentOrThrow();
+        Assert.Equal(("completed", false, 2, 2, outcome.ModelPath), (status.State, status.IsRunning, status.CurrentEpoch, status.TotalEpochs, status.ModelPath));
+        Assert.Equal((outcome.Step, outcome.Step, Environment.ProcessId, "cpu", outcome.RunId), (status.Step, status.TotalSteps, status.Pid, status.Device, status.RunId));
+        Assert.True(status.Progress >= status.Step);
+        Assert.NotNull(status.Heartbeat);
+        var metrics = shared.ReadModelMetrics().GetDocumentOrThrow();
+        Assert.Equal((2, "mlp"), (metrics.Epoch, metrics.Model));
+        Assert.True(metrics.Parameters > 0);
+        var market = shared.ReadMarketData().GetDocumentOrThrow();
+        Assert.Equal(options.Status.PredictionBars, market.Bars.Count);
+        Assert.Equal(market.Bars.Select(b => b.Time), market.Predictions.Select(p => p.Time));
+        Assert.All(market.Predictions, p => Assert.InRange(p.ProbabilityUp, 0, 1));
+
+        using var model = TrainedModel.Load(outcome.ModelPath!);
+        var bars = SyntheticMarket.Generate(options.Data.Bars, options.Data.Seed);
+        var p = model.PredictUp(bars, bars.Count - 1);
+        Assert.InRange(p, 0f, 1f);
+        Assert.Equal(market.Predictions[^1].ProbabilityUp, model.PredictUp(bars, bars.ToList().IndexOf(market.Bars[^1])), 3);
+    }
+
+    [Fact]
+    public void A_status_file_whose_lock_is_held_elsewhere_delays_status_writes_not_training()
+    {
+        using var temp = new TempDirectory("st-train");
+        var options = TrainerTestConfig.Tiny(epochs: 2, bars: 3000);
+        var state = StateDirectory.Open(temp.Path);
+
+        // Hold training_status.json's writer lock for the whole run, as a stuck writer elsewhere would.
+        TrainingOutcome outcome;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (FileLock.Acquire(StatusStore.LockPathFor(state.TrainingStatusPath), TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken))
+        {
+            outcome = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
+            Assert.False(File.Exists(state.TrainingStatusPath), "a status write got past the lock");
+        }
+
+        // Training finished every step; the only wait was the bounded final flush (3 s) and shutdown (2 s + 2 s).
+        Assert.Equal("completed", outcome.State);
+        Assert.Equal(2, outcome.History.Count);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        var shared = new SharedDataManager(state);
+        Assert.Equal(ReadState.Ok, shared.ReadModelMetrics().State); // the other documents were written meanwhile
+    }
+}
