@@ -152,6 +152,12 @@ internal static class SupervisorBench
             Console.WriteLine($"- Idle supervisor memory over {rss.Count} supervisors: RSS median **{Median(rss):0.0} MB** (goal ≤ 20; supervisord 27, PM2 57), " +
                 $"PSS {Median(pss):0.0} MB, private (USS) {Median(uss):0.0} MB: most of the RSS is the shared .NET runtime (CoreLib, JIT) mapped by every supervisor.");
             Console.WriteLine($"- Idle supervisor CPU over {idleSeconds} s: **{idleCpu:0.00} %** of one core per supervisor (1 Hz heartbeat: tree sample and status.json rewrite).");
+            Console.WriteLine();
+            Console.WriteLine("Reproduce: `dotnet pwsh ./build.ps1 Bench -Suite supervisor`, or after a build `dotnet artifacts/bench/stability-bench.dll supervisor " +
+                "[--kills 25] [--idle-seconds 60]`. The crash-to-restart row includes the exit notification (.NET reaps the child on SIGCHLD) and the bench's " +
+                "own polling of status.json; the row below it is the supervisor's own path. The load average shows how busy the shared machine was: minima are " +
+                "closer to what a quiet machine gives. A framework-dependent .NET host does not meet the RSS goal (most of it is the runtime mapped from disk and " +
+                "shared by all supervisors, as PSS and USS show); a Native AOT supervisor would need source-generated JSON in the engine (`StatusJson`).");
             return 0;
         }
         finally

@@ -14,6 +14,7 @@ var verbs = new Dictionary<string, Func<string[], int>>(StringComparer.Ordinal)
     ["heartbeat"] = LifecycleVerbs.Heartbeat,
     ["alloc"] = LifecycleVerbs.Alloc,
     ["print-env"] = LifecycleVerbs.PrintEnv,
+    ["http"] = LifecycleVerbs.Http,
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))

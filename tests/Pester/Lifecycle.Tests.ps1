@@ -146,6 +146,20 @@ Describe 'Errors with stable ids' {
             Should -Throw -ErrorId 'ParameterArgumentValidationError,StabilityTools.Cmdlets.StartTrainingProcessCommand'
     }
 
+    It 'refuses a dashboard on a port that is taken, leaving no service behind' {
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        try {
+            $port = $listener.LocalEndpoint.Port
+            { Start-Dashboard -Name busy -Port $port -StateDirectory $state -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ResourceConflict,StabilityTools.Cmdlets.StartDashboardCommand' -ExpectedMessage "*port $port is in use*"
+        }
+        finally {
+            $listener.Stop()
+        }
+        Get-ProcessStatus -Name busy -StateDirectory $state -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
     It 'reports a program that exits during start with the tail of its log' {
         { Start-TrainingProcess -Name failing -FilePath /bin/sh -ArgumentList '-c', 'echo config missing >&2; exit 3' -StateDirectory $state -ErrorAction Stop } |
             Should -Throw -ErrorId 'ServiceStartFailed,StabilityTools.Cmdlets.StartTrainingProcessCommand' -ExpectedMessage '*config missing*'

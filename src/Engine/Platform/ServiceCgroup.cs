@@ -117,7 +117,7 @@ public sealed class ServiceCgroup
         }
     }
 
-    /// <summary>Removes the group once it is empty (waiting up to <paramref name="timeout"/>, default 1 s); harmless otherwise.</summary>
+    /// <summary>Removes the group once it is empty (waiting up to <paramref name="timeout"/>, default 3 s: a many-threaded process leaves its group busy a while after its last thread is gone); harmless otherwise.</summary>
     /// <returns>True when the group is gone.</returns>
     public bool TryRemove(TimeSpan? timeout = null)
     {
@@ -136,7 +136,7 @@ public sealed class ServiceCgroup
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 // Busy while the kernel still releases the last exited member; after the wait it stays for the next start.
-                if (clock.Elapsed > (timeout ?? TimeSpan.FromSeconds(1)))
+                if (clock.Elapsed > (timeout ?? TimeSpan.FromSeconds(3)))
                 {
                     return false;
                 }

@@ -117,6 +117,15 @@ public sealed class ProcessManager
             EndOrphanedService(old);
         }
 
+        if (spec.Port is { } port && spec.FatalExitCodes.Contains(ServiceSpec.PortInUseExitCode) && !PortIsFree(spec, port))
+        {
+            // Checked before anything is launched: a health probe on a port that another process holds would be
+            // answered by that other process, and the new service would look healthy until it gave up on the port.
+            throw new ResourceConflictException($"port {port}",
+                $"The service '{name}' could not start: port {port} is in use by another process. Stop that process, or start '{name}' on another port (-Port).")
+            { Service = name };
+        }
+
         // A fresh start: the old status and any unanswered request belong to the previous run.
         _store.Delete(State.ServiceControlPath(name), cancellationToken);
         _store.Delete(State.ServiceStatusPath(name), cancellationToken);
@@ -155,7 +164,8 @@ public sealed class ProcessManager
     {
         var spec = GetSpec(name);
         var status = ReadStatus(name).Document;
-        if (LiveSupervisor(status) is { } supervisorPid)
+        var supervisor = LiveSupervisorIdentity(status);
+        if (supervisor?.Pid is { } supervisorPid)
         {
             var graceful = timeout ?? spec.StopTimeout;
             var request = ControlRequest.Create(ControlCommand.Stop, _options.TimeProvider, graceful, force);
@@ -170,6 +180,14 @@ public sealed class ProcessManager
             catch (ProcessCommunicationException) when (force)
             {
                 progress?.Report($"The supervisor of '{name}' did not answer; killing it and its service.");
+            }
+
+            // The supervisor ends right after it wrote 'stopped' (it removes its cgroup last): wait for that, so that
+            // when this returns nothing of the service is left, its supervisor included.
+            var deadline = _options.TimeProvider.GetUtcNow() + TimeSpan.FromSeconds(5);
+            while (supervisor.Value.IsAlive() && _options.TimeProvider.GetUtcNow() < deadline)
+            {
+                await Task.Delay(_options.PollInterval, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -526,6 +544,26 @@ public sealed class ProcessManager
                 Message = $"Killed service process {status.Pid}, left running by a supervisor that is gone.",
                 Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
             });
+        }
+    }
+
+    /// <summary>True when <paramref name="port"/> can be bound on the address the service's arguments name (<c>--bind</c>), else on any.</summary>
+    private static bool PortIsFree(ServiceSpec spec, int port)
+    {
+        var bindIndex = spec.Arguments.ToList().IndexOf("--bind");
+        var address = bindIndex >= 0 && bindIndex + 1 < spec.Arguments.Count && System.Net.IPAddress.TryParse(spec.Arguments[bindIndex + 1], out var parsed)
+            ? parsed
+            : System.Net.IPAddress.Any;
+        try
+        {
+            var listener = new System.Net.Sockets.TcpListener(address, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 

@@ -137,6 +137,27 @@ internal static class LifecycleVerbs
         }
     }
 
+    /// <summary>
+    /// http --port P [--healthy-for-ms forever]: serves GET /healthz with 200 on 127.0.0.1:P; after healthy-for-ms it
+    /// answers 503 instead, as a wedged dashboard would, while the process stays alive.
+    /// </summary>
+    public static int Http(string[] args)
+    {
+        var o = new Options(args);
+        var healthyFor = o.Int("healthy-for-ms", -1);
+        using var listener = new System.Net.HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{o.Required("port")}/");
+        listener.Start();
+        var clock = Stopwatch.StartNew();
+        Ready();
+        while (true)
+        {
+            var context = listener.GetContext();
+            context.Response.StatusCode = healthyFor < 0 || clock.ElapsedMilliseconds < healthyFor ? 200 : 503;
+            context.Response.Close();
+        }
+    }
+
     /// <summary>alloc --mb N: allocates and touches N MiB, prints "ready", sleeps forever.</summary>
     public static int Alloc(string[] args)
     {

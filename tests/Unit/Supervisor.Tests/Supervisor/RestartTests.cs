@@ -82,18 +82,65 @@ public sealed class RestartTests
     }
 
     [Fact]
-    public async Task A_dashboard_whose_port_is_taken_raises_a_conflict_and_leaves_no_supervisor()
+    public async Task A_dashboard_that_exits_98_at_start_raises_a_port_conflict_and_leaves_no_supervisor()
     {
         await using var h = new SupervisorHarness();
-        // As a real dashboard: running only once its health URL answers, which this one never does before exiting 98.
-        var spec = SupervisorHarness.Dummy("dashboard", ServiceKind.Dashboard, "crash", "--exit-code", "98", "--message", "port 8050 is in use")
-            with { Port = 8050, HealthUrl = "http://127.0.0.1:9/healthz" };
+        var port = FreePort();
+        // As a real dashboard: running only once its health URL answers, which this one never does before exiting 98
+        // (its port was free when checked, and taken by the time it bound).
+        var spec = SupervisorHarness.Dummy("dashboard", ServiceKind.Dashboard, "crash", "--exit-code", "98", "--message", $"port {port} is in use")
+            with { Port = port, HealthUrl = $"http://127.0.0.1:{port}/healthz" };
 
         var ex = await Assert.ThrowsAsync<ResourceConflictException>(() => h.StartAsync(spec));
-        Assert.Equal("port 8050", ex.Resource);
+        Assert.Equal($"port {port}", ex.Resource);
         Assert.Equal("ResourceConflict", ex.ErrorId);
         await SupervisorHarness.EventuallyAsync(() => h.ProcessesOfThisTest(), p => p is { Count: 0 }, "no process of the test left");
         Assert.Equal(ServiceState.Fatal, h.Manager.GetStatus("dashboard").State);
+        Assert.Single(h.Manager.GetEvents("dashboard", type: "started"));
+    }
+
+    [Fact]
+    public async Task A_dashboard_on_a_port_that_is_already_taken_is_refused_before_anything_is_launched()
+    {
+        await using var h = new SupervisorHarness();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        // The other process on the port would answer the health probe: only a check before the launch tells them apart.
+        var spec = SupervisorHarness.Dummy("dashboard", ServiceKind.Dashboard, "sleep", "--bind", "127.0.0.1")
+            with { Port = port, HealthUrl = $"http://127.0.0.1:{port}/healthz" };
+
+        var ex = await Assert.ThrowsAsync<ResourceConflictException>(() => h.StartAsync(spec));
+        Assert.Equal($"port {port}", ex.Resource);
+        Assert.Empty(h.ProcessesOfThisTest());
+        Assert.Empty(h.Manager.GetEvents("dashboard"));
+    }
+
+    [Fact]
+    public async Task A_dashboard_that_stops_answering_its_health_probe_is_restarted()
+    {
+        await using var h = new SupervisorHarness();
+        var port = FreePort();
+        var spec = SupervisorHarness.Dummy("dashboard", ServiceKind.Dashboard, "http", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--healthy-for-ms", "1500")
+            with { Port = port, HealthUrl = $"http://127.0.0.1:{port}/healthz", HealthIntervalMs = 200, HealthFailureThreshold = 2, StopTimeoutMs = 1000 };
+
+        // Running only once the probe answered: the start waits for it.
+        var started = await h.StartAsync(spec);
+        Assert.Equal(ServiceState.Running, started.State);
+        var wedged = ProcessIdentity.Of(started.Pid)!.Value;
+
+        await h.WaitForEventAsync("dashboard", "hang_detected");
+        var restarted = await h.RunningWithNewPidAsync("dashboard", wedged.Pid);
+        await SupervisorHarness.WaitGoneAsync(wedged);
+        Assert.Contains("503", h.Manager.GetEvents("dashboard", type: "hang_detected")[0].Message);
+        Assert.True(restarted.Restarts >= 1);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     [Fact]
