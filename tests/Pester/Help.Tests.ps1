@@ -11,8 +11,11 @@ BeforeAll {
 Describe 'Help of <_>' -ForEach $cmdlets {
     BeforeAll {
         $script:help = Get-Help $_ -Full
-        $script:actual = @((Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $common })
-        $script:documented = @($help.Parameters.Parameter | ForEach-Object Name)
+        # Hidden parameters (DontShow) are plumbing for pipeline binding, not for people.
+        $script:actual = @((Get-Command $_).Parameters.Values | Where-Object {
+                $_.Name -notin $common -and -not ($_.Attributes | Where-Object { $_ -is [Parameter] -and $_.DontShow })
+            } | ForEach-Object Name)
+        $script:documented = @($help.Parameters.Parameter | ForEach-Object Name | Where-Object { $_ -notin $common })
     }
 
     It 'has a written synopsis and description' {
