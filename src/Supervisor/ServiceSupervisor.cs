@@ -434,6 +434,11 @@ internal sealed class ServiceSupervisor : IDisposable
             info.Environment["CUDA_VISIBLE_DEVICES"] = "";
             info.Environment["NVIDIA_VISIBLE_DEVICES"] = "none";
         }
+        else if (_store.Read<ResourceQuotas>(_state.QuotasPath).Document?.GpuAllocations.FirstOrDefault(a => a.Service == _name) is { Devices.Count: > 0 } gpus)
+        {
+            // The ResourceManager's allocation (made by the start, before this supervisor was launched).
+            info.Environment["CUDA_VISIBLE_DEVICES"] = ResourceManager.CudaVisibleDevices(gpus);
+        }
 
         return info;
     }

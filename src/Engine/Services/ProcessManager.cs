@@ -19,6 +19,7 @@ public sealed class ProcessManager
     private readonly ProcessManagerOptions _options;
     private readonly StatusStore _store;
     private readonly JsonLinesLog<StabilityEvent> _events;
+    private Resources.IGpuProbe? _gpuProbe;
 
     /// <summary>Creates a manager over <paramref name="state"/>.</summary>
     /// <param name="state">The state directory.</param>
@@ -95,7 +96,7 @@ public sealed class ProcessManager
     /// </summary>
     /// <exception cref="ConfigurationException">The spec is invalid; every problem is listed.</exception>
     /// <exception cref="ServiceAlreadyRunningException">A live supervisor runs the service already.</exception>
-    /// <exception cref="ResourceConflictException">A dashboard's port is in use.</exception>
+    /// <exception cref="ResourceConflictException">A dashboard's port is in use, or a GPU the service needs is held exclusively by another.</exception>
     /// <exception cref="ServiceStartException">The service did not reach <c>running</c>; the message holds the tail of its log.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; the half-started service was stopped.</exception>
     public async Task<ServiceInfo> StartAsync(ServiceSpec spec, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
@@ -124,6 +125,15 @@ public sealed class ProcessManager
             throw new ResourceConflictException($"port {port}",
                 $"The service '{name}' could not start: port {port} is in use by another process. Stop that process, or start '{name}' on another port (-Port).")
             { Service = name };
+        }
+
+        // GPUs are given (or refused, on an exclusive conflict) before anything is launched; the dashboard gets none.
+        // The supervisor passes the allocation on as CUDA_VISIBLE_DEVICES.
+        var gpus = new Resources.ResourceManager(State, _gpuProbe ??= Resources.GpuProbe.Detect(), _store)
+            .AllocateGpuResources(name, isDashboard: spec.Kind == ServiceKind.Dashboard || spec.HideGpus);
+        if (gpus.Devices.Count > 0)
+        {
+            progress?.Report($"GPUs {Resources.ResourceManager.CudaVisibleDevices(gpus)} given to '{name}'.");
         }
 
         // A fresh start: the old status and any unanswered request belong to the previous run.
