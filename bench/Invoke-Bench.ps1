@@ -9,7 +9,7 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 $results = Join-Path $PSScriptRoot 'RESULTS.md'
-$all = @('store', 'supervisor', 'dashboard', 'trainer')
+$all = @('store', 'supervisor', 'dashboard', 'trainer', 'isolation')
 $run = if ($Suite) { $Suite } else { $all }
 foreach ($name in $run) {
     Write-Host "== bench: $name" -ForegroundColor Cyan

@@ -1,0 +1,72 @@
+# Faults against the real product, short versions (issue #7): the built module, real supervisors, the real trainer.
+BeforeAll {
+    Import-Module $env:STABILITY_TEST_MODULE -Force
+
+    # Polls $Probe until $Condition holds, or fails after $Seconds.
+    function script:Wait-Until([scriptblock] $Probe, [scriptblock] $Condition, [string] $What, [int] $Seconds = 90) {
+        $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+        while ([DateTime]::UtcNow -lt $deadline) {
+            $value = & $Probe
+            if (& $Condition $value) { return $value }
+            Start-Sleep -Milliseconds 50
+        }
+        throw "Timed out after $Seconds s waiting for $What; last: $($value | Out-String)"
+    }
+}
+
+Describe 'Trainer chaos' {
+    BeforeEach {
+        $script:state = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-chaos-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        New-Item -ItemType Directory -Path $state -Force | Out-Null
+    }
+    AfterEach {
+        Get-ProcessStatus -StateDirectory $state -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting', 'Backoff' |
+            ForEach-Object { Stop-TrainingProcess -Name $_.Name -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore }
+        Remove-Item -Recurse -Force $state -ErrorAction Ignore
+    }
+
+    It 'completes a run whose trainer is SIGKILLed at random moments while its supervisor restarts it' {
+        $epochs = 8
+        $config = Join-Path $state 'trainer.json'
+        @{ data = @{ bars = 150000 }; training = @{ epochs = $epochs } } | ConvertTo-Json -Depth 3 | Set-Content $config
+        Start-TrainingProcess -ConfigPath $config -StateDirectory $state | Out-Null
+
+        $killed = [System.Collections.Generic.List[int]]::new()
+        $random = [Random]::new(7)
+        while ($killed.Count -lt 4) {
+            # The next victim: a trainer process we have not killed yet, that has beaten its heartbeat.
+            $victim = Wait-Until {
+                $s = Get-ProcessStatus -Name training -StateDirectory $state
+                $t = Get-TrainingStatus -StateDirectory $state
+                [pscustomobject]@{ Service = $s; Trainer = $t }
+            } {
+                param($x)
+                $x.Service.State -eq 'Completed' -or
+                ($x.Service.State -eq 'Running' -and $x.Service.Pid -notin $killed -and $x.Trainer.Status.Pid -eq $x.Service.Pid -and $x.Trainer.State -eq 'running')
+            } 'a fresh trainer process at work'
+            if ($victim.Service.State -eq 'Completed') { break }
+            # The random moment: mid-epoch, mid-checkpoint or mid-status-write, whatever it hits.
+            Start-Sleep -Milliseconds $random.Next(100, 1500)
+            kill -KILL $victim.Service.Pid
+            $killed.Add($victim.Service.Pid)
+        }
+
+        $final = Wait-Training -StateDirectory $state -Timeout 300 -ErrorAction Stop
+        $killed.Count | Should -BeGreaterOrEqual 3 -Because 'the run must have been killed at least three times'
+        $final.State | Should -Be 'completed'
+        $final.Epoch | Should -Be $epochs
+        (Get-ProcessStatus -Name training -StateDirectory $state).Restarts | Should -BeGreaterOrEqual $killed.Count
+
+        # The visible history has every epoch exactly once, in order.
+        $history = Get-Content (Join-Path $state 'data/metrics.jsonl') | ForEach-Object { $_ | ConvertFrom-Json } | Where-Object kind -eq 'epoch'
+        @($history.epoch) | Should -Be @(1..$epochs)
+
+        # Every document parses; the final model is there.
+        $documents = (Get-StabilityStateDirectory -StateDirectory $state).Documents
+        $documents | Where-Object State -notin 'Ok', 'Missing' | Should -BeNullOrEmpty
+        ($documents | Where-Object Name -eq 'data/training_status.json').State | Should -Be 'Ok'
+        $final.ModelPath | Should -Exist
+        (Get-Item $final.ModelPath).Length | Should -BeGreaterThan 0
+        Get-StabilityEvent -Name training -Type exited -StateDirectory $state | Should -Not -BeNullOrEmpty
+    }
+}
