@@ -73,8 +73,11 @@ public sealed class ResourceManager
         Update(
             current =>
             {
-                CheckAllocationConflicts(current, allocation);
-                return current with { GpuAllocations = [.. current.GpuAllocations.Where(a => a.Service != service), allocation] };
+                // Allocations of services that are no longer running (stopped, completed, fatal, or a dead supervisor)
+                // are dropped here, so an exclusive claim never outlives its holder.
+                var held = current.GpuAllocations.Where(a => a.Service != service && Holds(a)).ToList();
+                CheckAllocationConflicts(held, allocation);
+                return current with { GpuAllocations = [.. held, allocation] };
             },
             snapshot);
         return allocation;
@@ -316,9 +319,39 @@ public sealed class ResourceManager
         }
     }
 
-    private static void CheckAllocationConflicts(ResourceQuotas current, GpuAllocation wanted)
+    /// <summary>
+    /// True while <paramref name="allocation"/>'s service still holds its GPUs: its supervisor is alive and it is not
+    /// stopped, completed or fatal; a service with no status yet holds them for <see cref="StartGrace"/> (a start in progress).
+    /// </summary>
+    private bool Holds(GpuAllocation allocation)
     {
-        foreach (var other in current.GpuAllocations.Where(a => a.Service != wanted.Service))
+        if (!StateDirectory.IsValidServiceName(allocation.Service))
+        {
+            return false;
+        }
+
+        var status = _store.Read<ProcessStatus>(_state.ServiceStatusPath(allocation.Service)).Document;
+        if (status is null)
+        {
+            return _time.GetUtcNow() - allocation.AllocatedAt < StartGrace;
+        }
+
+        if (status.Status is ServiceState.Stopped or ServiceState.Completed or ServiceState.Fatal)
+        {
+            return false;
+        }
+
+        // A supervisor on another host (a cluster job) cannot be checked from here: trust its status.
+        return (status.Host is { } host && host != Environment.MachineName)
+               || (status.SupervisorPid > 0 && new Platform.ProcessIdentity(status.SupervisorPid, status.SupervisorStartTicks).IsAlive());
+    }
+
+    /// <summary>How long an allocation counts as held before its service writes a status (the start's own timeout is shorter).</summary>
+    public static TimeSpan StartGrace { get; } = TimeSpan.FromMinutes(2);
+
+    private static void CheckAllocationConflicts(IEnumerable<GpuAllocation> held, GpuAllocation wanted)
+    {
+        foreach (var other in held)
         {
             var shared = other.Devices.Intersect(wanted.Devices).ToList();
             if (shared.Count > 0 && (other.Exclusive || wanted.Exclusive))

@@ -57,6 +57,47 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Equal([1], manager.AllocateGpuResources("training-c", isDashboard: false, devices: [1], exclusive: true).Devices);
     }
 
+    [Theory]
+    [InlineData(ServiceState.Stopped, true)]
+    [InlineData(ServiceState.Fatal, true)]
+    [InlineData(ServiceState.Running, false)]
+    public void An_exclusive_claim_ends_with_its_holder(ServiceState holderState, bool supervisorAlive)
+    {
+        var manager = Gpus();
+        manager.AllocateGpuResources("holder", isDashboard: false, devices: [0], exclusive: true);
+        _state.EnsureServiceDirectory("holder");
+        // A running holder whose supervisor pid is dead (pid_max is far below this) has let go too.
+        new StatusStore(new StatusStoreOptions { Fsync = false }).Write(_state.ServiceStatusPath("holder"), new ProcessStatus
+        {
+            Name = "holder",
+            Status = holderState,
+            SupervisorPid = supervisorAlive ? Environment.ProcessId : 2147483000,
+            Host = Environment.MachineName,
+        });
+
+        var taken = manager.AllocateGpuResources("next", isDashboard: false, devices: [0], exclusive: true);
+
+        Assert.Equal([0], taken.Devices);
+        Assert.DoesNotContain(new StatusStore().Read<ResourceQuotas>(_state.QuotasPath).Document!.GpuAllocations, a => a.Service == "holder");
+    }
+
+    [Fact]
+    public void A_live_running_holder_keeps_its_exclusive_claim()
+    {
+        var manager = Gpus();
+        manager.AllocateGpuResources("holder", isDashboard: false, devices: [0], exclusive: true);
+        _state.EnsureServiceDirectory("holder");
+        new StatusStore(new StatusStoreOptions { Fsync = false }).Write(_state.ServiceStatusPath("holder"), new ProcessStatus
+        {
+            Name = "holder",
+            Status = ServiceState.Running,
+            SupervisorPid = Environment.ProcessId,
+            Host = Environment.MachineName,
+        });
+
+        Assert.Throws<ResourceConflictException>(() => manager.AllocateGpuResources("next", isDashboard: false, devices: [0]));
+    }
+
     [Fact]
     public void An_unknown_device_is_a_clear_error_naming_the_devices_there_are()
     {
