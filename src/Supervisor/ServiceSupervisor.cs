@@ -434,10 +434,16 @@ internal sealed class ServiceSupervisor : IDisposable
             info.Environment["CUDA_VISIBLE_DEVICES"] = "";
             info.Environment["NVIDIA_VISIBLE_DEVICES"] = "none";
         }
-        else if (_store.Read<ResourceQuotas>(_state.QuotasPath).Document?.GpuAllocations.FirstOrDefault(a => a.Service == _name) is { Devices.Count: > 0 } gpus)
+        else if (_store.Read<ResourceQuotas>(_state.QuotasPath).Document is { } resources
+                 && resources.GpuAllocations.FirstOrDefault(a => a.Service == _name) is { Devices.Count: > 0 } gpus)
         {
             // The ResourceManager's allocation (made by the start, before this supervisor was launched).
             info.Environment["CUDA_VISIBLE_DEVICES"] = ResourceManager.CudaVisibleDevices(gpus);
+            // Under MPS the quota becomes a hard limit inside CUDA itself; sampling still watches and reports.
+            if (MpsLimit.IsDaemonActive() && MpsLimit.For(resources.GpuQuotas.Where(q => q.Service == _name).ToList(), gpus.Devices) is { } limit)
+            {
+                info.Environment[MpsLimit.Variable] = limit;
+            }
         }
 
         return info;

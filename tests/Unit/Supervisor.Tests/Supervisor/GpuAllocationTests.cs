@@ -46,6 +46,31 @@ public sealed class GpuAllocationTests
     }
 
     [Fact]
+    public async Task Under_an_MPS_daemon_a_GPU_quota_becomes_a_hard_limit_in_the_service_environment()
+    {
+        using var gpus = FakeTwoGpus();
+        using var mps = new TempDirectory("st-mps");
+        await File.WriteAllTextAsync(mps.File("control"), "", SupervisorHarness.Token);
+        Environment.SetEnvironmentVariable("CUDA_MPS_PIPE_DIRECTORY", mps.Path);
+        try
+        {
+            await using var h = new SupervisorHarness();
+            new ResourceManager(h.State).SetGpuQuota("training", 2048, device: 1);
+
+            await h.StartAsync(SupervisorHarness.Dummy("training", ServiceKind.Training, "print-env", "CUDA_VISIBLE_DEVICES", MpsLimit.Variable));
+
+            var env = await SupervisorHarness.EventuallyAsync(() => h.Manager.ReadLog("training", 20), l => l is { Count: >= 2 }, "the trainer's environment");
+            // The quota names GPU 1, so the service is given GPU 1 alone, which it sees as its device 0.
+            Assert.Contains("CUDA_VISIBLE_DEVICES=1", env);
+            Assert.Contains($"{MpsLimit.Variable}=0=2048M", env);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CUDA_MPS_PIPE_DIRECTORY", null);
+        }
+    }
+
+    [Fact]
     public async Task A_GPU_held_exclusively_by_another_service_refuses_the_start_before_anything_runs()
     {
         using var gpus = FakeTwoGpus();
