@@ -31,8 +31,12 @@ internal sealed class LimitEnforcer
     private GpuSnapshot _snapshot = GpuSnapshot.None;
     private DateTimeOffset _snapshotAt = DateTimeOffset.MinValue;
 
-    public LimitEnforcer(string service, StateDirectory state, StatusStore store, TimeProvider time, IGpuProbe gpu)
+    private readonly MemoryCgroup? _memoryGroup;
+    private long? _hardLimit;
+
+    public LimitEnforcer(string service, StateDirectory state, StatusStore store, TimeProvider time, IGpuProbe gpu, MemoryCgroup? memoryGroup = null)
     {
+        _memoryGroup = memoryGroup;
         _service = service;
         _state = state;
         _store = store;
@@ -49,6 +53,7 @@ internal sealed class LimitEnforcer
         var quotas = _store.Read<ResourceQuotas>(_state.QuotasPath).Document ?? new ResourceQuotas();
         var limits = quotas.Limits.FirstOrDefault(l => l.Service == _service);
         Apply(tree, limits);
+        ApplyHardMemoryLimit(limits);
 
         var now = _time.GetUtcNow();
         if (_gpu is not NoGpuProbe && now - _snapshotAt >= (_gpu is NvmlProbe ? NvmlInterval : SmiInterval))
@@ -77,6 +82,28 @@ internal sealed class LimitEnforcer
     {
         _applied.Clear();
         _lastReported.Clear();
+    }
+
+    /// <summary>
+    /// A memory limit whose action is restart is also handed to the kernel where a memory cgroup is writable: it then
+    /// holds between samples too, and a breach ends in an OOM kill that the restart policy answers. Warn and stop stay
+    /// with sampling, since a kernel kill can neither just warn nor leave the service stopped.
+    /// </summary>
+    public void ApplyHardMemoryLimit() =>
+        ApplyHardMemoryLimit(_store.Read<ResourceQuotas>(_state.QuotasPath).Document?.Limits.FirstOrDefault(l => l.Service == _service));
+
+    private void ApplyHardMemoryLimit(ServiceLimits? limits)
+    {
+        if (_memoryGroup is null)
+        {
+            return;
+        }
+
+        long? wanted = limits is { MemoryAction: QuotaAction.Restart, MemoryLimitMb: { } mb } ? (long)(mb * 1048576) : null;
+        if (wanted != _hardLimit && _memoryGroup.SetLimit(wanted))
+        {
+            _hardLimit = wanted;
+        }
     }
 
     private void Apply(IReadOnlyCollection<int> tree, ServiceLimits? limits)

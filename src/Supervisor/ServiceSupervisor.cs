@@ -37,6 +37,8 @@ internal sealed class ServiceSupervisor : IDisposable
     private readonly RotatingLog _stderr;
     private readonly Alerter _alerter;
     private readonly ServiceCgroup? _cgroup;
+    private readonly MemoryCgroup? _memoryGroup;
+    private long _limitHitsSeen;
     private readonly ProcessIdentity _self = ProcessIdentity.Current;
     private ServiceSpec _spec;
     private RestartTracker _tracker;
@@ -69,6 +71,9 @@ internal sealed class ServiceSupervisor : IDisposable
         // Where the platform offers a freezer cgroup, every process of the service is born into it, so nothing can
         // escape a stop (double forks, new sessions) or outlive a killed supervisor unnoticed.
         _cgroup = ServiceCgroup.TryOpen(state.Root, name, create: true);
+        // Where a writable memory cgroup exists, a memory limit with the restart action is also a kernel-enforced one.
+        _memoryGroup = MemoryCgroup.TryOpen(state.Root, name, create: true);
+        _limitHitsSeen = _memoryGroup?.LimitHits() ?? 0;
         _alerter = new Alerter(_time, log, StartChild, pid => { lock (_childGate) { _ownChildren.Remove(pid); } });
         _status = new ProcessStatus
         {
@@ -106,6 +111,7 @@ internal sealed class ServiceSupervisor : IDisposable
                 _restartTimer?.Dispose();
                 Publish(s => s with { LastHeartbeat = _time.GetUtcNow() });
                 _log.Information("Supervision of {Service} ends: {State}", _name, state);
+                _memoryGroup?.TryRemove();
                 if (_cgroup is not null)
                 {
                     var left = _cgroup.KillAll(KillBound);
@@ -220,6 +226,16 @@ internal sealed class ServiceSupervisor : IDisposable
             LastExitCode = code, LastExitSignal = signal, LastExitTime = now, CpuUsage = 0, MemoryUsage = 0,
         });
         KillRemnants(run, useCgroup: false);
+        if (code != 0 && _memoryGroup?.LimitHits() is { } hits && hits > _limitHitsSeen)
+        {
+            _limitHitsSeen = hits;
+            var limit = _memoryGroup.ReadLimit();
+            var hard = Event("limit_exceeded", "error",
+                $"'{_name}' (pid {run.Pid}) ran into its hard memory limit of {(limit ?? 0) / 1048576.0:0} MiB, enforced by the kernel, and ended; action: restart.", now,
+                ("pid", Str(run.Pid)), ("kind", "memory"), ("limit_mb", Str((limit ?? 0) / 1048576)), ("action", QuotaAction.Restart), ("enforced_by", "cgroup"));
+            _alerter.Alert(_spec, hard);
+        }
+
         var how = signal is { } sig ? $"was killed by signal {sig}" : $"exited with code {code}";
         Event("exited", code == 0 ? "info" : "warning", $"'{_name}' (pid {run.Pid}) {how} after {(now - run.StartedAt).TotalSeconds:0.###} s.", now,
             ("pid", Str(run.Pid)), ("exit_code", Str(code)), ("signal", signal is { } s2 ? Str(s2) : ""));
@@ -324,6 +340,8 @@ internal sealed class ServiceSupervisor : IDisposable
     }
 
     /// <summary>Starts the service process; null (and the service fatal) when it cannot be launched at all.</summary>
+    private LimitEnforcer NewLimitEnforcer() => new(_name, _state, _store, _time, GpuProbe.Detect(), _memoryGroup);
+
     private ServiceRun? StartRun()
     {
         _generation++;
@@ -331,6 +349,8 @@ internal sealed class ServiceSupervisor : IDisposable
         var process = new Process { StartInfo = BuildStartInfo(_spec) };
         try
         {
+            // The kernel limit is in force before the service can allocate: it joins the group right after its start.
+            (_limits ??= NewLimitEnforcer()).ApplyHardMemoryLimit();
             StartChild(process);
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
@@ -341,6 +361,7 @@ internal sealed class ServiceSupervisor : IDisposable
             return null;
         }
 
+        _memoryGroup?.Add(process.Id);
         if (_cgroup is not null && !_cgroup.Add(process.Id))
         {
             _log.Warning("Could not move pid {Pid} into {Cgroup}; stops fall back to walking /proc", process.Id, _cgroup.Path);
@@ -579,7 +600,7 @@ internal sealed class ServiceSupervisor : IDisposable
 
             if (run is not null && pid != 0)
             {
-                _limits ??= new LimitEnforcer(_name, _state, _store, _time, GpuProbe.Detect());
+                _limits ??= NewLimitEnforcer();
                 foreach (var violation in _limits.Check(_sampler.TreePids, _sampler.MemoryMb))
                 {
                     Post(new SupervisorMessage.LimitExceeded(run, violation));

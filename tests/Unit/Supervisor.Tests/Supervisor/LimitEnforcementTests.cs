@@ -88,4 +88,26 @@ public sealed class LimitEnforcementTests
             () => ProcessLimits.GetAffinity(started.Pid), cores => cores is not null && cores.SequenceEqual(everyCore), "every core again");
         Assert.Equal(started.Pid, h.Manager.GetStatus("pinned")!.Pid);
     }
+
+    [Fact]
+    public async Task A_memory_limit_with_restart_is_enforced_by_the_kernel_where_a_memory_cgroup_is_writable()
+    {
+        await using var h = new SupervisorHarness();
+        var group = MemoryCgroup.TryOpen(h.State.Root, "hog", create: true);
+        Assert.SkipWhen(group is null, "No writable memory cgroup here (needs root with cgroup v1 memory or v2): limits are enforced by sampling only.");
+        new ResourceManager(h.State, NoGpuProbe.Instance).SetResourceLimit("hog", memoryLimitMb: 100, memoryAction: "restart");
+
+        var started = await h.StartAsync(SupervisorHarness.Dummy("hog", ServiceKind.Program, "alloc", "--mb", "400") with { RestartPolicy = RestartPolicy.Always });
+
+        var hard = await SupervisorHarness.EventuallyAsync(
+            () => h.Manager.GetEvents("hog", type: "limit_exceeded").Where(e => e.Data?.GetValueOrDefault("enforced_by") == "cgroup").ToList(),
+            e => e is { Count: > 0 }, "a kernel-enforced limit_exceeded event; events: " + string.Join(" | ", h.Manager.GetEvents("hog").Select(e => $"{e.Type}: {e.Message}")));
+        Assert.Equal(100L * 1024 * 1024, group!.ReadLimit());
+        Assert.True(group.LimitHits() > 0);
+        Assert.Equal("100", hard[0].Data!["limit_mb"]);
+        // The kernel's OOM killer sends SIGKILL; .NET, which sizes its heap from the cgroup limit, aborts (SIGABRT) first.
+        var exit = h.Manager.GetEvents("hog", type: "exited").First();
+        Assert.Contains(exit.Data!["signal"], new[] { "9", "6" });
+        Assert.NotEqual(0, started.Pid);
+    }
 }
