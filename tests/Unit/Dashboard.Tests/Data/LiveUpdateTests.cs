@@ -84,9 +84,12 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         (await stream.NextAsync("processes")).Dispose();
 
         _sample.WriteService("worker", ServiceState.Backoff, DateTimeOffset.UtcNow, pid: 0);
-        using var update = await stream.NextAsync("processes", d => d.At("services").GetArrayLength() == 3);
+        // The service's directory can be seen (and pushed, as 'missing') before its status.json lands: wait for the
+        // push that carries the written state.
+        using var update = await stream.NextAsync("processes", d => d.At("services").EnumerateArray()
+            .Any(s => s.GetProperty("name").GetString() == "worker" && s.GetProperty("state").GetString() == "backoff"));
 
-        Assert.Contains(update.At("services").EnumerateArray(), s => s.GetProperty("name").GetString() == "worker" && s.GetProperty("state").GetString() == "backoff");
+        Assert.Equal(3, update.At("services").GetArrayLength());
     }
 
     [Fact]
