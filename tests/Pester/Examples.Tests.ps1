@@ -28,6 +28,9 @@ Describe 'The plain-Python trainer (examples/python/trainer.py)' {
 
         $epochs = Get-Content (Join-Path $state 'data/metrics.jsonl') | ForEach-Object { ($_ | ConvertFrom-Json).epoch }
         $epochs | Should -Be @(1, 2, 3, 4)
+        # The trainer writes 'completed' just before it exits; its supervisor records the exit a moment later.
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while ((Get-ProcessStatus -Name pytrain -StateDirectory $state).State -ne 'Completed' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
         (Get-ProcessStatus -Name pytrain -StateDirectory $state).State | Should -Be 'Completed'
         ((Get-StabilityStateDirectory -StateDirectory $state).Documents | Where-Object Name -eq 'data/model_metrics.json').State | Should -Be 'Ok'
     }
