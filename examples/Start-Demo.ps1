@@ -26,5 +26,8 @@ Start-Dashboard -Port $Port | Out-Null
 Write-Host "Dashboard: http://127.0.0.1:$Port/"
 $final = Wait-Training
 $final
+# The trainer writes its final status just before it exits; give its supervisor a moment to record the exit.
+$deadline = [DateTime]::UtcNow.AddSeconds(10)
+while ((Get-ProcessStatus -Name training).State -in 'Running', 'Starting' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
 Get-ProcessStatus | Format-Table
 Write-Host "Dashboard still running at http://127.0.0.1:$Port/ — stop it with: Stop-Dashboard"
