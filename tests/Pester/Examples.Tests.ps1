@@ -35,3 +35,73 @@ Describe 'The plain-Python trainer (examples/python/trainer.py)' {
         ((Get-StabilityStateDirectory -StateDirectory $state).Documents | Where-Object Name -eq 'data/model_metrics.json').State | Should -Be 'Ok'
     }
 }
+
+Describe 'The runbook, the CI smoke check and the main job' {
+    BeforeAll {
+        $script:pwsh = Join-Path $PSHOME 'pwsh.dll'
+        # Runs a script in a fresh pwsh, as a scheduler or CI job would; returns its exit code and output.
+        function script:Invoke-Fresh([string] $Command, [hashtable] $Environment = @{}) {
+            $info = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+            foreach ($a in @($pwsh, '-NoProfile', '-NonInteractive', '-Command', $Command)) { $info.ArgumentList.Add($a) }
+            $info.RedirectStandardOutput = $true
+            $info.RedirectStandardError = $true
+            foreach ($k in $Environment.Keys) { $info.Environment[$k] = $Environment[$k] }
+            $p = [System.Diagnostics.Process]::Start($info)
+            $out = $p.StandardOutput.ReadToEndAsync()
+            $err = $p.StandardError.ReadToEndAsync()
+            if (-not $p.WaitForExit(300000)) { $p.Kill($true); throw "'$Command' did not finish within 5 minutes" }
+            [pscustomobject]@{ ExitCode = $p.ExitCode; Output = $out.Result + $err.Result }
+        }
+    }
+    BeforeEach {
+        $script:state = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-ex-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        New-Item -ItemType Directory -Path $state -Force | Out-Null
+    }
+    AfterEach {
+        Get-ProcessStatus -StateDirectory $state -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting', 'Backoff' |
+            ForEach-Object { Stop-TrainingProcess -Name $_.Name -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore }
+        Remove-Item -Recurse -Force $state -ErrorAction Ignore
+    }
+
+    It 'the runbook exits 0 when training completes' {
+        $config = Join-Path $state 'small.json'
+        '{ "data": { "bars": 5000 }, "training": { "epochs": 2 } }' | Set-Content $config
+        $r = Invoke-Fresh "& '$repo/examples/runbook.ps1' -ConfigPath '$config' -StateDirectory '$state' -TimeoutSeconds 240 -ModulePath '$env:STABILITY_TEST_MODULE'"
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Match 'completed'
+    }
+
+    It 'the runbook exits 1 and says why when training fails' {
+        $config = Join-Path $state 'bad.json'
+        '{ "training": { "epochs": 0, "no_such_key": 1 } }' | Set-Content $config
+        $r = Invoke-Fresh "& '$repo/examples/runbook.ps1' -ConfigPath '$config' -StateDirectory '$state' -TimeoutSeconds 120 -ModulePath '$env:STABILITY_TEST_MODULE'"
+        $r.ExitCode | Should -Be 1 -Because $r.Output
+        $r.Output | Should -Match 'Training did not complete'
+        $r.Output | Should -Match 'no_such_key'
+    }
+
+    It 'the CI smoke check passes under Pester in a fresh session' {
+        $pester = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/pester/6.2.0/tools/Pester.psd1'
+        if ($env:NUGET_PACKAGES) { $pester = Join-Path $env:NUGET_PACKAGES 'pester/6.2.0/tools/Pester.psd1' }
+        $r = Invoke-Fresh "Import-Module '$pester'; `$r = Invoke-Pester '$repo/examples/ci-smoke.Tests.ps1' -PassThru -Output None; exit `$r.FailedCount + (`$r.PassedCount -eq 2 ? 0 : 100)"
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+    }
+
+    It 'the main job (build.ps1 Demo) trains, serves the dashboard, prints its URL and the service table' {
+        $port = Get-Random -Minimum 20000 -Maximum 40000
+        $r = Invoke-Fresh "& '$repo/examples/Start-Demo.ps1' -ModulePath '$env:STABILITY_TEST_MODULE' -Port $port" @{ STABILITY_HOME = $state }
+        try {
+            $r.ExitCode | Should -Be 0 -Because $r.Output
+            $r.Output | Should -Match ([regex]::Escape("Dashboard: http://127.0.0.1:$port/"))
+            $r.Output | Should -Match 'completed\s+8/8'
+            $r.Output | Should -Match 'dashboard\s+dashboard\s+Running'
+            $r.Output | Should -Match 'training\s+training\s+Completed'
+            # The dashboard was left running, as the README says, and answers.
+            (Invoke-WebRequest "http://127.0.0.1:$port/healthz" -TimeoutSec 10).StatusCode | Should -Be 200
+        }
+        finally {
+            Stop-Dashboard -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore | Out-Null
+        }
+    }
+}
+
