@@ -1,29 +1,12 @@
 # Faults against the real product, short versions (issue #7): the built module, real supervisors, the real trainer.
 BeforeAll {
     Import-Module $env:STABILITY_TEST_MODULE -Force
-
-    # Polls $Probe until $Condition holds, or fails after $Seconds.
-    function script:Wait-Until([scriptblock] $Probe, [scriptblock] $Condition, [string] $What, [int] $Seconds = 90) {
-        $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
-        while ([DateTime]::UtcNow -lt $deadline) {
-            $value = & $Probe
-            if (& $Condition $value) { return $value }
-            Start-Sleep -Milliseconds 50
-        }
-        throw "Timed out after $Seconds s waiting for $What; last: $($value | Out-String)"
-    }
+    . $PSScriptRoot/TestSupport.ps1
 }
 
 Describe 'Trainer chaos' {
-    BeforeEach {
-        $script:state = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-chaos-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
-        New-Item -ItemType Directory -Path $state -Force | Out-Null
-    }
-    AfterEach {
-        Get-ProcessStatus -StateDirectory $state -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting', 'Backoff' |
-            ForEach-Object { Stop-TrainingProcess -Name $_.Name -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore }
-        Remove-Item -Recurse -Force $state -ErrorAction Ignore
-    }
+    BeforeEach { $script:state = New-TestStateDirectory 'st-pester-chaos' }
+    AfterEach { Remove-TestStateDirectory $state }
 
     It 'completes a run whose trainer is SIGKILLed at random moments while its supervisor restarts it' {
         $epochs = 8

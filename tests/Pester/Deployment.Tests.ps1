@@ -1,18 +1,15 @@
 # Export-StabilityServiceUnit: the unit it writes really runs the supervisor the way systemd would.
 BeforeAll {
     Import-Module $env:STABILITY_TEST_MODULE -Force
+    . $PSScriptRoot/TestSupport.ps1
 }
 
 Describe 'Export-StabilityServiceUnit' {
     BeforeEach {
-        $script:state = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-unit-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        $script:state = New-TestStateDirectory 'st-pester-unit'
         $script:out = Join-Path $state 'units'
     }
-    AfterEach {
-        Get-ProcessStatus -StateDirectory $state -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting', 'Backoff' |
-            ForEach-Object { Stop-TrainingProcess -Name $_.Name -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore }
-        Remove-Item -Recurse -Force $state -ErrorAction Ignore
-    }
+    AfterEach { Remove-TestStateDirectory $state }
 
     It 'writes a unit whose ExecStart runs the supervisor, which stops the service on SIGTERM as systemd would' {
         Start-TrainingProcess -Name sleeper -FilePath /bin/sleep -ArgumentList 300 -StateDirectory $state | Out-Null
@@ -34,10 +31,7 @@ Describe 'Export-StabilityServiceUnit' {
         $info.ArgumentList.Add('-c')
         $info.ArgumentList.Add("exec $exec")
         $supervisor = [System.Diagnostics.Process]::Start($info)
-        $deadline = [DateTime]::UtcNow.AddSeconds(60)
-        while ((Get-ProcessStatus -Name sleeper -StateDirectory $state).State -ne 'Running' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
-        $status = Get-ProcessStatus -Name sleeper -StateDirectory $state
-        $status.State | Should -Be 'Running'
+        $status = Wait-Until { Get-ProcessStatus -Name sleeper -StateDirectory $state } { param($s) $s.State -eq 'Running' } "'sleeper' running under the unit's supervisor" 60
         $status.SupervisorPid | Should -Be $supervisor.Id
         $servicePid = $status.Pid
 
@@ -49,7 +43,6 @@ Describe 'Export-StabilityServiceUnit' {
     }
 
     It 'refuses a service that has no spec with ServiceNotFound' {
-        New-Item -ItemType Directory -Path $state -Force | Out-Null
         { Export-StabilityServiceUnit -Name nothing -Path $out -StateDirectory $state -ErrorAction Stop } |
             Should -Throw -ErrorId 'ServiceNotFound,StabilityTools.Cmdlets.ExportStabilityServiceUnitCommand'
     }

@@ -5,17 +5,14 @@ BeforeDiscovery {
 }
 BeforeAll {
     Import-Module $env:STABILITY_TEST_MODULE -Force
+    . $PSScriptRoot/TestSupport.ps1
     $script:repo = Resolve-Path (Join-Path $PSScriptRoot '../..')
     $script:python = (Get-Command python3 -ErrorAction Ignore).Source
 }
 
 Describe 'The plain-Python trainer (examples/python/trainer.py)' {
-    BeforeEach { $script:state = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-py-" + [guid]::NewGuid().ToString('N').Substring(0, 8)) }
-    AfterEach {
-        Get-ProcessStatus -StateDirectory $state -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting', 'Backoff' |
-            ForEach-Object { Stop-TrainingProcess -Name $_.Name -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore }
-        Remove-Item -Recurse -Force $state -ErrorAction Ignore
-    }
+    BeforeEach { $script:state = New-TestStateDirectory 'st-pester-py' }
+    AfterEach { Remove-TestStateDirectory $state }
 
     It 'runs under Start-TrainingProcess -FilePath and completes with every epoch recorded once' -Skip:(-not $python) {
         $script_ = Join-Path $repo 'examples/python/trainer.py'
@@ -29,9 +26,7 @@ Describe 'The plain-Python trainer (examples/python/trainer.py)' {
         $epochs = Get-Content (Join-Path $state 'data/metrics.jsonl') | ForEach-Object { ($_ | ConvertFrom-Json).epoch }
         $epochs | Should -Be @(1, 2, 3, 4)
         # The trainer writes 'completed' just before it exits; its supervisor records the exit a moment later.
-        $deadline = [DateTime]::UtcNow.AddSeconds(30)
-        while ((Get-ProcessStatus -Name pytrain -StateDirectory $state).State -ne 'Completed' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
-        (Get-ProcessStatus -Name pytrain -StateDirectory $state).State | Should -Be 'Completed'
+        Wait-Until { Get-ProcessStatus -Name pytrain -StateDirectory $state } { param($s) $s.State -eq 'Completed' } 'the supervisor to record the exit' 30 | Out-Null
         ((Get-StabilityStateDirectory -StateDirectory $state).Documents | Where-Object Name -eq 'data/model_metrics.json').State | Should -Be 'Ok'
     }
 }
@@ -53,15 +48,8 @@ Describe 'The runbook, the CI smoke check and the main job' {
             [pscustomobject]@{ ExitCode = $p.ExitCode; Output = $out.Result + $err.Result }
         }
     }
-    BeforeEach {
-        $script:state = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-ex-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
-        New-Item -ItemType Directory -Path $state -Force | Out-Null
-    }
-    AfterEach {
-        Get-ProcessStatus -StateDirectory $state -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting', 'Backoff' |
-            ForEach-Object { Stop-TrainingProcess -Name $_.Name -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore }
-        Remove-Item -Recurse -Force $state -ErrorAction Ignore
-    }
+    BeforeEach { $script:state = New-TestStateDirectory 'st-pester-ex' }
+    AfterEach { Remove-TestStateDirectory $state }
 
     It 'the runbook exits 0 when training completes' {
         $config = Join-Path $state 'small.json'

@@ -1,0 +1,26 @@
+# Helpers shared by the Pester files; dot-source it in BeforeAll: . $PSScriptRoot/TestSupport.ps1
+
+# A fresh state directory under the temp folder (created).
+function New-TestStateDirectory([string] $Prefix = 'st-pester') {
+    $path = Join-Path ([IO.Path]::GetTempPath()) ("$Prefix-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    New-Item -ItemType Directory -Path $path -Force | Out-Null
+    $path
+}
+
+# Stops whatever still runs in a test's state directory and deletes it, so a failing test leaks nothing.
+function Remove-TestStateDirectory([string] $Path) {
+    Get-ProcessStatus -StateDirectory $Path -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting', 'Backoff' |
+        ForEach-Object { Stop-TrainingProcess -Name $_.Name -StateDirectory $Path -Force -Confirm:$false -ErrorAction Ignore | Out-Null }
+    Remove-Item -Recurse -Force $Path -ErrorAction Ignore
+}
+
+# Polls $Probe until $Condition holds for its value, and returns that value; fails after $Seconds.
+function Wait-Until([scriptblock] $Probe, [scriptblock] $Condition, [string] $What, [int] $Seconds = 90) {
+    $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+    do {
+        $value = & $Probe
+        if (& $Condition $value) { return $value }
+        Start-Sleep -Milliseconds 50
+    } while ([DateTime]::UtcNow -lt $deadline)
+    throw "Timed out after $Seconds s waiting for $What; last: $($value | Out-String)"
+}
