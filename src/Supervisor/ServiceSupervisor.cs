@@ -349,7 +349,7 @@ internal sealed class ServiceSupervisor : IDisposable
         var process = new Process { StartInfo = BuildStartInfo(_spec) };
         try
         {
-            // The kernel limit is in force before the service can allocate: it joins the group right after its start.
+            // The kernel limit is in force before the service can allocate: it joins the group before its program runs.
             (_limits ??= NewLimitEnforcer()).ApplyHardMemoryLimit();
             StartChild(process);
         }
@@ -361,7 +361,6 @@ internal sealed class ServiceSupervisor : IDisposable
             return null;
         }
 
-        _memoryGroup?.Add(process.Id);
         if (_cgroup is not null && !_cgroup.Add(process.Id))
         {
             _log.Warning("Could not move pid {Pid} into {Cgroup}; stops fall back to walking /proc", process.Id, _cgroup.Path);
@@ -464,6 +463,20 @@ internal sealed class ServiceSupervisor : IDisposable
             if (MpsLimit.IsDaemonActive() && MpsLimit.For(resources.GpuQuotas.Where(q => q.Service == _name).ToList(), gpus.Devices) is { } limit)
             {
                 info.Environment[MpsLimit.Variable] = limit;
+            }
+        }
+
+        if (_memoryGroup is not null)
+        {
+            // Join the memory cgroup before the program runs, so a limit holds from its first allocation: a shell
+            // writes its own pid into the group and execs the rest (same pid throughout, as with setsid).
+            var chain = new List<string> { "-c", "echo $$ > \"$0\" 2>/dev/null; exec \"$@\"", Path.Combine(_memoryGroup.Path, "cgroup.procs"), info.FileName };
+            chain.AddRange(info.ArgumentList);
+            info.FileName = "/bin/sh";
+            info.ArgumentList.Clear();
+            foreach (var argument in chain)
+            {
+                info.ArgumentList.Add(argument);
             }
         }
 
