@@ -67,7 +67,9 @@ public sealed class SetResourceLimitCommand : StabilityCmdlet
 
         try
         {
-            WriteObject(new ResourceManager(OpenStateDirectory(), NoGpuProbe.Instance).SetResourceLimit(Name, memory, MemoryAction, CpuAffinity, Priority));
+            var state = OpenStateDirectory();
+            WriteObject(new ResourceManager(state, NoGpuProbe.Instance).SetResourceLimit(Name, memory, MemoryAction, CpuAffinity, Priority));
+            WriteVerbose($"Recorded in {state.QuotasPath}; the supervisor of '{Name}' applies the limits on its next sample, within a second.");
         }
         catch (Exception ex) when (ex is Engine.Errors.StabilityException or ArgumentException)
         {

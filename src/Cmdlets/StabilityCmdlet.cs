@@ -30,10 +30,17 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
         : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory);
 
     /// <summary>The state directory, created when missing (for cmdlets that write).</summary>
-    protected StateDirectory OpenStateDirectory() => Engine.State.StateDirectory.Open(ResolvedStateDirectory);
+    protected StateDirectory OpenStateDirectory() => Announce(Engine.State.StateDirectory.Open(ResolvedStateDirectory));
 
     /// <summary>The state directory without creating anything (for cmdlets that only read).</summary>
-    protected StateDirectory LocateStateDirectory() => Engine.State.StateDirectory.Locate(ResolvedStateDirectory);
+    protected StateDirectory LocateStateDirectory() => Announce(Engine.State.StateDirectory.Locate(ResolvedStateDirectory));
+
+    // Which state directory a call uses is the first thing to know when it does not see what you expect.
+    private StateDirectory Announce(StateDirectory state)
+    {
+        WriteVerbose($"State directory: {state.Root} ({(StateDirectory is not null ? "-StateDirectory" : System.Environment.GetEnvironmentVariable(Engine.State.StateDirectory.HomeVariable) is { Length: > 0 } ? "$env:" + Engine.State.StateDirectory.HomeVariable : "the default")}{(state.Exists ? "" : ", does not exist yet")}).");
+        return state;
+    }
 
     /// <inheritdoc />
     protected override void StopProcessing() => _stopping.Cancel();

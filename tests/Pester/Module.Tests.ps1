@@ -76,3 +76,11 @@ Describe 'Get-StabilityStateDirectory' {
             Should -Throw -ErrorId 'ParameterArgumentValidationError,StabilityTools.Cmdlets.GetStabilityStateDirectoryCommand'
     }
 }
+
+Describe '-Verbose' {
+    It 'says which state directory a cmdlet uses and where it came from' {
+        $state = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-v-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        $verbose = Get-ProcessStatus -StateDirectory $state -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        ($verbose | Out-String) | Should -Match ([regex]::Escape("State directory: $state (-StateDirectory, does not exist yet)"))
+    }
+}
