@@ -53,3 +53,39 @@ Describe 'Trainer chaos' {
         Get-StabilityEvent -Name training -Type exited -StateDirectory $state | Should -Not -BeNullOrEmpty
     }
 }
+
+Describe 'Dashboard chaos' {
+    BeforeEach { $script:state = New-TestStateDirectory 'st-pester-dchaos' }
+    AfterEach {
+        Stop-Dashboard -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore | Out-Null
+        Remove-TestStateDirectory $state
+    }
+
+    It 'leaves training untouched while the dashboard is SIGKILLed again and again, and the dashboard comes back each time' {
+        $config = Join-Path $state 'trainer.json'
+        @{ data = @{ bars = 150000 }; training = @{ epochs = 6 } } | ConvertTo-Json -Depth 3 | Set-Content $config
+        $port = Get-Random -Minimum 20000 -Maximum 40000
+        Start-TrainingProcess -ConfigPath $config -StateDirectory $state | Out-Null
+        Start-Dashboard -Port $port -StateDirectory $state | Out-Null
+
+        $killed = [System.Collections.Generic.List[int]]::new()
+        while ($killed.Count -lt 3 -and (Get-ProcessStatus -Name training -StateDirectory $state).State -eq 'Running') {
+            $dashboard = Wait-Until { Get-ProcessStatus -Name dashboard -StateDirectory $state } { param($d) $d.State -eq 'Running' -and $d.Pid -notin $killed } 'a fresh dashboard process' 30
+            kill -KILL $dashboard.Pid
+            $killed.Add($dashboard.Pid)
+            # Back within its restart delay: a new process that answers its health probe.
+            Wait-Until { Get-ProcessStatus -Name dashboard -StateDirectory $state } { param($d) $d.State -eq 'Running' -and $d.Pid -notin $killed } 'the dashboard restarted' 30 | Out-Null
+            Wait-Until { try { (Invoke-WebRequest "http://127.0.0.1:$port/healthz" -TimeoutSec 2).StatusCode } catch { 0 } } { param($code) $code -eq 200 } 'the dashboard answering again' 30 | Out-Null
+        }
+
+        $final = Wait-Training -StateDirectory $state -Timeout 300 -ErrorAction Stop
+        $killed.Count | Should -BeGreaterOrEqual 3 -Because 'the dashboard must have been killed while training ran'
+        $final.State | Should -Be 'completed'
+        # Nothing of the trainer noticed: never restarted, one clean exit, no hang.
+        (Get-ProcessStatus -Name training -StateDirectory $state).Restarts | Should -Be 0
+        @(Get-StabilityEvent -Name training -Type exited -StateDirectory $state) | ForEach-Object { $_.Data['exit_code'] } | Should -Be @('0')
+        Get-StabilityEvent -Name training -Type hang_detected, restarting -StateDirectory $state | Should -BeNullOrEmpty
+        (Get-ProcessStatus -Name dashboard -StateDirectory $state).Restarts | Should -BeGreaterOrEqual 3
+    }
+}
+
