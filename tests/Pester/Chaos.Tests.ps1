@@ -81,8 +81,9 @@ Describe 'Dashboard chaos' {
         $final = Wait-Training -StateDirectory $state -Timeout 300 -ErrorAction Stop
         $killed.Count | Should -BeGreaterOrEqual 3 -Because 'the dashboard must have been killed while training ran'
         $final.State | Should -Be 'completed'
-        # Nothing of the trainer noticed: never restarted, one clean exit, no hang.
-        (Get-ProcessStatus -Name training -StateDirectory $state).Restarts | Should -Be 0
+        # Nothing of the trainer noticed: never restarted, one clean exit (recorded once its supervisor saw it), no hang.
+        $training = Wait-Until { Get-ProcessStatus -Name training -StateDirectory $state } { param($t) $t.State -eq 'Completed' } 'the trainer''s exit to be recorded' 30
+        $training.Restarts | Should -Be 0
         @(Get-StabilityEvent -Name training -Type exited -StateDirectory $state) | ForEach-Object { $_.Data['exit_code'] } | Should -Be @('0')
         Get-StabilityEvent -Name training -Type hang_detected, restarting -StateDirectory $state | Should -BeNullOrEmpty
         (Get-ProcessStatus -Name dashboard -StateDirectory $state).Restarts | Should -BeGreaterOrEqual 3
