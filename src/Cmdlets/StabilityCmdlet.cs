@@ -32,13 +32,21 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
     /// <summary>The state directory, created when missing (for cmdlets that write).</summary>
     protected StateDirectory OpenStateDirectory() => Announce(Engine.State.StateDirectory.Open(ResolvedStateDirectory));
 
-    /// <summary>The state directory without creating anything (for cmdlets that only read).</summary>
-    protected StateDirectory LocateStateDirectory() => Announce(Engine.State.StateDirectory.Locate(ResolvedStateDirectory));
+    /// <summary>
+    /// The state directory without creating anything (for cmdlets that only read or act on existing services).
+    /// <paramref name="pipedRoot"/>, the <c>StateRoot</c> of piped services, is used when -StateDirectory is not given.
+    /// </summary>
+    protected StateDirectory LocateStateDirectory(string? pipedRoot = null) => StateDirectory is null && pipedRoot is not null
+        ? Announce(Engine.State.StateDirectory.Locate(pipedRoot), "the piped services' StateRoot")
+        : Announce(Engine.State.StateDirectory.Locate(ResolvedStateDirectory));
 
     // Which state directory a call uses is the first thing to know when it does not see what you expect.
-    private StateDirectory Announce(StateDirectory state)
+    private StateDirectory Announce(StateDirectory state, string? source = null)
     {
-        WriteVerbose($"State directory: {state.Root} ({(StateDirectory is not null ? "-StateDirectory" : System.Environment.GetEnvironmentVariable(Engine.State.StateDirectory.HomeVariable) is { Length: > 0 } ? "$env:" + Engine.State.StateDirectory.HomeVariable : "the default")}{(state.Exists ? "" : ", does not exist yet")}).");
+        source ??= StateDirectory is not null ? "-StateDirectory"
+            : System.Environment.GetEnvironmentVariable(Engine.State.StateDirectory.HomeVariable) is { Length: > 0 } ? "$env:" + Engine.State.StateDirectory.HomeVariable
+            : "the default";
+        WriteVerbose($"State directory: {state.Root} ({source}{(state.Exists ? "" : ", does not exist yet")}).");
         return state;
     }
 

@@ -12,7 +12,7 @@ namespace StabilityTools.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "Dashboard", SupportsShouldProcess = true)]
 [OutputType(typeof(ServiceInfo))]
-public sealed class StartDashboardCommand : StabilityCmdlet
+public sealed class StartDashboardCommand : StartServiceCommandBase
 {
     /// <summary>The service name. Default <c>dashboard</c>.</summary>
     [Parameter(Position = 0)]
@@ -30,10 +30,6 @@ public sealed class StartDashboardCommand : StabilityCmdlet
     [ValidateNotNullOrEmpty]
     public string BindAddress { get; set; } = "127.0.0.1";
 
-    /// <summary>Write the service's status when it is running.</summary>
-    [Parameter]
-    public SwitchParameter PassThru { get; set; }
-
     /// <inheritdoc />
     protected override void EndProcessing()
     {
@@ -47,14 +43,7 @@ public sealed class StartDashboardCommand : StabilityCmdlet
                 return;
             }
 
-            state = OpenStateDirectory();
-
-            var manager = new ProcessManager(state);
-            var info = PipelineWait.Run(this, $"Starting '{Name}'", (progress, token) => manager.StartAsync(spec, progress, token), CancellationToken);
-            if (PassThru)
-            {
-                WriteObject(info);
-            }
+            Start(spec);
         }
         catch (OperationCanceledException)
         {

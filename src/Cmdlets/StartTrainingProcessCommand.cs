@@ -14,7 +14,7 @@ namespace StabilityTools.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "TrainingProcess", SupportsShouldProcess = true)]
 [OutputType(typeof(ServiceInfo))]
-public sealed class StartTrainingProcessCommand : StabilityCmdlet
+public sealed class StartTrainingProcessCommand : StartServiceCommandBase
 {
     /// <summary>The service name. Default <c>training</c>.</summary>
     [Parameter(Position = 0)]
@@ -60,10 +60,6 @@ public sealed class StartTrainingProcessCommand : StabilityCmdlet
     [ValidateRange(0, 86400)]
     public int? HangTimeoutSeconds { get; set; }
 
-    /// <summary>Write the service's status when it is running.</summary>
-    [Parameter]
-    public SwitchParameter PassThru { get; set; }
-
     /// <inheritdoc />
     protected override void EndProcessing()
     {
@@ -94,14 +90,7 @@ public sealed class StartTrainingProcessCommand : StabilityCmdlet
                 return;
             }
 
-            state = OpenStateDirectory();
-
-            var manager = new ProcessManager(state);
-            var info = PipelineWait.Run(this, $"Starting '{Name}'", (progress, token) => manager.StartAsync(spec, progress, token), CancellationToken);
-            if (PassThru)
-            {
-                WriteObject(info);
-            }
+            Start(spec);
         }
         catch (OperationCanceledException)
         {

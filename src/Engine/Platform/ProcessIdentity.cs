@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 
 namespace StabilityTools.Engine.Platform;
 
@@ -44,32 +43,6 @@ public readonly record struct ProcessIdentity(int Pid, long StartTicks)
     /// <summary>True when any process with <paramref name="pid"/> is alive (whoever it is).</summary>
     public static bool PidExists(int pid) => Of(pid) is not null;
 
-    private static long? ReadLinuxStartTicks(int pid)
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-
-        // The command name (field 2) is in parentheses and may hold spaces or ')': fields resume after the last ')'.
-        var close = stat.LastIndexOf(')');
-        if (close < 0)
-        {
-            return null;
-        }
-
-        var fields = stat[(close + 2)..].Split(' ');
-        // fields[0] is field 3 (state); starttime is field 22. A zombie still has one: it is not alive for us.
-        if (fields.Length < 20 || fields[0] == "Z")
-        {
-            return null;
-        }
-
-        return long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : null;
-    }
+    // A zombie still has a start time, but it is not alive for us.
+    private static long? ReadLinuxStartTicks(int pid) => ProcessTable.Read(pid) is { IsZombie: false } entry ? entry.StartTicks : null;
 }
