@@ -67,6 +67,7 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
             StatusWriteException e => (e.ErrorId, ErrorCategory.WriteError),
             ProcessCommunicationException e => (e.ErrorId, ErrorCategory.ConnectionError),
             AsyncOperationException e => (e.ErrorId, ErrorCategory.OperationTimeout),
+            SchedulerException e => (e.ErrorId, ErrorCategory.ResourceUnavailable),
             StabilityException e => (e.ErrorId, ErrorCategory.NotSpecified),
             ArgumentException => ("InvalidArgument", ErrorCategory.InvalidArgument),
             OperationCanceledException => ("OperationStopped", ErrorCategory.OperationStopped),

@@ -10,7 +10,8 @@ namespace StabilityTools.Cmdlets;
 /// <para type="description">Writes the service's spec into the state directory, launches a detached supervisor that
 /// outlives this session, and waits until the service is running. Without -FilePath it runs the built-in trainer;
 /// with it, any program. The supervisor restarts it by policy (default on-failure), restarts it when its training
-/// progress stalls, and keeps its output in rotated logs. Fails when the service is already running.</para>
+/// progress stalls, and keeps its output in rotated logs. Fails when the service is already running. With -Backend
+/// Slurm the supervisor runs as a requeueable Slurm batch job instead, and the start returns once the job is queued.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "TrainingProcess", SupportsShouldProcess = true)]
 [OutputType(typeof(ServiceInfo))]
@@ -60,6 +61,51 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
     [ValidateRange(0, 86400)]
     public int? HangTimeoutSeconds { get; set; }
 
+    /// <summary>Where the supervisor runs: <c>Local</c> (default, a detached process here) or <c>Slurm</c> (a batch job).</summary>
+    [Parameter]
+    [ValidateSet("Local", "Slurm")]
+    public string Backend { get; set; } = "Local";
+
+    /// <summary>Slurm: the partition (<c>--partition</c>).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Partition { get; set; }
+
+    /// <summary>Slurm: GPUs per node (<c>--gres=gpu:N</c>).</summary>
+    [Parameter]
+    [ValidateRange(0, 64)]
+    public int? Gpus { get; set; }
+
+    /// <summary>Slurm: CPUs for the job (<c>--cpus-per-task</c>).</summary>
+    [Parameter]
+    [ValidateRange(1, 4096)]
+    public int? CpusPerTask { get; set; }
+
+    /// <summary>Slurm: memory per node in MB (<c>--mem</c>).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? MemoryMB { get; set; }
+
+    /// <summary>Slurm: the time limit (<c>--time</c>), in a Slurm format such as <c>90</c>, <c>04:00:00</c> or <c>2-00:00:00</c>.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TimeLimit { get; set; }
+
+    /// <summary>Slurm: the account charged (<c>--account</c>).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Account { get; set; }
+
+    /// <summary>Slurm: how many seconds ahead of the time limit the trainer checkpoints and the job is requeued. Default 120.</summary>
+    [Parameter]
+    [ValidateRange(0, 65535)]
+    public int? SignalBeforeLimitSeconds { get; set; }
+
+    /// <summary>Slurm: further sbatch options, passed as they are (<c>--qos=high</c>, <c>--constraint=a100</c>).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? SbatchArgument { get; set; }
+
     /// <inheritdoc />
     protected override void EndProcessing()
     {
@@ -83,6 +129,7 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
                 WorkingDirectory = WorkingDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(WorkingDirectory),
                 RunAsUser = RunAsUser,
                 HangTimeoutMs = HangTimeoutSeconds is { } hang ? hang * 1000 : spec.HangTimeoutMs,
+                Slurm = SlurmOptions(),
             };
             spec.Validate();
             if (!ShouldProcess($"service '{Name}' ({spec.FilePath} {string.Join(' ', spec.Arguments)}) in '{state.Root}'", "Start"))
@@ -100,6 +147,28 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
         {
             ThrowStabilityError(ex, Name);
         }
+    }
+
+    /// <summary>The Slurm options of -Backend Slurm; null for a local start, which refuses the Slurm-only parameters.</summary>
+    private Engine.Services.Slurm.SlurmJobOptions? SlurmOptions()
+    {
+        if (!string.Equals(Backend, "Slurm", StringComparison.OrdinalIgnoreCase))
+        {
+            var given = new[] { nameof(Partition), nameof(Gpus), nameof(CpusPerTask), nameof(MemoryMB), nameof(TimeLimit), nameof(Account), nameof(SignalBeforeLimitSeconds), nameof(SbatchArgument) }
+                .Where(MyInvocation.BoundParameters.ContainsKey).ToList();
+            return given.Count == 0
+                ? null
+                : throw new ConfigurationException(new ConfigurationProblem(null, null, given[0],
+                    $"-{string.Join(", -", given)} {(given.Count == 1 ? "is" : "are")} for a Slurm job: add -Backend Slurm, or leave {(given.Count == 1 ? "it" : "them")} out.")) { Service = Name };
+        }
+
+        var defaults = new Engine.Services.Slurm.SlurmJobOptions();
+        return defaults with
+        {
+            Partition = Partition, Gpus = Gpus ?? 0, CpusPerTask = CpusPerTask, MemoryMb = MemoryMB, TimeLimit = TimeLimit, Account = Account,
+            SignalBeforeLimitSeconds = SignalBeforeLimitSeconds ?? defaults.SignalBeforeLimitSeconds,
+            ExtraArguments = SbatchArgument ?? [],
+        };
     }
 
     /// <summary>A path relative to the session's location becomes absolute; a bare name stays for a PATH lookup.</summary>

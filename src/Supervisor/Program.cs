@@ -100,6 +100,10 @@ using var supervisor = new ServiceSupervisor(state, service, spec, log);
 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; supervisor.Post(new SupervisorMessage.Terminate("SIGTERM")); });
 using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; supervisor.Post(new SupervisorMessage.Terminate("SIGINT")); });
 using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => ctx.Cancel = true);
+// In a Slurm job, the batch script execs this supervisor, and sbatch --signal=B:USR1@N warns it ahead of the time limit.
+using var onUsr1 = Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { Length: > 0 } jobId && OperatingSystem.IsLinux()
+    ? PosixSignalRegistration.Create((PosixSignal)Native.SIGUSR1, ctx => { ctx.Cancel = true; supervisor.Post(new SupervisorMessage.TimeLimitNear(jobId)); })
+    : null;
 
 log.Information("Supervisor {Pid} starts {Service} ({Kind}: {FilePath})", Environment.ProcessId, service, spec.Kind, spec.FilePath);
 if (OperatingSystem.IsLinux())

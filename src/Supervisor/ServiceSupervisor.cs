@@ -163,6 +163,9 @@ internal sealed class ServiceSupervisor : IDisposable
             case SupervisorMessage.Control(var request):
                 return await OnControlAsync(request).ConfigureAwait(false);
 
+            case SupervisorMessage.TimeLimitNear(var jobId) when _status.Status is not ServiceState.Fatal:
+                return await OnTimeLimitNearAsync(jobId).ConfigureAwait(false);
+
             case SupervisorMessage.Terminate when _status.Status == ServiceState.Fatal:
                 // The service could not even be launched: nothing to stop, and fatal it stays.
                 return ServiceState.Fatal;
@@ -176,6 +179,33 @@ internal sealed class ServiceSupervisor : IDisposable
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// Ahead of the Slurm time limit: the service is stopped the graceful way (a trainer finishes its step and
+    /// checkpoints on SIGTERM), then the job is requeued. Slurm starts it again under the same id, and this supervisor's
+    /// successor starts the service, which resumes from the checkpoint. Without a requeueable job the run simply ends.
+    /// </summary>
+    private async Task<ServiceState?> OnTimeLimitNearAsync(string jobId)
+    {
+        Event("time_limit", "warning", $"Slurm job {jobId} nears its time limit: stopping '{_name}' so that it checkpoints, then requeueing the job to go on from there.",
+            ("job_id", jobId));
+        await StopCurrentAsync(_spec.StopTimeout, force: false).ConfigureAwait(false);
+        string outcome;
+        try
+        {
+            new Engine.Services.Slurm.SlurmClient().Requeue(jobId);
+            outcome = $"Checkpointed ahead of the Slurm time limit; job {jobId} is requeued and goes on from the checkpoint.";
+            Event("requeued", "info", outcome, ("job_id", jobId));
+        }
+        catch (Engine.Errors.SchedulerException ex)
+        {
+            outcome = $"Checkpointed ahead of the Slurm time limit, but job {jobId} could not be requeued: {ex.Message} Start it again to go on from the checkpoint.";
+            Event("requeue_failed", "error", outcome, ("job_id", jobId));
+        }
+
+        Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = outcome, NextRestartAt = null, CpuUsage = 0, MemoryUsage = 0 });
+        return ServiceState.Stopped;
     }
 
     /// <summary>Acts on a quota or limit violation as configured: warn (event and alert), restart, or stop.</summary>

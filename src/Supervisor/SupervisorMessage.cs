@@ -23,6 +23,12 @@ internal abstract record SupervisorMessage
     /// <summary>A new control request arrived.</summary>
     public sealed record Control(ControlRequest Request) : SupervisorMessage;
 
+    /// <summary>
+    /// Slurm's warning ahead of the job's time limit (SIGUSR1, <c>--signal=B:USR1@N</c>): stop the service gracefully,
+    /// so that it checkpoints, and requeue the job to go on from that checkpoint.
+    /// </summary>
+    public sealed record TimeLimitNear(string JobId) : SupervisorMessage;
+
     /// <summary>The supervisor itself got SIGTERM or SIGINT: stop the service and end.</summary>
     public sealed record Terminate(string Signal) : SupervisorMessage;
 }

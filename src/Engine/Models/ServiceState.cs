@@ -6,6 +6,9 @@ public enum ServiceState
     /// <summary>The state could not be determined: the supervisor is gone (stale heartbeat) or the status is unreadable.</summary>
     Unknown,
 
+    /// <summary>A cluster scheduler holds the service's job back (queued, held, or requeued); see the job's reason.</summary>
+    Pending,
+
     /// <summary>The service process is being launched.</summary>
     Starting,
 

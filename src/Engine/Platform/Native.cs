@@ -11,6 +11,9 @@ public static class Native
     /// <summary>SIGKILL.</summary>
     public const int SIGKILL = 9;
 
+    /// <summary>SIGUSR1 (Linux): Slurm's warning ahead of a job's time limit.</summary>
+    public const int SIGUSR1 = 10;
+
     /// <summary>SIGSTOP.</summary>
     public const int SIGSTOP = 19;
 

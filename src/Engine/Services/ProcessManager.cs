@@ -3,6 +3,7 @@ using System.Text;
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.Services.Slurm;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
@@ -20,6 +21,8 @@ public sealed class ProcessManager
     private readonly StatusStore _store;
     private readonly JsonLinesLog<StabilityEvent> _events;
     private Resources.IGpuProbe? _gpuProbe;
+    private SlurmClient? _slurm;
+    private IServiceLauncher? _slurmLauncher;
 
     /// <summary>Creates a manager over <paramref name="state"/>.</summary>
     /// <param name="state">The state directory.</param>
@@ -36,6 +39,11 @@ public sealed class ProcessManager
 
     /// <summary>The state directory.</summary>
     public StateDirectory State { get; }
+
+    private SlurmClient SlurmClient => _slurm ??= _options.Slurm ?? new SlurmClient();
+
+    private IServiceLauncher LauncherFor(ServiceSpec spec) =>
+        spec.Slurm is null ? _launcher : _slurmLauncher ??= _options.SlurmLauncher ?? new SlurmLauncher(SlurmClient);
 
     /// <summary><c>services/&lt;name&gt;/supervisor.lock</c>: held by the live supervisor for its whole life, so there are never two.</summary>
     public static string SupervisorLockPath(StateDirectory state, string name) => Path.Combine(state.ServiceDirectory(name), "supervisor.lock");
@@ -110,6 +118,11 @@ public sealed class ProcessManager
             throw new ServiceAlreadyRunningException(name, live);
         }
 
+        if (UnfinishedJob(name) is { } job)
+        {
+            throw new ServiceAlreadyRunningException(name, job.JobId, job.State);
+        }
+
         State.EnsureServiceDirectory(name);
         await ProbeSupervisorLockAsync(name, existing.Document, cancellationToken).ConfigureAwait(false);
 
@@ -129,20 +142,36 @@ public sealed class ProcessManager
 
         // GPUs are given (or refused, on an exclusive conflict) before anything is launched; the dashboard gets none.
         // The supervisor passes the allocation on as CUDA_VISIBLE_DEVICES.
-        var gpus = new Resources.ResourceManager(State, _gpuProbe ??= Resources.GpuProbe.Detect(), _store)
-            .AllocateGpuResources(name, isDashboard: spec.Kind == ServiceKind.Dashboard || spec.HideGpus);
-        if (gpus.Devices.Count > 0)
+        // Under Slurm the job's GPUs are the scheduler's to give (--gres), on a node this host cannot see.
+        if (spec.Slurm is null)
         {
-            progress?.Report($"GPUs {Resources.ResourceManager.CudaVisibleDevices(gpus)} given to '{name}'.");
+            var gpus = new Resources.ResourceManager(State, _gpuProbe ??= Resources.GpuProbe.Detect(), _store)
+                .AllocateGpuResources(name, isDashboard: spec.Kind == ServiceKind.Dashboard || spec.HideGpus);
+            if (gpus.Devices.Count > 0)
+            {
+                progress?.Report($"GPUs {Resources.ResourceManager.CudaVisibleDevices(gpus)} given to '{name}'.");
+            }
+        }
+        else
+        {
+            new Resources.ResourceManager(State, Resources.NoGpuProbe.Instance, _store).ReleaseGpuResources(name);
         }
 
         // A fresh start: the old status and any unanswered request belong to the previous run.
         _store.Delete(State.ServiceControlPath(name), cancellationToken);
         _store.Delete(State.ServiceStatusPath(name), cancellationToken);
         _store.Write(State.ServiceSpecPath(name), spec, cancellationToken);
-        progress?.Report($"Launching the supervisor of '{name}'.");
+        progress?.Report(spec.Slurm is null ? $"Launching the supervisor of '{name}'." : $"Submitting the supervisor of '{name}' as a Slurm job.");
 
-        var launch = await _launcher.LaunchAsync(State, name, cancellationToken).ConfigureAwait(false);
+        var launch = await LauncherFor(spec).LaunchAsync(State, name, cancellationToken).ConfigureAwait(false);
+        if (launch.JobId is { } jobId)
+        {
+            // A cluster job starts when the scheduler says, which may be hours away: the start is done once it is queued.
+            progress?.Report($"'{name}' is Slurm job {jobId}.");
+            launch.Dispose();
+            return GetStatus(name);
+        }
+
         try
         {
             return await WaitForStartAsync(spec, launch, progress, cancellationToken).ConfigureAwait(false);
@@ -173,6 +202,12 @@ public sealed class ProcessManager
     public async Task<ServiceInfo> StopAsync(string name, TimeSpan? timeout = null, bool force = false, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         var spec = GetSpec(name);
+        if (spec.Slurm is not null && ReadJobRecord(name) is { } record)
+        {
+            await StopJobAsync(name, spec, record.JobId, timeout, force, progress, cancellationToken).ConfigureAwait(false);
+            return GetStatus(name);
+        }
+
         var status = ReadStatus(name).Document;
         var supervisor = LiveSupervisorIdentity(status);
         if (supervisor?.Pid is { } supervisorPid)
@@ -215,6 +250,13 @@ public sealed class ProcessManager
     {
         var spec = GetSpec(name);
         var before = ReadStatus(name).Document;
+        if (LiveSupervisor(before) is null && spec.Slurm is not null && UnfinishedJob(name) is { } job)
+        {
+            // Queued, or on a node and not up yet: there is nothing to restart, and a second job would be a duplicate.
+            progress?.Report($"'{name}' is Slurm job {job.JobId} ({job.State.ToLowerInvariant()}): not up yet, nothing to restart.");
+            return GetStatus(name);
+        }
+
         if (LiveSupervisor(before) is null)
         {
             progress?.Report($"'{name}' has no live supervisor; starting it again.");
@@ -603,7 +645,14 @@ public sealed class ProcessManager
 
     private ServiceInfo Judge(string name, ReadResult<ProcessStatus> read)
     {
-        var kind = _store.Read<ServiceSpec>(State.ServiceSpecPath(name)).Document?.Kind ?? ServiceKind.Program;
+        var spec = _store.Read<ServiceSpec>(State.ServiceSpecPath(name)).Document;
+        var local = JudgeLocal(name, spec, read);
+        return spec?.Slurm is null ? local : MergeJob(local, read.Document);
+    }
+
+    private ServiceInfo JudgeLocal(string name, ServiceSpec? spec, ReadResult<ProcessStatus> read)
+    {
+        var kind = spec?.Kind ?? ServiceKind.Program;
         var info = new ServiceInfo { Name = name, Kind = kind.ToString().ToLowerInvariant(), StateRoot = State.Root };
         if (read.Document is not { } s)
         {
@@ -651,6 +700,159 @@ public sealed class ProcessManager
 
         return info;
     }
+
+    /// <summary>
+    /// Merges what Slurm says of a service's job with what its supervisor wrote: a queued job is <c>pending</c> (with
+    /// Slurm's reason), a job on its node whose supervisor has not written yet is <c>starting</c>, and a job that ended
+    /// without its supervisor recording an end is <c>stopped</c> (cancelled) or <c>fatal</c> (failed, timed out, lost).
+    /// </summary>
+    private ServiceInfo MergeJob(ServiceInfo info, ProcessStatus? status)
+    {
+        info = info with { Backend = "slurm" };
+        if (ReadJobRecord(info.Name) is not { } record)
+        {
+            return info;
+        }
+
+        info = info with { JobId = record.JobId };
+        SlurmJob? job;
+        try
+        {
+            job = SlurmClient.Query(record.JobId);
+        }
+        catch (SchedulerException ex)
+        {
+            return info with { ErrorMessage = info.ErrorMessage is null ? ex.Message : $"{info.ErrorMessage} ({ex.Message})" };
+        }
+
+        if (job is null)
+        {
+            // Slurm forgot the job (MinJobAge): what the supervisor wrote is all there is.
+            return info;
+        }
+
+        info = info with { JobState = job.State, JobReason = job.IsPending ? job.Reason : null, Node = job.BatchHost ?? job.NodeList };
+        // A requeued job keeps its id: status.json belongs to the job's current run only when written after it started.
+        var current = status is not null && job.StartTime is { } started && status.WrittenAt >= new DateTimeOffset(started);
+        if (job.IsPending)
+        {
+            return info with
+            {
+                State = ServiceState.Pending, Pid = 0, CpuPercent = 0, MemoryMB = 0,
+                ErrorMessage = job.Reason is { } reason ? $"Slurm holds job {job.JobId} back: {reason}." : null,
+            };
+        }
+
+        if (job.IsActive)
+        {
+            return current ? info : info with { State = ServiceState.Starting, Pid = 0, CpuPercent = 0, MemoryMB = 0, ErrorMessage = null };
+        }
+
+        if (status is not null && IsFinal(status.Status) && current)
+        {
+            return info;
+        }
+
+        var output = ReadLines(SlurmLauncher.JobOutputPath(State, info.Name, job.JobId));
+        var said = output.Count == 0 ? "" : " Its batch output ends: " + string.Join(" | ", output.Skip(Math.Max(0, output.Count - 3)));
+        return info with
+        {
+            State = job.State == "CANCELLED" ? ServiceState.Stopped : ServiceState.Fatal, Pid = 0, CpuPercent = 0, MemoryMB = 0,
+            ErrorMessage = $"Slurm job {job.JobId} ended {job.State} (exit {job.ExitCode ?? "?"}){(job.BatchHost is { } host ? $" on {host}" : "")} " +
+                           $"before its supervisor recorded an end.{said}",
+        };
+    }
+
+    /// <summary>
+    /// Stops a service's Slurm job: a queued job is cancelled; a running one is asked through its supervisor first
+    /// (the control request: graceful, the trainer checkpoints), then with <c>scancel --signal=TERM</c> and the grace
+    /// period, then cancelled outright. Returns once Slurm has ended the job.
+    /// </summary>
+    private async Task StopJobAsync(string name, ServiceSpec spec, string jobId, TimeSpan? timeout, bool force, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        var job = SlurmClient.Query(jobId);
+        if (job is null || job.IsFinished)
+        {
+            return;
+        }
+
+        var graceful = timeout ?? spec.StopTimeout;
+        if (job.IsActive && !force && LiveSupervisor(ReadStatus(name).Document) is not null)
+        {
+            progress?.Report($"Asking the supervisor of '{name}' (Slurm job {jobId} on {job.BatchHost ?? "its node"}) to stop it.");
+            try
+            {
+                await SendAsync(name, ControlRequest.Create(ControlCommand.Stop, _options.TimeProvider, graceful), cancellationToken).ConfigureAwait(false);
+                // The supervisor ends after 'stopped', and with it the job.
+                if (await WaitForJobEndAsync(jobId, graceful + TimeSpan.FromSeconds(15), cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            catch (ProcessCommunicationException ex)
+            {
+                progress?.Report($"The supervisor of '{name}' did not answer ({ex.Message}); asking Slurm.");
+            }
+        }
+
+        if (job.IsActive && !force)
+        {
+            progress?.Report($"Sending SIGTERM to Slurm job {jobId}; {graceful.TotalSeconds:0.#} s to end.");
+            AuditCancel(name, jobId, "TERM");
+            SlurmClient.Cancel(jobId, "TERM");
+            if (await WaitForJobEndAsync(jobId, graceful, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+
+        progress?.Report($"Cancelling Slurm job {jobId}.");
+        AuditCancel(name, jobId, null);
+        SlurmClient.Cancel(jobId);
+        // Slurm signals TERM, waits its KillWait, then kills: allow for a long KillWait (default 30 s).
+        if (!await WaitForJobEndAsync(jobId, TimeSpan.FromSeconds(90), cancellationToken).ConfigureAwait(false))
+        {
+            throw new ProcessCommunicationException($"Slurm job {jobId} of '{name}' did not end within 90 s of scancel. See squeue -j {jobId} and scontrol show job {jobId}.") { Service = name };
+        }
+    }
+
+    private void AuditCancel(string name, string jobId, string? signal) => _events.Append(new StabilityEvent
+    {
+        Time = _options.TimeProvider.GetUtcNow(), Service = name, Type = "slurm_cancel", Severity = "info",
+        Message = signal is null ? $"scancel {jobId} for '{name}'." : $"scancel --signal={signal} {jobId} for '{name}'.",
+        Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
+    });
+
+    /// <summary>Polls Slurm until the job has ended; false at the timeout. A job Slurm forgot has ended.</summary>
+    private async Task<bool> WaitForJobEndAsync(string jobId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var time = _options.TimeProvider;
+        var deadline = time.GetUtcNow() + timeout;
+        while (true)
+        {
+            if (SlurmClient.Query(jobId) is not { } job || job.IsFinished)
+            {
+                return true;
+            }
+
+            if (time.GetUtcNow() > deadline)
+            {
+                return false;
+            }
+
+            // scontrol asks the controller: a poll ten times a second is plenty and spares it.
+            await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The service's Slurm job when it is still pending or running; null for a local service or an ended job.</summary>
+    private SlurmJob? UnfinishedJob(string name) =>
+        _store.Read<ServiceSpec>(State.ServiceSpecPath(name)).Document?.Slurm is not null && ReadJobRecord(name) is { } record
+            && SlurmClient.Query(record.JobId) is { IsFinished: false } job
+            ? job
+            : null;
+
+    private SlurmJobRecord? ReadJobRecord(string name) => _store.Read<SlurmJobRecord>(SlurmLauncher.RecordPath(State, name)).Document;
 
     private static bool IsFinal(ServiceState state) => state is ServiceState.Stopped or ServiceState.Completed or ServiceState.Fatal;
 

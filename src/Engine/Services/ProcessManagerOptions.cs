@@ -23,6 +23,12 @@ public sealed class ProcessManagerOptions
     /// <summary>Options of the status store used to read and write documents. Default: the store's defaults.</summary>
     public StatusStoreOptions? StoreOptions { get; init; }
 
+    /// <summary>The Slurm client for services that run as Slurm jobs. Default: the Slurm tools on PATH.</summary>
+    public Slurm.SlurmClient? Slurm { get; init; }
+
+    /// <summary>The launcher for services that run as Slurm jobs. Default: a <see cref="Services.Slurm.SlurmLauncher"/> over <see cref="Slurm"/>.</summary>
+    public IServiceLauncher? SlurmLauncher { get; init; }
+
     /// <summary>The defaults.</summary>
     public static ProcessManagerOptions Default { get; } = new();
 

@@ -59,6 +59,21 @@ public sealed record ServiceInfo
     /// <summary>The last control request the supervisor handled.</summary>
     public ControlAck? LastControl { get; init; }
 
+    /// <summary>Where its supervisor runs: <c>local</c>, or <c>slurm</c> for a Slurm job.</summary>
+    public string Backend { get; init; } = "local";
+
+    /// <summary>The Slurm job id, for a service that runs as a Slurm job.</summary>
+    public string? JobId { get; init; }
+
+    /// <summary>The Slurm job state (<c>PENDING</c>, <c>RUNNING</c>, <c>COMPLETED</c>, <c>FAILED</c>, <c>CANCELLED</c>…); null once Slurm forgot the job.</summary>
+    public string? JobState { get; init; }
+
+    /// <summary>Why the Slurm job is pending (<c>Priority</c>, <c>Resources</c>, <c>BeginTime</c>…), when it is.</summary>
+    public string? JobReason { get; init; }
+
+    /// <summary>The node that runs the Slurm job's supervisor.</summary>
+    public string? Node { get; init; }
+
     /// <summary>The state directory it lives in (piped cmdlets bind it, so a pipeline stays in one state directory).</summary>
     public string StateRoot { get; init; } = "";
 

@@ -116,6 +116,9 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
     /// <summary>The least time between two alerts; alerts in between are counted and reported with the next. Default 60000 ms.</summary>
     public int AlertMinIntervalMs { get; init; } = 60_000;
 
+    /// <summary>Run the supervisor as a Slurm batch job with these options. Null (the default): a local process.</summary>
+    public Slurm.SlurmJobOptions? Slurm { get; init; }
+
     /// <summary>
     /// A spec with the defaults of <paramref name="kind"/>: training restarts on failure and is judged hung after
     /// 120 s without progress; a dashboard restarts always, runs at nice 10 with all GPUs hidden, and treats exit
@@ -277,6 +280,12 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
             {
                 Problem("run_as_user", $"Running a service as '{RunAsUser}' needs a supervisor that runs as root; this one runs as '{System.Environment.UserName}'. Leave -RunAsUser out, or start as root.");
             }
+        }
+
+        Slurm?.Validate(source, problems);
+        if (Slurm is not null && Kind == ServiceKind.Dashboard)
+        {
+            problems.Add(new ConfigurationProblem(source, null, "slurm", "A dashboard runs where its users browse, not as a cluster job: start it locally over the shared state directory."));
         }
 
         return problems.Count == 0 ? this : throw new ConfigurationException(problems) { Service = Name, Path = source };

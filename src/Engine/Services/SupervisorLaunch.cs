@@ -9,4 +9,7 @@ public sealed record SupervisorLaunch(int? Pid, Task<int> Exited, Func<string> D
 {
     /// <inheritdoc />
     public void Dispose() => Release();
+
+    /// <summary>The scheduler's job id, when the supervisor runs as a cluster job (it starts when the scheduler says).</summary>
+    public string? JobId { get; init; }
 }

@@ -24,6 +24,7 @@ public static class StatusSchemas
         ["stability_event"] = typeof(StabilityEvent),
         ["service_spec"] = typeof(Services.ServiceSpec),
         ["control_request"] = typeof(Services.ControlRequest),
+        ["slurm_job"] = typeof(Services.Slurm.SlurmJobRecord),
     };
 
     /// <summary>Registers a further document type (e.g. one defined by the supervisor) for <see cref="Export"/>.</summary>
