@@ -9,7 +9,7 @@ function New-TestStateDirectory([string] $Prefix = 'st-pester') {
 
 # Stops whatever still runs in a test's state directory and deletes it, so a failing test leaks nothing.
 function Remove-TestStateDirectory([string] $Path) {
-    Get-ProcessStatus -StateDirectory $Path -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting', 'Backoff' |
+    Get-ProcessStatus -StateDirectory $Path -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting', 'Backoff', 'Pending' |
         ForEach-Object { Stop-TrainingProcess -Name $_.Name -StateDirectory $Path -Force -Confirm:$false -ErrorAction Ignore | Out-Null }
     Remove-Item -Recurse -Force $Path -ErrorAction Ignore
 }

@@ -753,11 +753,20 @@ public sealed class ProcessManager
             return info;
         }
 
+        if (job.State == "CANCELLED")
+        {
+            return info with
+            {
+                State = ServiceState.Stopped, Pid = 0, CpuPercent = 0, MemoryMB = 0,
+                ErrorMessage = $"Slurm job {job.JobId} was cancelled{(job.BatchHost is null ? " before it ran" : $" on {job.BatchHost}")}.",
+            };
+        }
+
         var output = ReadLines(SlurmLauncher.JobOutputPath(State, info.Name, job.JobId));
         var said = output.Count == 0 ? "" : " Its batch output ends: " + string.Join(" | ", output.Skip(Math.Max(0, output.Count - 3)));
         return info with
         {
-            State = job.State == "CANCELLED" ? ServiceState.Stopped : ServiceState.Fatal, Pid = 0, CpuPercent = 0, MemoryMB = 0,
+            State = ServiceState.Fatal, Pid = 0, CpuPercent = 0, MemoryMB = 0,
             ErrorMessage = $"Slurm job {job.JobId} ended {job.State} (exit {job.ExitCode ?? "?"}){(job.BatchHost is { } host ? $" on {host}" : "")} " +
                            $"before its supervisor recorded an end.{said}",
         };

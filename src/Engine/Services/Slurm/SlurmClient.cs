@@ -34,7 +34,7 @@ public sealed class SlurmClient
         var result = Run("sbatch", ["--parsable", .. options, script]);
         if (!result.Succeeded)
         {
-            throw new SchedulerException($"sbatch refused the job (exit {result.ExitCode}): {result.Said} Check the partition, account and limits you asked for (sinfo, sacctmgr show assoc).");
+            throw new SchedulerException($"sbatch refused the job (exit {result.ExitCode}): {result.Said.TrimEnd('.')}. Check the partition, account and limits you asked for (sinfo, sacctmgr show assoc).");
         }
 
         // --parsable prints "jobid" or "jobid;cluster".

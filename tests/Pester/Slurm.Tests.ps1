@@ -1,0 +1,167 @@
+# Training as a Slurm job (issue #9), against a real single-node Slurm cluster (slurm-wlm + munge) that
+# tests/Slurm/single-node.sh installs and starts as root. Where that cannot be done the tests are skipped, and the
+# reason is printed.
+BeforeDiscovery {
+    $script:slurmSkipReason = $null
+    if (-not $IsLinux) {
+        $script:slurmSkipReason = 'Slurm runs on Linux only.'
+    } elseif ((id -u) -ne '0') {
+        $script:slurmSkipReason = 'starting a Slurm cluster (munged, slurmctld, slurmd) needs root; run the tests as root, as CI does.'
+    } else {
+        $setup = & bash (Join-Path $PSScriptRoot '../Slurm/single-node.sh') start 2>&1
+        if ($LASTEXITCODE -ne 0) {
+            $script:slurmSkipReason = "tests/Slurm/single-node.sh could not start a cluster (exit $LASTEXITCODE): $(($setup | Select-Object -Last 5) -join ' | ')"
+        }
+    }
+    if ($slurmSkipReason) { Write-Host "Slurm tests skipped: $slurmSkipReason" -ForegroundColor Yellow }
+}
+
+BeforeAll {
+    Import-Module $env:STABILITY_TEST_MODULE -Force
+    . $PSScriptRoot/TestSupport.ps1
+
+    # A run long enough to be requeued twice mid-way (about 0.6 s an epoch here), checkpointed every epoch.
+    function New-SlurmTrainerConfig([string] $State, [int] $Epochs) {
+        $config = Join-Path $State 'trainer.json'
+        @{ data = @{ bars = 40000 }; training = @{ epochs = $Epochs } } | ConvertTo-Json -Depth 3 | Set-Content $config
+        $config
+    }
+
+    function Get-Job([string] $JobId) {
+        $line = scontrol show job -o $JobId 2>$null
+        $fields = @{}
+        foreach ($word in "$line" -split ' ') { if ($word -match '^([^=]+)=(.*)$') { $fields[$Matches[1]] = $Matches[2] } }
+        $fields
+    }
+
+    # The pids of every process of this state directory: its supervisor (named in its command line) and what the
+    # supervisor runs (STABILITY_HOME in its environment).
+    function Get-StateProcess([string] $State) {
+        foreach ($dir in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
+            try {
+                $environ = [IO.File]::ReadAllText("/proc/$($dir.Name)/environ").Split([char]0)
+                $command = [IO.File]::ReadAllText("/proc/$($dir.Name)/cmdline").Split([char]0)
+                $stateArgument = [array]::IndexOf($command, '--state-dir')
+                if ($environ -contains "STABILITY_HOME=$State" -or ($stateArgument -ge 0 -and $command[$stateArgument + 1] -eq $State)) { [int]$dir.Name }
+            } catch { }
+        }
+    }
+}
+
+Describe 'Training as a Slurm job' -Skip:([bool]$slurmSkipReason) {
+    BeforeEach { $script:state = New-TestStateDirectory 'st-pester-slurm' }
+    AfterEach { Remove-TestStateDirectory $state }
+
+    It 'shows a submitted job pending with its job id and reason, refuses a second one, then shows it running on this node' {
+        $config = New-SlurmTrainerConfig $state 200
+        # --hold (a pass-through option) keeps it pending for as long as the test looks.
+        $submitted = Start-TrainingProcess -StateDirectory $state -Backend Slurm -ConfigPath $config -CpusPerTask 1 -MemoryMB 900 -TimeLimit 30 -SbatchArgument --hold -PassThru
+
+        $submitted.State | Should -Be 'Pending'
+        $submitted.Backend | Should -Be 'slurm'
+        $submitted.JobId | Should -Match '^\d+$'
+        $submitted.JobReason | Should -Be 'JobHeldUser'
+        $job = Get-Job $submitted.JobId
+        $job.JobState | Should -Be 'PENDING'
+        $job.TimeLimit | Should -Be '00:30:00'
+        $job.Requeue | Should -Be '1'
+        $job.Command | Should -Be (Join-Path $state 'services/training/slurm-job.sh')
+
+        { Start-TrainingProcess -StateDirectory $state -Backend Slurm -ConfigPath $config -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ServiceAlreadyRunning,StabilityTools.Cmdlets.StartTrainingProcessCommand'
+
+        scontrol release $submitted.JobId
+        $running = Wait-Until { Get-ProcessStatus -Name training -StateDirectory $state } { param($s) $s.State -eq 'Running' } 'the job to run' 60
+        $running.JobId | Should -Be $submitted.JobId
+        $running.JobState | Should -Be 'RUNNING'
+        $running.Node | Should -Be (hostname -s)
+        $running.Pid | Should -BeGreaterThan 0
+        Wait-Until { Get-TrainingStatus -StateDirectory $state } { param($t) $t.State -eq 'running' } 'the trainer to report' 60 | Out-Null
+    }
+
+    It 'resumes from its checkpoint after scontrol requeue and after the time-limit signal, and completes with every epoch once' {
+        $epochs = 30
+        $config = New-SlurmTrainerConfig $state $epochs
+        $jobId = (Start-TrainingProcess -StateDirectory $state -Backend Slurm -ConfigPath $config -PassThru).JobId
+
+        # 1. An operator (or preemption) requeues the job mid-run.
+        Wait-Until { Get-TrainingStatus -StateDirectory $state } { param($t) $t.Epoch -ge 3 } 'epoch 3' 120 | Out-Null
+        scontrol requeue $jobId
+        Wait-Until { Get-ProcessStatus -Name training -StateDirectory $state } { param($s) $s.State -eq 'Pending' } 'the requeued job to be pending' 30 | Out-Null
+        Wait-Until { Get-StabilityEvent -StateDirectory $state -Type resumed } { param($e) @($e).Count -ge 1 } 'the trainer to resume' 120 | Out-Null
+
+        # 2. Slurm's warning ahead of the time limit (what --signal=B:USR1@N sends, sent now rather than in an hour).
+        $resumedAt = (Get-TrainingStatus -StateDirectory $state).Epoch
+        Wait-Until { Get-TrainingStatus -StateDirectory $state } { param($t) $t.Epoch -ge $resumedAt + 2 } 'two more epochs' 120 | Out-Null
+        scancel --signal=USR1 --batch $jobId
+        Wait-Until { Get-StabilityEvent -StateDirectory $state -Type requeued } { param($e) @($e).Count -ge 1 } 'the supervisor to requeue the job' 60 | Out-Null
+        Wait-Until { Get-StabilityEvent -StateDirectory $state -Type resumed } { param($e) @($e).Count -ge 2 } 'the trainer to resume again' 120 | Out-Null
+
+        # The supervisor records the end a moment before its exit ends the job.
+        $final = Wait-Until { Get-ProcessStatus -Name training -StateDirectory $state } { param($s) $s.State -in 'Fatal', 'Stopped' -or $s.JobState -eq 'COMPLETED' } 'the job to end' 240
+        $final.State | Should -Be 'Completed'
+        $final.JobState | Should -Be 'COMPLETED'
+        (Get-Job $jobId).Restarts | Should -Be '2'
+        (Get-StabilityEvent -StateDirectory $state -Type time_limit).Message | Should -Match "Slurm job $jobId nears its time limit"
+        # Each resume starts from a checkpoint taken when the job was stopped, so no epoch is trained twice or lost.
+        $history = Get-Content (Join-Path $state 'data/metrics.jsonl') | ForEach-Object { $_ | ConvertFrom-Json } | Where-Object kind -eq 'epoch'
+        @($history.epoch) | Should -Be @(1..$epochs)
+        @(Get-StabilityEvent -StateDirectory $state -Type resumed).Count | Should -Be 2
+    }
+
+    It 'stops a running job through its supervisor, leaving no job and no process behind' {
+        $config = New-SlurmTrainerConfig $state 500
+        $jobId = (Start-TrainingProcess -StateDirectory $state -Backend Slurm -ConfigPath $config -PassThru).JobId
+        Wait-Until { Get-TrainingStatus -StateDirectory $state } { param($t) $t.Epoch -ge 2 } 'epoch 2' 120 | Out-Null
+        @(Get-StateProcess $state).Count | Should -BeGreaterOrEqual 2 -Because 'the supervisor and the trainer run in the job'
+
+        $stopped = Stop-TrainingProcess -StateDirectory $state -PassThru
+
+        $stopped.State | Should -Be 'Stopped'
+        (Get-Job $jobId).JobState | Should -BeIn 'COMPLETED', 'CANCELLED'
+        squeue -h -j $jobId -t PENDING,RUNNING,COMPLETING | Should -BeNullOrEmpty
+        Get-StateProcess $state | Should -BeNullOrEmpty
+        (Get-StabilityEvent -StateDirectory $state -Type control).Count | Should -BeGreaterOrEqual 1
+        # The trainer's own word that it checkpointed on the way out.
+        Get-StabilityEvent -StateDirectory $state -Type stopped | Where-Object Message -match 'it resumes from ckpt-' | Should -Not -BeNullOrEmpty
+    }
+
+    It 'cancels a job that is still queued when it is stopped' {
+        $config = New-SlurmTrainerConfig $state 10
+        $jobId = (Start-TrainingProcess -StateDirectory $state -Backend Slurm -ConfigPath $config -SbatchArgument --hold -PassThru).JobId
+
+        $stopped = Stop-TrainingProcess -StateDirectory $state -PassThru
+
+        $stopped.State | Should -Be 'Stopped'
+        $stopped.ErrorMessage | Should -Be "Slurm job $jobId was cancelled before it ran."
+        (Get-Job $jobId).JobState | Should -Be 'CANCELLED'
+        (Get-StabilityEvent -StateDirectory $state -Type slurm_cancel).Message | Should -Be "scancel $jobId for 'training'."
+    }
+
+    It 'passes what sbatch said on to the caller when it refuses a job, and leaves no job' {
+        $config = New-SlurmTrainerConfig $state 10
+
+        { Start-TrainingProcess -StateDirectory $state -Backend Slurm -Partition no-such-partition -ConfigPath $config -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage '*Invalid partition name specified*' -ErrorId 'SchedulerError,StabilityTools.Cmdlets.StartTrainingProcessCommand'
+        Test-Path (Join-Path $state 'services/training/slurm.json') | Should -BeFalse
+    }
+}
+
+Describe 'Slurm options without a Slurm job' {
+    BeforeAll { Import-Module $env:STABILITY_TEST_MODULE -Force }
+
+    It 'refuses Slurm-only parameters on a local start, naming them' {
+        { Start-TrainingProcess -StateDirectory ([IO.Path]::GetTempPath()) -Partition gpu -Gpus 1 -WhatIf -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage '*-Partition, -Gpus are for a Slurm job: add -Backend Slurm*' -ErrorId 'InvalidConfiguration,StabilityTools.Cmdlets.StartTrainingProcessCommand'
+    }
+
+    It 'refuses a time limit Slurm would not read before anything is submitted' {
+        { Start-TrainingProcess -StateDirectory ([IO.Path]::GetTempPath()) -Backend Slurm -TimeLimit 4h -WhatIf -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage "*slurm.time_limit*'4h' is not a Slurm time limit*"
+    }
+}
+
+AfterAll {
+    # The cluster this file started goes down with it (the daemons write their pids under /run).
+    if ($IsLinux -and (Test-Path /run/slurmctld.pid)) { bash (Join-Path $PSScriptRoot '../Slurm/single-node.sh') stop | Out-Null }
+}
