@@ -9,10 +9,20 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 $results = Join-Path $PSScriptRoot 'RESULTS.md'
-$all = @('store', 'supervisor', 'dashboard', 'trainer', 'isolation')
+$all = @('store', 'supervisor', 'dashboard', 'trainer', 'isolation', 'slurm')
 $run = if ($Suite) { $Suite } else { $all }
 foreach ($name in $run) {
     Write-Host "== bench: $name" -ForegroundColor Cyan
+    if ($name -eq 'slurm') {
+        # The Slurm suite needs a cluster: as root, the tests' single-node one (installed and started, idempotent).
+        if ($IsLinux -and (id -u) -eq '0') {
+            & bash (Join-Path $PSScriptRoot '../tests/Slurm/single-node.sh') start | Out-Host
+            if ($LASTEXITCODE -ne 0) { throw "tests/Slurm/single-node.sh could not start a Slurm cluster (exit $LASTEXITCODE)." }
+        } elseif (-not (Get-Command sbatch -ErrorAction Ignore)) {
+            Write-Warning 'Skipping the slurm suite: no Slurm tools here, and starting a cluster needs root.'
+            continue
+        }
+    }
     $output = & dotnet $BenchDll $name
     if ($LASTEXITCODE -ne 0) { throw "Benchmark suite '$name' failed with exit code $LASTEXITCODE." }
     $section = ($output -join "`n").Trim()

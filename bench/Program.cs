@@ -10,6 +10,7 @@ var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Or
     ["dashboard"] = StabilityTools.Bench.Dashboard.DashboardBench.RunAsync,
     ["trainer"] = StabilityTools.Bench.Trainer.TrainerBench.RunAsync,
     ["isolation"] = StabilityTools.Bench.Isolation.IsolationBench.RunAsync,
+    ["slurm"] = StabilityTools.Bench.Slurm.SlurmBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var suite))

@@ -198,7 +198,7 @@ internal static class SupervisorBench
         }
     }
 
-    private static string FindSupervisor()
+    internal static string FindSupervisor()
     {
         try
         {
