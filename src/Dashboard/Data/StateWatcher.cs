@@ -25,6 +25,13 @@ internal sealed class StateWatcher : IDisposable
         _onChange = data.MarkDirty;
         _logger = logger;
         _enabled = data.Options.UseFileSystemWatch;
+        if (_enabled && Engine.Platform.MountTable.FileSystemOf(_state.Root) is { IsShared: true } fs)
+        {
+            // inotify sees only this machine's writes: a trainer running as a cluster job on another node writes
+            // unseen. The poll (--poll-interval-ms) sees every writer, so it alone serves here.
+            _enabled = false;
+            logger.LogInformation("State directory {Root} is on a shared {Type} file system: polling only, as watches do not cross machines", _state.Root, fs.Type);
+        }
     }
 
     /// <summary>True when every directory the dashboard reads is watched.</summary>
