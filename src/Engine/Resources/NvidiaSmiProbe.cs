@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using StabilityTools.Engine.Platform;
 
 namespace StabilityTools.Engine.Resources;
 
@@ -7,14 +7,17 @@ public sealed class NvidiaSmiProbe : IGpuProbe
 {
     private readonly string _executable;
     private readonly TimeSpan _timeout;
+    private readonly ICommandRunner _runner;
 
     /// <summary>Creates a probe that runs <paramref name="executable"/>.</summary>
     /// <param name="executable">The full path of nvidia-smi.</param>
     /// <param name="timeout">How long one query may take (a wedged driver can hang nvidia-smi). Default 5 s.</param>
-    public NvidiaSmiProbe(string executable, TimeSpan? timeout = null)
+    /// <param name="runner">Runs it; default a child process.</param>
+    public NvidiaSmiProbe(string executable, TimeSpan? timeout = null, ICommandRunner? runner = null)
     {
         _executable = executable;
         _timeout = timeout ?? TimeSpan.FromSeconds(5);
+        _runner = runner ?? ProcessCommandRunner.Instance;
     }
 
     /// <inheritdoc />
@@ -49,31 +52,14 @@ public sealed class NvidiaSmiProbe : IGpuProbe
 
     private string Run(params string[] arguments)
     {
-        var info = new ProcessStartInfo(_executable)
+        var result = _runner.Run(_executable, arguments, _timeout);
+        if (result.TimedOut)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {_executable}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(_timeout))
-        {
-            process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{_executable} did not answer within {_timeout.TotalSeconds:0} s.");
         }
 
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{_executable} exited with {process.ExitCode}: {stderr.Result.Trim()}{stdout.Result.Trim()}");
-        }
-
-        return stdout.Result;
+        return result.ExitCode == 0
+            ? result.Stdout
+            : throw new InvalidOperationException($"{_executable} exited with {result.ExitCode}: {result.Stderr.Trim()}{result.Stdout.Trim()}");
     }
 }

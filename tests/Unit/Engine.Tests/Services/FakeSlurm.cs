@@ -1,3 +1,4 @@
+using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services.Slurm;
 
 namespace StabilityTools.Engine.Tests.Services;

@@ -217,11 +217,17 @@ public sealed class SlurmProcessManagerTests : IDisposable
     public SlurmProcessManagerTests()
     {
         _state = StateDirectory.Open(_temp.Path);
+        _manager = Manager(new MountedFileSystem("/", "ext4"));
+    }
+
+    /// <summary>A manager whose Slurm is the fake and whose every path lies on <paramref name="fileSystem"/>.</summary>
+    private ProcessManager Manager(MountedFileSystem fileSystem)
+    {
         var client = _slurm.Client();
-        _manager = new ProcessManager(_state, options: new ProcessManagerOptions
+        return new ProcessManager(_state, options: new ProcessManagerOptions
         {
             Slurm = client,
-            SlurmLauncher = new SlurmLauncher(client, supervisorPath: "/bin/true", fileSystemOf: _ => new MountedFileSystem("/", "ext4")),
+            SlurmLauncher = new SlurmLauncher(client, supervisorPath: "/bin/true", fileSystemOf: _ => fileSystem),
         });
     }
 
@@ -276,12 +282,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
     public async Task A_node_local_state_directory_is_refused_when_the_partition_has_other_nodes()
     {
         _slurm.Nodes = "gpu[01-03]|debug*";
-        var client = _slurm.Client();
-        var manager = new ProcessManager(_state, options: new ProcessManagerOptions
-        {
-            Slurm = client,
-            SlurmLauncher = new SlurmLauncher(client, "/bin/true", _ => new MountedFileSystem("/", "ext4")),
-        });
+        var manager = Manager(new MountedFileSystem("/", "ext4"));
 
         var ex = await Assert.ThrowsAsync<ConfigurationException>(() => manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken));
 
@@ -294,12 +295,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
     public async Task A_shared_state_directory_is_accepted_for_a_partition_of_other_nodes()
     {
         _slurm.Nodes = "gpu[01-03]|debug*";
-        var client = _slurm.Client();
-        var manager = new ProcessManager(_state, options: new ProcessManagerOptions
-        {
-            Slurm = client,
-            SlurmLauncher = new SlurmLauncher(client, "/bin/true", _ => new MountedFileSystem("/shared", "nfs4")),
-        });
+        var manager = Manager(new MountedFileSystem("/shared", "nfs4"));
 
         var info = await manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
 
