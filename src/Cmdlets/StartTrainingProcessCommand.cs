@@ -84,7 +84,7 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
                 RunAsUser = RunAsUser,
                 HangTimeoutMs = HangTimeoutSeconds is { } hang ? hang * 1000 : spec.HangTimeoutMs,
             };
-            spec.Validate();
+            spec = WithRestartOptions(spec).Validate();
             if (!ShouldProcess($"service '{Name}' ({spec.FilePath} {string.Join(' ', spec.Arguments)}) in '{state.Root}'", "Start"))
             {
                 return;
