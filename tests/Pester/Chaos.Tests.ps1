@@ -151,7 +151,7 @@ Describe 'Dashboard chaos' {
                 # (it starts at nice 10 beside a trainer on every core); the quiet run tells how long an epoch takes here.
                 $epochSeconds = Get-Median @(for ($i = 1; $i -lt $quietRecords.Count; $i++) {
                         ([DateTimeOffset]$quietRecords[$i].time - [DateTimeOffset]$quietRecords[$i - 1].time).TotalSeconds })
-                $epochs = 4 + [math]::Ceiling($kills * 8 / [math]::Max(0.1, $epochSeconds))
+                $epochs = [int](4 + [math]::Ceiling($kills * 8 / [math]::Max(0.1, $epochSeconds)))
             }
             $state = New-TestStateDirectory 'st-pester-dchaos'
             $script:states += $state
