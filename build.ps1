@@ -15,7 +15,7 @@
       Bench  Build, then run every benchmark suite and record the figures in bench/RESULTS.md.
       Chaos  Build, then the long version of the chaos suite (tests/Pester/Chaos.Tests.ps1 with STABILITY_CHAOS=long:
              100 trainer SIGKILLs, 30 dashboard SIGKILLs with throughput measured, a 60 s log flood, supervisor death,
-             a restart storm and, as root, a full disk), about 15 minutes on 2 cores. Ends with the same totals line as
+             a restart storm and, as root, a full disk), about 16 minutes on 2 cores. Ends with the same totals line as
              Test; when every test passed, records the figures with date and machine in docs/RELIABILITY.md.
       Clean  removes artifacts/ and every bin/ and obj/ folder.
 

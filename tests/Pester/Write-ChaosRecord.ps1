@@ -13,6 +13,8 @@ param(
 $ErrorActionPreference = 'Stop'
 
 $cpu = (Select-String -Path /proc/cpuinfo -Pattern '^model name\s*:\s*(.+)$' -ErrorAction Ignore | Select-Object -First 1).Matches.Groups[1].Value
+# The load says how much else ran: on a shared machine the timings and the throughput ratio depend on it.
+$load = ((Get-Content /proc/loadavg -ErrorAction Ignore) -split ' ')[0..2] -join ' '
 $machine = '{0} cores, {1}, Linux {2}' -f [Environment]::ProcessorCount, ($cpu ?? 'unknown CPU'), (uname -r)
 
 # One line per fault, in words; a figure group this script does not know is still shown, as key=value pairs.
@@ -34,7 +36,7 @@ $begin = '<!-- chaos:long -->'
 $end = '<!-- /chaos:long -->'
 $section = @(
     $begin
-    "Latest long run: $(Get-Date -Format 'yyyy-MM-dd'), $machine; $([math]::Round($Minutes, 1)) minutes; $Passed passed, 0 failed, $Skipped skipped."
+    "Latest long run: $(Get-Date -Format 'yyyy-MM-dd'), $machine; load average $load at the end (other work shares the machine); $([math]::Round($Minutes, 1)) minutes of tests after the build; $Passed passed, 0 failed, $Skipped skipped."
     'Reproduce with `dotnet pwsh ./build.ps1 Chaos` (the disk-full row needs root).'
     ''
     '| fault | times | figures |'
