@@ -34,6 +34,12 @@ BeforeAll {
         ([double]$fields[11] + [double]$fields[12]) / $clockTicks
     }
 
+    # Whether a process lives: a zombie (killed, not yet reaped by its new parent) has ended and counts as gone.
+    function Test-ProcessAlive([int] $ProcessId) {
+        $stat = Get-Content "/proc/$ProcessId/stat" -Raw -ErrorAction Ignore
+        $stat -and $stat.Substring($stat.LastIndexOf(')') + 2, 1) -ne 'Z'
+    }
+
     # The pids of live processes whose environment carries $Marker (CHAOS_MARK=<marker>): a service's tree, whatever its name.
     function Get-MarkedProcess([string] $Marker) {
         foreach ($dir in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
@@ -235,7 +241,7 @@ Describe 'Supervisor death' {
 
         $second = Start-TrainingProcess -Name sleeper -FilePath $dummy -ArgumentList sleep -Environment @{ CHAOS_MARK = $marker } -StateDirectory $state -PassThru
         $second.Pid | Should -Not -Be $first.Pid
-        Test-Path "/proc/$($first.Pid)" | Should -BeFalse -Because 'the orphaned service of the dead supervisor is ended'
+        Test-ProcessAlive $first.Pid | Should -BeFalse -Because 'the orphaned service of the dead supervisor is ended'
         @(Get-MarkedProcess $marker) | Should -Be @($second.Pid) -Because 'exactly one service process runs: never two, never an orphan'
         (Get-ProcessStatus -Name sleeper -StateDirectory $state).State | Should -Be 'Running'
         Write-ChaosFigure 'supervisor_death' ([ordered]@{ kills = 1; service_processes_after_restart = @(Get-MarkedProcess $marker).Count })
@@ -266,7 +272,7 @@ Describe 'Restart storm' {
         $fatal.ErrorMessage | Should -Match 'circuit is open'
 
         # Then it costs nothing: its supervisor has ended, and over a few seconds nothing of it is started again.
-        Wait-Until { Test-Path "/proc/$($started.SupervisorPid)" } { param($alive) -not $alive } 'the supervisor to end' 30 | Out-Null
+        Wait-Until { Test-ProcessAlive $started.SupervisorPid } { param($alive) -not $alive } 'the supervisor to end' 30 | Out-Null
         $after = foreach ($i in 1..10) { @(Get-MarkedProcess $marker).Count; Start-Sleep -Milliseconds 300 }
         ($after | Measure-Object -Maximum).Maximum | Should -Be 0
         Write-ChaosFigure 'restart_storm' ([ordered]@{ restarts_before_fatal = $fatal.Restarts; fatal_after_s = [math]::Round($seconds, 1); window_s = $window; processes_after_fatal = 0 })
