@@ -215,9 +215,10 @@ Describe 'Dashboard chaos' {
                 quiet_samples_per_s = [math]::Round($quiet.SamplesPerSec); chaos_samples_per_s = [math]::Round($chaos.SamplesPerSec); chaos_epochs = $chaos.Final.Epoch; chaos_epochs_measured = $chaos.Epochs
                 throughput_ratio = [math]::Round($ratio, 3); trainer_restarts = 0
             })
-        # The dashboard runs at nice 10 and restarts cost it a second of CPU each; on a shared 2-core machine the figures
-        # swing by tens of percent between runs, so the bound only catches a trainer that the kills really slow down.
-        $ratio | Should -BeGreaterThan 0.5
+        # The dashboard runs at nice 10 and restarts cost it a second of CPU each. On a shared 2-core machine two runs a
+        # minute apart differ by tens of percent (short runs measured 0.56 to 1.28 over 4 to 6 epochs; the long one 0.95
+        # over 46), so the bound only catches a trainer that the kills really slow down, and is tighter on the long run.
+        $ratio | Should -BeGreaterThan ($long ? 0.7 : 0.35)
     }
 }
 
