@@ -13,6 +13,10 @@
       Demo   the main job: Build, then start training on the built-in synthetic market data and the dashboard
              on 127.0.0.1:8050 in the default state directory, with a progress bar over epochs.
       Bench  Build, then run every benchmark suite and record the figures in bench/RESULTS.md.
+      Chaos  Build, then the long version of the chaos suite (tests/Pester/Chaos.Tests.ps1 with STABILITY_CHAOS=long:
+             100 trainer SIGKILLs, 30 dashboard SIGKILLs with throughput measured, a 60 s log flood, supervisor death,
+             a restart storm and, as root, a full disk), about 16 minutes on 2 cores. Ends with the same totals line as
+             Test; when every test passed, records the figures with date and machine in docs/RELIABILITY.md.
       Clean  removes artifacts/ and every bin/ and obj/ folder.
 
 .EXAMPLE
@@ -20,11 +24,14 @@
 
 .EXAMPLE
     dotnet pwsh ./build.ps1 Bench -Suite store
+
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Chaos
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Chaos', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -149,7 +156,8 @@ function Invoke-UnitTests {
     $total
 }
 
-function Invoke-PesterTests {
+# Runs the Pester files under $Path (a folder or one file) in a fresh pwsh against the built module.
+function Invoke-PesterTests([string] $Path = (Join-Path $Root 'tests/Pester')) {
     $pesterResult = Join-Path $TestResults 'pester.json'
     Remove-Item -LiteralPath $pesterResult -ErrorAction Ignore
     Invoke-Native dotnet @('restore', (Join-Path $Root 'tests/Pester/Pester.Dependencies.csproj'), '--nologo', '-v', 'quiet')
@@ -157,7 +165,7 @@ function Invoke-PesterTests {
     $env:STABILITY_TEST_MODULE = Join-Path $ModuleOut 'StabilityTools.psd1'
     $pwsh = Join-Path $PSHOME 'pwsh.dll'
     # A fresh session with no profile: the suite sees the module exactly as a user who imports it would.
-    & dotnet $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Pester/Invoke-PesterSuite.ps1') -ResultPath $pesterResult | Out-Host
+    & dotnet $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Pester/Invoke-PesterSuite.ps1') -ResultPath $pesterResult -Path $Path | Out-Host
     $exit = $LASTEXITCODE
     if (-not (Test-Path $pesterResult)) {
         Write-Warning "Pester produced no results (exit code $exit)."
@@ -187,6 +195,32 @@ function Invoke-Test {
     if ($failed + $errors -gt 0) { exit 1 }
 }
 
+function Invoke-Chaos {
+    Invoke-Build
+    $null = New-Item -ItemType Directory -Force -Path $TestResults
+    $figures = Join-Path $TestResults 'chaos-figures.json'
+    Remove-Item -LiteralPath $figures -ErrorAction Ignore
+    # The suite reads its size and where to record its figures from the environment its fresh pwsh inherits.
+    $env:STABILITY_CHAOS = 'long'
+    $env:STABILITY_CHAOS_FIGURES = $figures
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    try { $r = Invoke-PesterTests (Join-Path $Root 'tests/Pester/Chaos.Tests.ps1') }
+    finally { Remove-Item Env:STABILITY_CHAOS, Env:STABILITY_CHAOS_FIGURES -ErrorAction Ignore }
+    $minutes = $clock.Elapsed.TotalMinutes
+    Write-Host ''
+    if ($r.Failed + $r.Errors -eq 0 -and (Test-Path $figures)) {
+        $record = Get-Content -LiteralPath $figures -Raw | ConvertFrom-Json -AsHashtable
+        & (Join-Path $Root 'tests/Pester/Write-ChaosRecord.ps1') -Figures $record -Minutes $minutes -Passed $r.Passed -Skipped $r.Skipped `
+            -Path (Join-Path $Root 'docs/RELIABILITY.md')
+        Write-Host "Figures recorded in docs/RELIABILITY.md (chaos:long section)."
+    }
+    else {
+        Write-Host 'Not recorded in docs/RELIABILITY.md: only a run where every test passed is.' -ForegroundColor Yellow
+    }
+    Write-Host ("{0} passed, {1} failed, {2} skipped" -f $r.Passed, ($r.Failed + $r.Errors), $r.Skipped)
+    if ($r.Failed + $r.Errors -gt 0) { exit 1 }
+}
+
 function Invoke-Demo {
     Invoke-Build
     & (Join-Path $Root 'examples/Start-Demo.ps1') -ModulePath (Join-Path $ModuleOut 'StabilityTools.psd1')
@@ -212,6 +246,7 @@ foreach ($t in $Task) {
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
+        'Chaos' { Invoke-Chaos }
         'Clean' { Invoke-Clean }
     }
 }

@@ -37,7 +37,7 @@ public sealed class StartDashboardCommand : StartServiceCommandBase
         {
             // Only located here: -WhatIf must not even create the state directory.
             var state = LocateStateDirectory();
-            var spec = BuiltInServices.Dashboard(state, Name, BindAddress, Port).Validate();
+            var spec = WithRestartOptions(BuiltInServices.Dashboard(state, Name, BindAddress, Port)).Validate();
             if (!ShouldProcess($"service '{Name}' (dashboard on http://{BindAddress}:{Port}) in '{state.Root}'", "Start"))
             {
                 return;

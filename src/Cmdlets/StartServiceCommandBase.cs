@@ -10,6 +10,35 @@ public abstract class StartServiceCommandBase : StabilityCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>More than this many restarts within -CircuitWindowSeconds make the service fatal. Default 5.</summary>
+    [Parameter]
+    [ValidateRange(0, 1_000_000)]
+    public int? CircuitMaxRestarts { get; set; }
+
+    /// <summary>The circuit breaker's window, seconds. Default 60.</summary>
+    [Parameter]
+    [ValidateRange(1, 86_400)]
+    public int? CircuitWindowSeconds { get; set; }
+
+    /// <summary>The longest restart delay, seconds; 0 restarts at once every time. Default 30.</summary>
+    [Parameter]
+    [ValidateRange(0, 3600)]
+    public int? BackoffMaxSeconds { get; set; }
+
+    /// <summary>Applies -CircuitMaxRestarts, -CircuitWindowSeconds and -BackoffMaxSeconds to <paramref name="spec"/>; the caller validates.</summary>
+    protected ServiceSpec WithRestartOptions(ServiceSpec spec)
+    {
+        var backoffMaxMs = BackoffMaxSeconds is { } max ? max * 1000 : spec.BackoffMaxMs;
+        return spec with
+        {
+            CircuitMaxRestarts = CircuitMaxRestarts ?? spec.CircuitMaxRestarts,
+            CircuitWindowMs = CircuitWindowSeconds is { } window ? window * 1000 : spec.CircuitWindowMs,
+            BackoffMaxMs = backoffMaxMs,
+            // A cap below the first delay lowers the first delay too: the cap is what the caller asked for.
+            BackoffInitialMs = Math.Min(spec.BackoffInitialMs, backoffMaxMs),
+        };
+    }
+
     /// <summary>
     /// After the caller's ShouldProcess: creates the state directory (only now, so -WhatIf creates nothing), starts
     /// <paramref name="spec"/> and waits until it runs, with progress; Ctrl+C stops the wait.

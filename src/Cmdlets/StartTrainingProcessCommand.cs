@@ -131,7 +131,7 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
                 HangTimeoutMs = HangTimeoutSeconds is { } hang ? hang * 1000 : spec.HangTimeoutMs,
                 Slurm = SlurmOptions(),
             };
-            spec.Validate();
+            spec = WithRestartOptions(spec).Validate();
             if (!ShouldProcess($"service '{Name}' ({spec.FilePath} {string.Join(' ', spec.Arguments)}) in '{state.Root}'", "Start"))
             {
                 return;

@@ -72,8 +72,9 @@ catch (Exception ex) when (ex is ConfigurationException or MarketDataException)
 }
 catch (OperationCanceledException) when (stop.IsCancellationRequested)
 {
-    // Stopped while waiting for another trainer to release the run: nothing was trained, nothing to save.
-    Console.WriteLine("stability-trainer: stopped before training started.");
+    // Stopped while waiting for another trainer to release the run, or while paused on a full disk: nothing more can be
+    // saved; the run resumes from its newest durable checkpoint.
+    Console.WriteLine("stability-trainer: stopped while waiting (for the run's lock, or for disk space); the run resumes from its newest checkpoint.");
     return Volatile.Read(ref stopSignal) is var signalCode and not 0 ? signalCode : ExitCodes.Terminated;
 }
 catch (Exception ex) when (ex is not OutOfMemoryException)

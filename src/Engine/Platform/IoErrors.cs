@@ -1,7 +1,7 @@
 namespace StabilityTools.Engine.Platform;
 
 /// <summary>Classifies I/O exceptions portably (errno on Unix, Win32 codes on Windows).</summary>
-internal static class IoErrors
+public static class IoErrors
 {
     private const int EAGAIN = 11;          // Linux EAGAIN == EWOULDBLOCK: flock(LOCK_NB) on a held lock
     private const int ENOSPC = 28;

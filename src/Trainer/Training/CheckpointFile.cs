@@ -35,13 +35,23 @@ internal static partial class CheckpointFile
         body.Write(hash);
 
         var temp = $"{path}.tmp-{Environment.ProcessId}";
-        using (var stream = new FileStream(temp, FilePermissions.CreateOptions(FileMode.Create, FileAccess.Write, FileShare.None)))
+        try
         {
-            stream.Write(body.GetBuffer(), 0, (int)body.Length);
-            stream.Flush(flushToDisk: true);
+            using (var stream = new FileStream(temp, FilePermissions.CreateOptions(FileMode.Create, FileAccess.Write, FileShare.None)))
+            {
+                stream.Write(body.GetBuffer(), 0, (int)body.Length);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (IOException)
+        {
+            // A half-written temporary file on a full disk holds the very space a retry needs.
+            TryDelete(temp);
+            throw;
         }
 
-        File.Move(temp, path, overwrite: true);
         SyncDirectory(Path.GetDirectoryName(path)!);
     }
 
@@ -103,6 +113,18 @@ internal static partial class CheckpointFile
         var slice = payload.Slice(offset, length);
         offset += length;
         return slice;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Swept by the next start (CheckpointStore.SweepTemporaries).
+        }
     }
 
     /// <summary>fsync the directory so the rename itself survives a power loss (POSIX); a no-op elsewhere.</summary>

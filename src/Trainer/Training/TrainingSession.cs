@@ -70,6 +70,13 @@ internal static class TrainingSession
         {
             return Train(options, features, run, publisher, snapshot, device, deviceName, threads, batchesPerEpoch, totalSteps, stop, hooks);
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopped while paused on a full disk: the newest durable checkpoint is where the run resumes.
+            publisher.Report((publisher.Latest ?? snapshot) with { State = "stopped", EtaSeconds = null, LastUpdate = DateTimeOffset.UtcNow });
+            publisher.Flush(TimeSpan.FromSeconds(1));
+            throw;
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             publisher.Report((publisher.Latest ?? snapshot) with { State = "failed", ErrorMessage = ex.Message, LastUpdate = DateTimeOffset.UtcNow });
@@ -144,15 +151,21 @@ internal static class TrainingSession
         long sessionSteps = 0;
         var checkpointedStep = step;
 
+        // A full disk pauses training at the next durable write rather than failing the run; see DiskFullPause.
+        var disk = new DiskFullPause(publisher, stop);
+        void Resumed() => publisher.Report((publisher.Latest ?? snapshot) with { State = "running", ErrorMessage = null, LastUpdate = DateTimeOffset.UtcNow });
+
         // Writes a checkpoint of the current position; then, with those epochs durable, lets their records become visible.
         string SaveCheckpoint(int completedEpochs, int batchInEpoch)
         {
-            var path = store.Save(new CheckpointMetadata
+            var metadata = new CheckpointMetadata
             {
                 RunId = run.RunId, Fingerprint = run.Fingerprint, EpochsDone = completedEpochs, BatchInEpoch = batchInEpoch, Step = step,
                 PartialLossSum = partialLoss, PartialCorrect = partialCorrect, PartialSamples = partialSamples,
                 History = history.ToList(), Time = DateTimeOffset.UtcNow,
-            }, TorchState.Save(model), TorchState.Save(optimizer), TorchState.SaveRng());
+            };
+            var (modelState, optimizerState, rngState) = (TorchState.Save(model), TorchState.Save(optimizer), TorchState.SaveRng());
+            var path = disk.Run(() => store.Save(metadata, modelState, optimizerState, rngState), $"the checkpoint of epoch {completedEpochs}, batch {batchInEpoch}", Resumed);
             checkpointedStep = step;
             progress++;
             foreach (var pending in history.Where(h => !publisher.IsEpochRecorded(h.Epoch)))
@@ -279,12 +292,14 @@ internal static class TrainingSession
         }
 
         var final = history[^1];
-        TrainedModel.Save(run.FinalModelPath, model, new ModelFileMetadata
+        var finalMetadata = new ModelFileMetadata
         {
             RunId = run.RunId, Model = options.Model, Window = features.Window, Normalization = features.Normalization,
             Epochs = training.Epochs, ValAccuracy = final.ValAccuracy,
-        });
-        run.Save(run.Info with { State = "completed", Completed = DateTimeOffset.UtcNow, FinalModel = run.FinalModelPath, FinalValAccuracy = final.ValAccuracy });
+        };
+        disk.Run(() => { TrainedModel.Save(run.FinalModelPath, model, finalMetadata); return true; }, "the final model", Resumed);
+        var completedInfo = run.Info with { State = "completed", Completed = DateTimeOffset.UtcNow, FinalModel = run.FinalModelPath, FinalValAccuracy = final.ValAccuracy };
+        disk.Run(() => { run.Save(completedInfo); return true; }, "run.json", Resumed);
         publisher.Report(snapshot with { State = "completed", Epoch = training.Epochs, ModelPath = run.FinalModelPath, EtaSeconds = 0, LastUpdate = DateTimeOffset.UtcNow });
         publisher.Enqueue(Event("completed", "info", $"Run {run.RunId} completed: {training.Epochs} epochs, validation accuracy {final.ValAccuracy:P1}; model at {run.FinalModelPath}.",
             new Dictionary<string, string> { ["model_path"] = run.FinalModelPath }));
