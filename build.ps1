@@ -5,8 +5,9 @@
 
 .DESCRIPTION
     Named tasks, run in the order given:
-      Build  compiles the solution and assembles the importable module in artifacts/StabilityTools/
-             (manifest, cmdlet and engine assemblies, and the supervisor, trainer and dashboard under hosts/).
+      Build  compiles the solution, publishes the supervisor as a native (AOT) executable (Linux; needs clang or gcc),
+             and assembles the importable module in artifacts/StabilityTools/ (manifest, cmdlet and engine
+             assemblies, and the supervisor, trainer and dashboard under hosts/).
       Test   Build, then every xunit project (one at a time) and every Pester file under tests/Pester in a fresh
              `pwsh -NoProfile` against the built module. Ends with one line `N passed, N failed, N skipped`
              totalling both, and exits non-zero on any failure.
@@ -48,7 +49,11 @@ param(
     [switch] $SkipUnit,
 
     # Bench: only these suites.
-    [string[]] $Suite
+    [string[]] $Suite,
+
+    # Build: ship the framework-dependent (JIT) supervisor instead of the native one, for machines without a C
+    # toolchain; Test then runs the supervisor tests against it too. Not what CI tests.
+    [switch] $JitSupervisor
 )
 
 $ErrorActionPreference = 'Stop'
@@ -90,9 +95,63 @@ function Sync-Directory([string] $Source, [string] $Destination) {
     }
 }
 
+# Makes $Destination hold exactly the files $Source holds (copied as by Sync-Directory): what a host folder held
+# from an earlier build of another kind (a JIT build's assemblies beside a native executable) must not linger.
+function Sync-DirectoryExact([string] $Source, [string] $Destination) {
+    Sync-Directory $Source $Destination
+    $sourceRoot = (Resolve-Path $Source).Path.TrimEnd('/', '\')
+    $destinationRoot = (Resolve-Path $Destination).Path.TrimEnd('/', '\')
+    foreach ($file in Get-ChildItem -Path $Destination -Recurse -File) {
+        if (-not (Test-Path -LiteralPath (Join-Path $sourceRoot $file.FullName.Substring($destinationRoot.Length + 1)))) {
+            Remove-Item -LiteralPath $file.FullName -Force
+        }
+    }
+}
+
+# The runtime identifier native builds target: this machine's (linux-x64 here).
+function Get-NativeRid { [System.Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier }
+
+# Where `dotnet publish -r <rid>` puts the native supervisor (also recorded in tests/Unit/Supervisor.Tests).
+function Get-NativeSupervisorDir { Join-Path (Get-ProjectOutput 'src/Supervisor') (Get-NativeRid) 'publish' }
+
+# Publishes the supervisor with Native AOT (issue #3: a JIT host idles at ~60 MB RSS, the native one under 20 MB).
+# ILCompiler comes from NuGet at the version the SDK picks; linking needs clang or gcc. Returns the folder holding
+# only the executable (the .dbg symbols and XML docs stay in the publish folder).
+function Publish-NativeSupervisor {
+    if (-not $IsLinux) {
+        throw 'The native supervisor is built on Linux only (its process control is Linux-specific). Build with -JitSupervisor elsewhere.'
+    }
+
+    $linker = @('clang', 'gcc') | Where-Object { Get-Command $_ -CommandType Application -ErrorAction Ignore } | Select-Object -First 1
+    if (-not $linker) {
+        throw ("Native AOT needs a C toolchain to link the supervisor, and neither clang nor gcc is on PATH. " +
+            "Install one (Debian/Ubuntu: 'sudo apt-get install clang zlib1g-dev'; .ci/run does this as root), " +
+            "or build the framework-dependent supervisor with '-JitSupervisor'.")
+    }
+
+    $rid = Get-NativeRid
+    Write-Host "== Publish native supervisor ($rid, Native AOT, linked with $linker)" -ForegroundColor Cyan
+    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/Supervisor/StabilityTools.Supervisor.csproj'), '-c', $Configuration, '-r', $rid,
+        '--nologo', '-v', 'minimal', '-clp:ErrorsOnly;Summary')
+    $published = Join-Path (Get-NativeSupervisorDir) 'stability-supervisor'
+    if (-not (Test-Path -LiteralPath $published)) { throw "The native supervisor '$published' is missing after the publish." }
+    $stage = Join-Path $Artifacts 'native/supervisor'
+    Remove-Item -Recurse -Force -LiteralPath $stage -ErrorAction Ignore
+    $null = New-Item -ItemType Directory -Force -Path $stage
+    Copy-Item -LiteralPath $published -Destination $stage
+    $stage
+}
+
 function Invoke-Build {
     Write-Host "== Build ($Configuration)" -ForegroundColor Cyan
     Invoke-Native dotnet @('build', (Join-Path $Root 'Engine.sln'), '-c', $Configuration, '--nologo', '-v', 'minimal', '-clp:ErrorsOnly;Summary')
+    if ($JitSupervisor) {
+        Write-Warning 'Shipping the framework-dependent (JIT) supervisor (-JitSupervisor): it idles at ~60 MB RSS instead of under 20 MB.'
+        $supervisorDir = Get-ProjectOutput 'src/Supervisor'
+    }
+    else {
+        $supervisorDir = Publish-NativeSupervisor
+    }
 
     $null = New-Item -ItemType Directory -Force -Path $ModuleOut
     # The cmdlet assembly and what it needs (the engine); System.Management.Automation comes from pwsh itself.
@@ -101,7 +160,9 @@ function Invoke-Build {
     if (Test-Path (Join-Path $Root 'module/en-US')) {
         Sync-Directory (Join-Path $Root 'module/en-US') (Join-Path $ModuleOut 'en-US')
     }
-    $hosts = @{ supervisor = 'src/Supervisor'; trainer = 'src/Trainer'; dashboard = 'src/Dashboard' }
+    # The supervisor: the native executable alone (or the JIT build with -JitSupervisor), nothing left of the other.
+    Sync-DirectoryExact $supervisorDir (Join-Path $ModuleOut 'hosts' 'supervisor')
+    $hosts = @{ trainer = 'src/Trainer'; dashboard = 'src/Dashboard' }
     foreach ($name in $hosts.Keys) {
         Sync-Directory (Get-ProjectOutput $hosts[$name]) (Join-Path $ModuleOut 'hosts' $name)
     }
@@ -135,6 +196,8 @@ function Invoke-UnitTests {
         $trx = Join-Path $TestResults "$name.trx"
         Remove-Item -LiteralPath $trx -ErrorAction Ignore
         Write-Host "== xunit: $name" -ForegroundColor Cyan
+        # The supervisor tests run what ships: the native supervisor, unless the build made the JIT one (-JitSupervisor).
+        $env:STABILITY_TEST_SUPERVISOR = if ($JitSupervisor) { 'jit' } else { 'native' }
         # One project at a time: the integration tests start real processes and this machine has two cores.
         $arguments = @('test', $p.FullName, '-c', $Configuration, '--no-build', '--nologo',
             '--logger', "trx;LogFileName=$trx", '--logger', 'console;verbosity=normal', '--results-directory', $TestResults)

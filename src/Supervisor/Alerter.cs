@@ -63,7 +63,7 @@ internal sealed class Alerter
         };
         _suppressed = 0;
         Sent++;
-        var json = JsonSerializer.Serialize(stabilityEvent with { Data = data }, StatusJson.Options);
+        var json = JsonSerializer.Serialize(stabilityEvent with { Data = data }, StatusJson.TypeInfo<StabilityEvent>());
         if (spec.AlertCommand is { Count: > 0 } command)
         {
             RunCommand(command, json);

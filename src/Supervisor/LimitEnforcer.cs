@@ -66,6 +66,13 @@ internal sealed class LimitEnforcer
         var due = new List<LimitViolation>();
         foreach (var violation in ResourceManager.EvaluateLimits(_service, residentMb, tree, _snapshot, quotas))
         {
+            if (violation is { Kind: "memory", Action: QuotaAction.Restart } && _hardLimit is not null)
+            {
+                // The kernel holds this limit: its OOM kill ends the run and the exit reports it (limit_exceeded,
+                // enforced_by cgroup). A sample taken at the limit would race it with a SIGTERM of its own.
+                continue;
+            }
+
             var key = violation.Kind + violation.Device;
             if (violation.Action != QuotaAction.Warn || !_lastReported.TryGetValue(key, out var last) || now - last >= RepeatWindow)
             {

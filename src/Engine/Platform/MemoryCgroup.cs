@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 
 namespace StabilityTools.Engine.Platform;
 
@@ -35,7 +33,7 @@ public sealed class MemoryCgroup
             return null;
         }
 
-        var name = $"{service}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(stateRoot)))[..12]}";
+        var name = $"{service}-{StateRootTag.Of(stateRoot)}";
         try
         {
             if (File.Exists(System.IO.Path.Combine(UnifiedRoot, "cgroup.controllers"))

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 
 namespace StabilityTools.Engine.Platform;
 
@@ -25,8 +23,7 @@ public sealed class ServiceCgroup
     /// <summary>The group's directory for <paramref name="service"/> in the state directory <paramref name="stateRoot"/> (whether or not it exists).</summary>
     public static string PathFor(string stateRoot, string service)
     {
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(stateRoot)))[..12];
-        return System.IO.Path.Combine(FreezerRoot, "stability-tools", $"{service}-{hash}");
+        return System.IO.Path.Combine(FreezerRoot, "stability-tools", $"{service}-{StateRootTag.Of(stateRoot)}");
     }
 
     /// <summary>Opens (creating when <paramref name="create"/>) the group; null when the freezer is not available here.</summary>

@@ -9,8 +9,11 @@ namespace StabilityTools.Engine.Services;
 /// </summary>
 /// <remarks>
 /// The hosts folder is <c>$STABILITY_HOSTS_DIR</c> (a list separated like PATH, so tests can name several bin
-/// folders), else <c>hosts/</c> beside the engine assembly. In each folder a host is looked for as
-/// <c>&lt;host&gt;/stability-&lt;host&gt;.dll</c>, then <c>stability-&lt;host&gt;.dll</c>.
+/// folders), else <c>hosts/</c> beside the engine assembly. In each folder a host is looked for in
+/// <c>&lt;host&gt;/</c>, then in the folder itself: first as <c>stability-&lt;host&gt;.dll</c> (a framework-dependent
+/// build, run under <c>dotnet</c>; a build output also holds an apphost of the same name, which is not used), then as
+/// the executable <c>stability-&lt;host&gt;</c> (<c>.exe</c> on Windows) with no .dll beside it: a native (AOT) build,
+/// which is how the module ships the supervisor on Linux.
 /// </remarks>
 public static class HostLocator
 {
@@ -34,21 +37,25 @@ public static class HostLocator
     /// <exception cref="ConfigurationException">The host is not in any folder searched; the message lists them.</exception>
     public static string Find(string host, Func<string, string?>? getEnvironment = null)
     {
-        var file = $"stability-{host}.dll";
+        var assembly = $"stability-{host}.dll";
+        var native = OperatingSystem.IsWindows() ? $"stability-{host}.exe" : $"stability-{host}";
         var directories = SearchDirectories(getEnvironment);
         foreach (var directory in directories)
         {
-            foreach (var candidate in new[] { Path.Combine(directory, host, file), Path.Combine(directory, file) })
+            foreach (var folder in new[] { Path.Combine(directory, host), directory })
             {
-                if (File.Exists(candidate))
+                foreach (var candidate in new[] { Path.Combine(folder, assembly), Path.Combine(folder, native) })
                 {
-                    return Path.GetFullPath(candidate);
+                    if (File.Exists(candidate))
+                    {
+                        return Path.GetFullPath(candidate);
+                    }
                 }
             }
         }
 
         throw new ConfigurationException(new ConfigurationProblem(null, null, HostsDirectoryVariable,
-            $"The {host} host ({file}) was not found in {string.Join(", ", directories.Select(d => $"'{d}'"))}. " +
+            $"The {host} host ({assembly} or {native}) was not found in {string.Join(", ", directories.Select(d => $"'{d}'"))}. " +
             $"Reinstall the module, or point {HostsDirectoryVariable} at the folder that holds it."));
     }
 

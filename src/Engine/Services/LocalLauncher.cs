@@ -6,7 +6,8 @@ using StabilityTools.Engine.State;
 namespace StabilityTools.Engine.Services;
 
 /// <summary>
-/// Starts the supervisor as a local process: <c>dotnet stability-supervisor.dll --state-dir DIR --service NAME</c>.
+/// Starts the supervisor as a local process: <c>stability-supervisor --state-dir DIR --service NAME</c> (native), or
+/// <c>dotnet stability-supervisor.dll …</c> (framework-dependent).
 /// The supervisor detaches itself (new session, standard streams on <c>/dev/null</c>) once it is set up, so it
 /// survives its caller; until then its stderr is collected for error messages.
 /// </summary>

@@ -49,9 +49,10 @@ public sealed class JsonLinesLog<T>
         }
 
         var buffer = new MemoryStream();
+        var typeInfo = StatusJson.TypeInfo<T>();
         foreach (var record in records)
         {
-            JsonSerializer.Serialize(buffer, record, StatusJson.Options);
+            JsonSerializer.Serialize(buffer, record, typeInfo);
             buffer.WriteByte((byte)'\n');
         }
 
@@ -234,7 +235,7 @@ public sealed class JsonLinesLog<T>
 
             try
             {
-                if (JsonSerializer.Deserialize<T>(line, StatusJson.Options) is { } record)
+                if (JsonSerializer.Deserialize(line, StatusJson.TypeInfo<T>()) is { } record)
                 {
                     records.Add(record);
                 }

@@ -1,6 +1,9 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Engine.Status;
 
@@ -9,10 +12,21 @@ namespace StabilityTools.Engine.Status;
 /// as snake_case strings, ISO-8601 timestamps, and NaN/Infinity written as the strings
 /// <c>"NaN"</c>, <c>"Infinity"</c>, <c>"-Infinity"</c> (a training loss can be NaN).
 /// </summary>
+/// <remarks>
+/// Type metadata comes from the source-generated <see cref="StatusJsonContext"/> for the contract's own documents
+/// (all the native supervisor ever reads or writes), then, where reflection is enabled (everywhere but a trimmed or
+/// native build), from reflection for any other type (the dashboard's API views, the trainer's checkpoint metadata).
+/// </remarks>
 public static class StatusJson
 {
     /// <summary>The shared serializer options. Do not mutate.</summary>
     public static JsonSerializerOptions Options { get; } = CreateOptions();
+
+    /// <summary>The metadata of <typeparamref name="T"/> under <see cref="Options"/>: the trim-safe way to (de)serialize.</summary>
+    /// <exception cref="NotSupportedException">
+    /// <typeparamref name="T"/> is not one of <see cref="StatusJsonContext"/>'s types and reflection is disabled.
+    /// </exception>
+    public static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
 
     private static JsonSerializerOptions CreateOptions()
     {
@@ -26,9 +40,22 @@ public static class StatusJson
             AllowTrailingCommas = false,
             WriteIndented = false,
             RespectNullableAnnotations = false,
+            TypeInfoResolver = JsonSerializer.IsReflectionEnabledByDefault
+                ? JsonTypeInfoResolver.Combine(StatusJsonContext.Default, new DefaultJsonTypeInfoResolver())
+                : StatusJsonContext.Default,
         };
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
-        options.MakeReadOnly(populateMissingResolver: true);
+        // The contract's enums, each with its own generic converter (no run-time code generation), then, where
+        // reflection is enabled, one factory for any other enum.
+        options.Converters.Add(new SnakeCaseEnumConverter<ServiceState>());
+        options.Converters.Add(new SnakeCaseEnumConverter<ServiceKind>());
+        options.Converters.Add(new SnakeCaseEnumConverter<RestartPolicy>());
+        options.Converters.Add(new SnakeCaseEnumConverter<ControlCommand>());
+        if (JsonSerializer.IsReflectionEnabledByDefault)
+        {
+            options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        }
+
+        options.MakeReadOnly();
         return options;
     }
 }

@@ -104,7 +104,7 @@ public sealed class StatusStore
             previousSeq + 1,
             _options.TimeProvider.GetUtcNow(),
             WriterInfo.Current);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(stamped, StatusJson.Options);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(stamped, StatusJson.TypeInfo<T>());
         AtomicFile.Replace(path, bytes, _options.Fsync);
         return stamped;
     }
@@ -150,7 +150,7 @@ public sealed class StatusStore
         T? document;
         try
         {
-            document = JsonSerializer.Deserialize<T>(json, StatusJson.Options);
+            document = JsonSerializer.Deserialize(json, StatusJson.TypeInfo<T>());
         }
         catch (JsonException ex)
         {

@@ -77,7 +77,7 @@ public sealed class SingleInstanceTests
         Assert.Equal(running.SupervisorPid, ex.SupervisorPid);
 
         // Even started by hand, a second supervisor refuses: it cannot take the supervisor lock.
-        using var second = TestPrograms.Start(TestPrograms.Metadata("SupervisorPath"), ["--state-dir", h.State.Root, "--service", "solo"]);
+        using var second = TestPrograms.Start(TestPrograms.SupervisorPath, ["--state-dir", h.State.Root, "--service", "solo"]);
         Assert.True(second.WaitForExit(TimeSpan.FromSeconds(20)));
         Assert.Equal(75, second.ExitCode);
         Assert.Contains("never two", second.StandardError.ReadToEnd());

@@ -15,6 +15,9 @@ public sealed class StopTests
         await using var h = new SupervisorHarness();
         var started = await h.StartAsync(SupervisorHarness.Dummy("stubborn", ServiceKind.Program, "ignore-sigterm") with { StopTimeoutMs = 1500 });
         var service = ProcessIdentity.Of(started.Pid)!.Value;
+        // Running (its 300 ms start grace over) is not yet ignoring SIGTERM: on a busy machine the dummy's own start-up
+        // can take longer. It says "ready" once its handler is in place.
+        await SupervisorHarness.EventuallyAsync(() => h.Manager.ReadLog("stubborn", 10), l => l?.Contains("ready") == true, "the dummy's SIGTERM handler");
 
         var clock = Stopwatch.StartNew();
         var stopped = await h.Manager.StopAsync("stubborn", null, false, null, SupervisorHarness.Token);

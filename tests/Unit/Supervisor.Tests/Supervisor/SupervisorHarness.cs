@@ -21,7 +21,7 @@ internal sealed class SupervisorHarness : IAsyncDisposable
     public SupervisorHarness()
     {
         State = StateDirectory.Open(_dir.Path);
-        Manager = new ProcessManager(State, new LocalLauncher(TestPrograms.Metadata("SupervisorPath")));
+        Manager = new ProcessManager(State, new LocalLauncher(TestPrograms.SupervisorPath));
     }
 
     public StateDirectory State { get; }
