@@ -40,4 +40,5 @@ namespace StabilityTools.Engine.Status;
 [JsonSerializable(typeof(StabilityEvent))]
 [JsonSerializable(typeof(ServiceSpec))]
 [JsonSerializable(typeof(ControlRequest))]
+[JsonSerializable(typeof(Services.Slurm.SlurmJobRecord))]
 internal sealed partial class StatusJsonContext : JsonSerializerContext;
