@@ -66,8 +66,8 @@ internal sealed class ServiceSupervisor : IDisposable
         _events = new JsonLinesLog<StabilityEvent>(state.EventsLogPath);
         _tracker = new RestartTracker(spec, _time);
         var logs = state.ServiceLogDirectory(name);
-        _stdout = new RotatingLog(Path.Combine(logs, "stdout.log"), spec.LogMaxBytes, spec.LogMaxFiles);
-        _stderr = new RotatingLog(Path.Combine(logs, "stderr.log"), spec.LogMaxBytes, spec.LogMaxFiles);
+        _stdout = new RotatingLog(Path.Combine(logs, "stdout.log"), spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond, limit => Throttled("stdout", limit));
+        _stderr = new RotatingLog(Path.Combine(logs, "stderr.log"), spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond, limit => Throttled("stderr", limit));
         // Where the platform offers a freezer cgroup, every process of the service is born into it, so nothing can
         // escape a stop (double forks, new sessions) or outlive a killed supervisor unnoticed.
         _cgroup = ServiceCgroup.TryOpen(state.Root, name, create: true);
@@ -340,8 +340,8 @@ internal sealed class ServiceSupervisor : IDisposable
                     var spec = read.GetDocumentOrThrow().Validate(read.Path);
                     _spec = spec;
                     _tracker.UpdateSpec(spec);
-                    _stdout.Reconfigure(spec.LogMaxBytes, spec.LogMaxFiles);
-                    _stderr.Reconfigure(spec.LogMaxBytes, spec.LogMaxFiles);
+                    _stdout.Reconfigure(spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond);
+                    _stderr.Reconfigure(spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond);
                     Ack(request, "ok", "The spec was reloaded.", null);
                 }
                 catch (StabilityException ex)
@@ -402,8 +402,8 @@ internal sealed class ServiceSupervisor : IDisposable
         _tracker.RecordStart();
         _hangArmed = false;
         _progress = -1;
-        _ = _stdout.PumpAsync(process.StandardOutput.BaseStream);
-        _ = _stderr.PumpAsync(process.StandardError.BaseStream);
+        _stdout.StartPump(process.StandardOutput.BaseStream, $"stdout of {run.Pid}");
+        _stderr.StartPump(process.StandardError.BaseStream, $"stderr of {run.Pid}");
         _ = WaitForExitAsync(run);
         return run;
     }
@@ -785,6 +785,12 @@ internal sealed class ServiceSupervisor : IDisposable
 
     private StabilityEvent Event(string type, string severity, string message, params (string Key, string Value)[] data) =>
         Event(type, severity, message, _time.GetUtcNow(), data);
+
+    /// <summary>From a pump's thread: the service writes faster than its log rate limit and waits for the capture.</summary>
+    private void Throttled(string stream, long limit) =>
+        Event("log_throttled", "warning",
+            $"'{_name}' writes its {stream} faster than {limit / 1048576.0:0.#} MiB/s (log_rate_limit_bytes_per_second); it waits for the capture at that rate. Reported at most once a minute.",
+            ("stream", stream), ("limit_bytes_per_second", Str(limit)));
 
     private StabilityEvent Event(string type, string severity, string message, DateTimeOffset time, params (string Key, string Value)[] data)
     {

@@ -98,6 +98,12 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
     /// <summary>Rotated files kept per stream (<c>.1</c> … <c>.N</c>). Default 5.</summary>
     public int LogMaxFiles { get; init; } = 5;
 
+    /// <summary>
+    /// The most a stream's capture copies per second; a service that writes faster waits in write(2) (no output is
+    /// lost), which bounds the supervisor's CPU under a flood. 0: no limit. Default 16 MiB/s.
+    /// </summary>
+    public long LogRateLimitBytesPerSecond { get; init; } = 16 * 1024 * 1024;
+
     /// <summary>Run the service as this user (the supervisor must run as root). Null: as the supervisor's user.</summary>
     public string? RunAsUser { get; init; }
 
@@ -258,6 +264,11 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
         if (LogMaxBytes < 4096)
         {
             Problem("log_max_bytes", $"must be at least 4096; was {LogMaxBytes}.");
+        }
+
+        if (LogRateLimitBytesPerSecond is < 0 or (> 0 and < 4096))
+        {
+            Problem("log_rate_limit_bytes_per_second", $"must be 0 (no limit) or at least 4096; was {LogRateLimitBytesPerSecond}.");
         }
 
         if (LogMaxFiles is < 0 or > 100)

@@ -72,14 +72,36 @@ public sealed class StopTests
     public async Task An_output_flood_keeps_disk_use_bounded()
     {
         await using var h = new SupervisorHarness();
-        const long maxBytes = 64 * 1024;
+        const long maxBytes = 256 * 1024;
         await h.StartAsync(SupervisorHarness.Dummy("flood", ServiceKind.Program, "flood", "--total-mb", "8") with { LogMaxBytes = maxBytes, LogMaxFiles = 2 });
 
-        // 8 MiB went through a log capped at 3 × 64 KiB: wait for the flood's last line, then measure.
+        // 8 MiB went through a log capped at 3 × 256 KiB: wait for the flood's last line, then measure.
         await SupervisorHarness.EventuallyAsync(() => h.Manager.ReadLog("flood", 1), l => l is ["done"], "the end of the flood", TimeSpan.FromSeconds(60));
         var files = Directory.GetFiles(h.State.ServiceLogDirectory("flood"), "stdout.log*");
         Assert.Equal(["stdout.log", "stdout.log.1", "stdout.log.2"], files.Select(Path.GetFileName).Order());
-        // The two rotated files are full but for the last chunk that did not fit (at most one 16 KiB pipe read each).
-        Assert.InRange(files.Sum(f => new FileInfo(f).Length), 2 * (maxBytes - (16 * 1024)), 3 * maxBytes);
+        // The two rotated files are full but for the last chunk that did not fit (at most one 64 KiB pipe read each).
+        Assert.InRange(files.Sum(f => new FileInfo(f).Length), 2 * (maxBytes - (64 * 1024)), 3 * maxBytes);
+    }
+
+    [Fact]
+    public async Task Output_over_the_rate_limit_makes_the_service_wait_and_loses_nothing()
+    {
+        await using var h = new SupervisorHarness();
+        const long limit = 2 * 1024 * 1024;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await h.StartAsync(SupervisorHarness.Dummy("flood", ServiceKind.Program, "flood", "--total-mb", "6") with
+        {
+            LogMaxBytes = 64 * 1024 * 1024, LogRateLimitBytesPerSecond = limit,
+        });
+
+        await SupervisorHarness.EventuallyAsync(() => h.Manager.ReadLog("flood", 1), l => l is ["done"], "the end of the flood", TimeSpan.FromSeconds(60));
+
+        // 6 MiB at 2 MiB/s: the capture took at least the two full seconds before the last window, and every byte is there.
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2), $"6 MiB were captured in {clock.Elapsed.TotalSeconds:0.00} s, faster than 2 MiB/s allows.");
+        // The dummy writes whole chunks of 64 lines of 100 bytes until it has written at least 6 MiB.
+        const long chunk = 64 * 100;
+        Assert.Equal(((6L * 1024 * 1024) + chunk - 1) / chunk * chunk + "done\n".Length, new FileInfo(Path.Combine(h.State.ServiceLogDirectory("flood"), "stdout.log")).Length);
+        var throttled = Assert.Single(h.Manager.GetEvents("flood", type: "log_throttled"));
+        Assert.Equal("stdout", throttled.Data!["stream"]);
     }
 }
