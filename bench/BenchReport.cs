@@ -34,5 +34,8 @@ internal static class BenchReport
         return sorted[lo] + ((sorted[hi] - sorted[lo]) * (rank - lo));
     }
 
+    /// <summary>The median (the mean of the middle two for an even count); NaN for none.</summary>
+    public static double Median(IEnumerable<double> values) => Percentile(values.Order().ToList(), 50);
+
     public static string F(double value, string format = "0.000") => value.ToString(format, CultureInfo.InvariantCulture);
 }

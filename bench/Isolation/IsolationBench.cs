@@ -75,7 +75,7 @@ internal static class IsolationBench
 
     private static string Report(Dictionary<string, List<PhaseResult>> results, int rounds, int epochs, int bars, int httpClients, int sseClients)
     {
-        var alone = Median(results["a"].Select(r => r.SamplesPerSec));
+        var alone = BenchReport.Median(results["a"].Select(r => r.SamplesPerSec));
         var text = new StringBuilder(BenchReport.Header("Isolation (`stability-bench isolation`)"));
         text.AppendLine();
         text.AppendLine(Invariant($"The default trainer (MLP) on {bars:N0} synthetic bars, {epochs} epochs, threads from the cores; samples/s is the median of its own per-epoch figures (epoch 1 left out), then the median over {rounds} interleaved rounds. Load: {httpClients} HTTP clients looping on `/api/status` and {sseClients} SSE clients on `/api/stream`, from a separate process at nice 10 (standing for remote clients rather than a third local job); dashboard rate limit off, so every request is served."));
@@ -90,8 +90,8 @@ internal static class IsolationBench
                      ("d", "(d) + dashboard hosted inside the trainer process (the design replaced)"),
                  })
         {
-            var sps = Median(results[phase].Select(r => r.SamplesPerSec));
-            var rps = Median(results[phase].Select(r => r.RequestsPerSec));
+            var sps = BenchReport.Median(results[phase].Select(r => r.SamplesPerSec));
+            var rps = BenchReport.Median(results[phase].Select(r => r.RequestsPerSec));
             var goal = phase == "b" ? (sps / alone >= 0.95 ? "goal ≥ 0.95: met" : "goal ≥ 0.95: not met") : "";
             text.AppendLine(Invariant($"| {label} | {sps:N0} | {sps / alone:0.00} | {(phase == "a" ? "–" : rps.ToString("N0", CultureInfo.InvariantCulture))} | {goal} |"));
         }
@@ -165,7 +165,7 @@ internal static class IsolationBench
                 throw new InvalidOperationException($"phase {phase}: no epoch records after the first");
             }
 
-            return new PhaseResult(Median(epochs), requestsPerSec);
+            return new PhaseResult(BenchReport.Median(epochs), requestsPerSec);
         }
         finally
         {
@@ -239,11 +239,6 @@ internal static class IsolationBench
         .Cast<System.Reflection.AssemblyMetadataAttribute>()
         .Single(a => a.Key == key).Value!);
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
 
     private static int Option(string[] args, string name, int fallback)
     {

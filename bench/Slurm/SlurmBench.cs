@@ -131,7 +131,7 @@ internal static class SlurmBench
             Row("status query, Slurm service (merges `scontrol show job`), ms", slurmQuery);
             Row("status query, local service, same run, ms", localQuery);
             Console.WriteLine();
-            Console.WriteLine($"- A Slurm status query costs **{Median(slurmQuery) / Median(localQuery):0}×** a local one: nearly all of it is the `scontrol` process and its round trip to slurmctld.");
+            Console.WriteLine($"- A Slurm status query costs **{BenchReport.Median(slurmQuery) / BenchReport.Median(localQuery):0}×** a local one: nearly all of it is the `scontrol` process and its round trip to slurmctld.");
             Console.WriteLine();
             Console.WriteLine("Reproduce: `dotnet pwsh ./build.ps1 Bench -Suite slurm` (as root it starts the single-node cluster), or with a cluster up " +
                 "`dotnet artifacts/bench/stability-bench.dll slurm [--jobs 10] [--queries 100]`. Submit-to-running is bounded below by the scheduler's " +
@@ -169,11 +169,9 @@ internal static class SlurmBench
     private static void Row(string name, List<double> values)
     {
         var sorted = values.Order().ToList();
-        Console.WriteLine($"| {name} | {BenchReport.F(Median(sorted), "0.0")} | {BenchReport.F(BenchReport.Percentile(sorted, 90), "0.0")} | " +
+        Console.WriteLine($"| {name} | {BenchReport.F(BenchReport.Median(sorted), "0.0")} | {BenchReport.F(BenchReport.Percentile(sorted, 90), "0.0")} | " +
             $"{BenchReport.F(sorted[0], "0.0")} | {BenchReport.F(sorted[^1], "0.0")} | {sorted.Count} |");
     }
-
-    private static double Median(IEnumerable<double> values) => BenchReport.Percentile(values.Order().ToList(), 50);
 
     private static string SlurmVersion() => Tool("sinfo", "--version").Replace("slurm ", "", StringComparison.Ordinal);
 

@@ -36,7 +36,7 @@ internal static class TrainerBench
                 var options = defaults with { Training = defaults.Training with { Threads = threads, Epochs = epochs } };
                 var outcome = Run(options, Path.Combine(root, $"threads-{threads}"), null);
                 var rates = outcome.History.Skip(1).Select(h => h.SamplesPerSec).ToList();
-                Console.WriteLine(Invariant($"| {threads} | {rates.Count} | {Median(rates):N0} | {rates.Min():N0} | {rates.Max():N0} |"));
+                Console.WriteLine(Invariant($"| {threads} | {rates.Count} | {BenchReport.Median(rates):N0} | {rates.Min():N0} | {rates.Max():N0} |"));
             }
 
             // Status on vs off in one run: the status writer is suspended and resumed every block of steps, and each
@@ -128,11 +128,11 @@ internal static class TrainerBench
         Console.WriteLine();
         Console.WriteLine("| status | median samples/s |");
         Console.WriteLine("|---|---:|");
-        Console.WriteLine(Invariant($"| on | {Median(on):N0} |"));
-        Console.WriteLine(Invariant($"| off | {Median(off):N0} |"));
+        Console.WriteLine(Invariant($"| on | {BenchReport.Median(on):N0} |"));
+        Console.WriteLine(Invariant($"| off | {BenchReport.Median(off):N0} |"));
         Console.WriteLine();
         var sorted = costs.Order().ToList();
-        Console.WriteLine(Invariant($"Cost: median of pairs {Median(costs):P2} (interquartile {sorted[pairs / 4]:P1} to {sorted[3 * pairs / 4]:P1}); goal ≤ 1 %."));
+        Console.WriteLine(Invariant($"Cost: median of pairs {BenchReport.Median(costs):P2} (interquartile {sorted[pairs / 4]:P1} to {sorted[3 * pairs / 4]:P1}); goal ≤ 1 %."));
         if (seen?.WriterCpuTime is { } cpu && warmCpu is { } warm)
         {
             var steady = cpu - warm;
@@ -186,11 +186,6 @@ internal static class TrainerBench
         return outcome;
     }
 
-    private static double Median(IReadOnlyCollection<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
 
     private static int Option(string[] args, string name, int fallback)
     {

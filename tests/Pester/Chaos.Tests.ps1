@@ -42,13 +42,7 @@ BeforeAll {
 
     # The pids of live processes whose environment carries $Marker (CHAOS_MARK=<marker>): a service's tree, whatever its name.
     function Get-MarkedProcess([string] $Marker) {
-        foreach ($dir in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
-            try {
-                $environ = [IO.File]::ReadAllText("$($dir.FullName)/environ")
-                if ($environ.Contains("CHAOS_MARK=$Marker`0")) { [int]$dir.Name }
-            }
-            catch { } # Gone meanwhile, or not ours to read.
-        }
+        Find-Process { param($environ) $environ -contains "CHAOS_MARK=$Marker" }
     }
 
     function Get-Median([double[]] $Values) {

@@ -28,13 +28,10 @@ BeforeAll {
 AfterAll {
     Get-ProcessStatus -StateDirectory $state -ErrorAction Ignore | Stop-TrainingProcess -Force -Confirm:$false -ErrorAction Ignore
     # Anything still carrying this state directory in its command line or environment was started by this file.
-    foreach ($dir in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
-        $environ = Get-Content -Raw -LiteralPath "$($dir.FullName)/environ" -ErrorAction Ignore
-        $cmdline = Get-Content -Raw -LiteralPath "$($dir.FullName)/cmdline" -ErrorAction Ignore
-        if (("$environ$cmdline").Contains($state) -and [int]$dir.Name -ne $PID) {
-            Stop-Process -Id ([int]$dir.Name) -Force -ErrorAction Ignore
-        }
-    }
+    # (Dot-sourced here only: this file keeps its own Wait-Until.)
+    . $PSScriptRoot/TestSupport.ps1
+    Find-Process { param($environ, $command) ($environ + $command) -join "`0" -like "*$state*" } |
+        ForEach-Object { Stop-Process -Id $_ -Force -ErrorAction Ignore }
     Remove-Item -Recurse -Force $state -ErrorAction Ignore
 }
 

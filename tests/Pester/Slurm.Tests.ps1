@@ -37,13 +37,10 @@ BeforeAll {
     # The pids of every process of this state directory: its supervisor (named in its command line) and what the
     # supervisor runs (STABILITY_HOME in its environment).
     function Get-StateProcess([string] $State) {
-        foreach ($dir in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
-            try {
-                $environ = [IO.File]::ReadAllText("/proc/$($dir.Name)/environ").Split([char]0)
-                $command = [IO.File]::ReadAllText("/proc/$($dir.Name)/cmdline").Split([char]0)
-                $stateArgument = [array]::IndexOf($command, '--state-dir')
-                if ($environ -contains "STABILITY_HOME=$State" -or ($stateArgument -ge 0 -and $command[$stateArgument + 1] -eq $State)) { [int]$dir.Name }
-            } catch { }
+        Find-Process {
+            param($environ, $command)
+            $stateArgument = [array]::IndexOf($command, '--state-dir')
+            $environ -contains "STABILITY_HOME=$State" -or ($stateArgument -ge 0 -and $command[$stateArgument + 1] -eq $State)
         }
     }
 }

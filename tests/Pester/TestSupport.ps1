@@ -24,3 +24,17 @@ function Wait-Until([scriptblock] $Probe, [scriptblock] $Condition, [string] $Wh
     } while ([DateTime]::UtcNow -lt $deadline)
     throw "Timed out after $Seconds s waiting for $What; last: $($value | Out-String)"
 }
+
+# The pids of live processes (this one excepted) for which $Match holds, given each one's environment and command line
+# as arrays of strings (Linux /proc): a test's way to find what it started, whatever the program's name.
+function Find-Process([scriptblock] $Match) {
+    foreach ($dir in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
+        if ([int]$dir.Name -eq $PID) { continue }
+        try {
+            $environ = [IO.File]::ReadAllText("$($dir.FullName)/environ").Split([char]0)
+            $command = [IO.File]::ReadAllText("$($dir.FullName)/cmdline").Split([char]0)
+            if (& $Match $environ $command) { [int]$dir.Name }
+        }
+        catch { } # Gone meanwhile, or not ours to read.
+    }
+}
