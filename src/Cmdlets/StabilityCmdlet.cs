@@ -36,9 +36,14 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
     /// The state directory without creating anything (for cmdlets that only read or act on existing services).
     /// <paramref name="pipedRoot"/>, the <c>StateRoot</c> of piped services, is used when -StateDirectory is not given.
     /// </summary>
-    protected StateDirectory LocateStateDirectory(string? pipedRoot = null) => StateDirectory is null && pipedRoot is not null
-        ? Announce(Engine.State.StateDirectory.Locate(pipedRoot), "the piped services' StateRoot")
-        : Announce(Engine.State.StateDirectory.Locate(ResolvedStateDirectory));
+    /// <exception cref="StateDirectoryException">It exists but is not safe to use (<c>StateDirectoryUntrusted</c>), unless <paramref name="verify"/> is false.</exception>
+    protected StateDirectory LocateStateDirectory(string? pipedRoot = null, bool verify = true)
+    {
+        var state = StateDirectory is null && pipedRoot is not null
+            ? Announce(Engine.State.StateDirectory.Locate(pipedRoot), "the piped services' StateRoot")
+            : Announce(Engine.State.StateDirectory.Locate(ResolvedStateDirectory));
+        return verify && state.Exists ? state.EnsureTrusted() : state;
+    }
 
     // Which state directory a call uses is the first thing to know when it does not see what you expect.
     private StateDirectory Announce(StateDirectory state, string? source = null)

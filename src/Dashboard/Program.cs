@@ -10,6 +10,21 @@ if (options is null)
     return exitCode;
 }
 
+// A dashboard serves what is in the state directory: one that others can write is refused, as everywhere else.
+var state = StabilityTools.Engine.State.StateDirectory.Locate(options.StateDirectory);
+if (state.Exists && !state.Trust.IsTrusted)
+{
+    try
+    {
+        state.EnsureTrusted();
+    }
+    catch (StabilityTools.Engine.Errors.StateDirectoryException ex)
+    {
+        Console.Error.WriteLine($"stability-dashboard: {ex.Message}");
+        return DashboardExitCodes.Configuration;
+    }
+}
+
 await using var app = DashboardApp.Build(options);
 try
 {

@@ -14,13 +14,18 @@ internal sealed class ControlWatcher : IDisposable
 
     private readonly string _path;
     private readonly StatusStore _store;
-    private readonly Action<ControlRequest> _post;
+    private readonly Action<ControlRequest, int?> _post;
     private readonly object _gate = new();
     private readonly FileSystemWatcher? _watcher;
     private readonly ITimer _poll;
     private string? _lastId;
 
-    public ControlWatcher(string path, StatusStore store, string? alreadyHandledId, Action<ControlRequest> post, TimeProvider time)
+    /// <param name="path">The control file.</param>
+    /// <param name="store">Reads it.</param>
+    /// <param name="alreadyHandledId">The last request acknowledged before this supervisor started (not posted again).</param>
+    /// <param name="post">Gets each new request with the uid that owns the file it came in, as the kernel says (null where there are no owners).</param>
+    /// <param name="time">The poll's clock.</param>
+    public ControlWatcher(string path, StatusStore store, string? alreadyHandledId, Action<ControlRequest, int?> post, TimeProvider time)
     {
         _path = path;
         _store = store;
@@ -77,7 +82,7 @@ internal sealed class ControlWatcher : IDisposable
             }
 
             _lastId = request.RequestId;
-            _post(request);
+            _post(request, read.OwnerUid);
         }
     }
 

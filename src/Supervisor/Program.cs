@@ -74,7 +74,15 @@ var specPath = state.ServiceSpecPath(service);
 ServiceSpec spec;
 try
 {
-    spec = new StatusStore().Read<ServiceSpec>(specPath).GetDocumentOrThrow().Validate(specPath);
+    var read = new StatusStore().Read<ServiceSpec>(specPath);
+    // The spec says what runs as this supervisor's user: only that user (or root) may have written it.
+    if (read.OwnerUid is { } owner && !SafeFile.IsTrustedOwner(owner))
+    {
+        Console.Error.WriteLine($"The spec of '{service}' cannot be used: '{specPath}' is owned by {SafeFile.UserName(owner)} (uid {owner}), not by you or root. Someone else can write the state directory; see docs/SECURITY.md.");
+        return ExitConfig;
+    }
+
+    spec = read.GetDocumentOrThrow().Validate(specPath);
 }
 catch (StabilityException ex)
 {
@@ -86,8 +94,7 @@ await using var log = new LoggerConfiguration()
     .MinimumLevel.Information()
     .Enrich.WithProperty("Service", service)
     .Enrich.WithProperty("SupervisorPid", Environment.ProcessId)
-    .WriteTo.File(new CompactJsonFormatter(), Path.Combine(state.ServiceLogDirectory(service), "supervisor.log"),
-        fileSizeLimitBytes: 5 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 3)
+    .WriteTo.Sink(new RotatingLogSink(new RotatingLog(Path.Combine(state.ServiceLogDirectory(service), "supervisor.log"), 5 * 1024 * 1024, 3), new CompactJsonFormatter()))
     .CreateLogger();
 
 TaskScheduler.UnobservedTaskException += (_, e) =>

@@ -18,15 +18,20 @@ internal sealed class RotatingLog : IDisposable
     private long _length;
     private long _rateLimit;
     private readonly Action<long>? _onThrottled;
+    private readonly Action<StabilityTools.Engine.Errors.UnsafeFileException>? _onRefused;
     private long _lastThrottleReport = -60_000;
+    private long _lastRefusalReport = -60_000;
 
     /// <param name="path">The current file.</param>
     /// <param name="maxBytes">Rotate before a file would pass this size.</param>
     /// <param name="maxFiles">Rotated files kept.</param>
     /// <param name="rateLimit">Bytes per second the pump copies at most; 0: no limit.</param>
     /// <param name="onThrottled">Told (at most once a minute, from the pump's thread) that the limit slowed the service.</param>
-    public RotatingLog(string path, long maxBytes, int maxFiles, long rateLimit = 0, Action<long>? onThrottled = null)
+    /// <param name="onRefused">Told (at most once a minute) that a link or a foreign file stood at the log's name, so output was dropped rather than written through it.</param>
+    public RotatingLog(string path, long maxBytes, int maxFiles, long rateLimit = 0, Action<long>? onThrottled = null,
+        Action<StabilityTools.Engine.Errors.UnsafeFileException>? onRefused = null)
     {
+        _onRefused = onRefused;
         _path = path;
         _maxBytes = maxBytes;
         _maxFiles = maxFiles;
@@ -131,19 +136,26 @@ internal sealed class RotatingLog : IDisposable
                 _length += data.Length;
                 BytesWritten += data.Length;
             }
-            catch (IOException)
+            catch (IOException ex)
             {
-                // Disk full or the file vanished: drop this chunk rather than stall the service on its pipe.
+                // Disk full, the file vanished, or something unsafe stands at its name: drop this chunk rather than
+                // stall the service on its pipe (and never write through a planted link).
                 _stream?.Dispose();
                 _stream = null;
+                if (ex is StabilityTools.Engine.Errors.UnsafeFileException unsafeFile && _onRefused is not null
+                    && Environment.TickCount64 - _lastRefusalReport >= 60_000)
+                {
+                    _lastRefusalReport = Environment.TickCount64;
+                    _onRefused(unsafeFile);
+                }
             }
         }
     }
 
     private FileStream Open()
     {
-        _stream = new FileStream(_path, StabilityTools.Engine.Platform.FilePermissions.CreateOptions(
-            FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete));
+        _stream = StabilityTools.Engine.Platform.SafeFile.Open(_path, StabilityTools.Engine.Platform.SafeFileMode.Append,
+            FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         _length = _stream.Length;
         return _stream;
     }

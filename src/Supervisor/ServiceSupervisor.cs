@@ -29,6 +29,8 @@ internal sealed class ServiceSupervisor : IDisposable
     private readonly JsonLinesLog<StabilityEvent> _events;
     private readonly Channel<SupervisorMessage> _inbox = Channel.CreateUnbounded<SupervisorMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _statusGate = new();
+    private readonly object _refusalGate = new();
+    private readonly Dictionary<string, DateTimeOffset> _refusalsReported = new(StringComparer.Ordinal);
     private readonly object _childGate = new();
     private readonly HashSet<int> _ownChildren = [];
     private readonly TreeSampler _sampler = new();
@@ -66,8 +68,8 @@ internal sealed class ServiceSupervisor : IDisposable
         _events = new JsonLinesLog<StabilityEvent>(state.EventsLogPath);
         _tracker = new RestartTracker(spec, _time);
         var logs = state.ServiceLogDirectory(name);
-        _stdout = new RotatingLog(Path.Combine(logs, "stdout.log"), spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond, limit => Throttled("stdout", limit));
-        _stderr = new RotatingLog(Path.Combine(logs, "stderr.log"), spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond, limit => Throttled("stderr", limit));
+        _stdout = new RotatingLog(Path.Combine(logs, "stdout.log"), spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond, limit => Throttled("stdout", limit), Refused);
+        _stderr = new RotatingLog(Path.Combine(logs, "stderr.log"), spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond, limit => Throttled("stderr", limit), Refused);
         // Where the platform offers a freezer cgroup, every process of the service is born into it, so nothing can
         // escape a stop (double forks, new sessions) or outlive a killed supervisor unnoticed.
         _cgroup = ServiceCgroup.TryOpen(state.Root, name, create: true);
@@ -98,7 +100,7 @@ internal sealed class ServiceSupervisor : IDisposable
         Event("supervisor_started", "info", $"Supervisor {_self.Pid} started for '{_name}' ({_spec.FilePath}).");
         _heartbeat = _time.CreateTimer(_ => Beat(), null, TimeSpan.Zero, TimeSpan.FromSeconds(1));
         using var control = new ControlWatcher(_state.ServiceControlPath(_name), _store, previous?.LastControl?.RequestId,
-            request => Post(new SupervisorMessage.Control(request)), _time);
+            (request, owner) => Post(new SupervisorMessage.Control(request, owner)), _time);
         _log.Information("Watching {Path} ({Mode})", _state.ServiceControlPath(_name), control.Watching ? "file-system watch and poll" : "poll only");
 
         Spawn();
@@ -160,8 +162,8 @@ internal sealed class ServiceSupervisor : IDisposable
                 Spawn();
                 return null;
 
-            case SupervisorMessage.Control(var request):
-                return await OnControlAsync(request).ConfigureAwait(false);
+            case SupervisorMessage.Control(var request, var owner):
+                return await OnControlAsync(request, owner).ConfigureAwait(false);
 
             case SupervisorMessage.TimeLimitNear(var jobId) when _status.Status is not ServiceState.Fatal:
                 return await OnTimeLimitNearAsync(jobId).ConfigureAwait(false);
@@ -309,11 +311,29 @@ internal sealed class ServiceSupervisor : IDisposable
         }
     }
 
-    private async Task<ServiceState?> OnControlAsync(ControlRequest request)
+    private async Task<ServiceState?> OnControlAsync(ControlRequest request, int? owner)
     {
+        // Who asked is what the kernel says: the uid that owns control.json. What the writer put in requested_by is
+        // kept, marked as a claim, because anyone who can write the file can write anything there.
         var by = request.RequestedBy;
-        Event("control", "info", $"'{request.Command.ToString().ToLowerInvariant()}' requested by {by?.User ?? "?"} (pid {by?.Pid}) on {by?.Host ?? "?"}.",
-            ("request_id", request.RequestId), ("command", request.Command.ToString().ToLowerInvariant()), ("requested_by_pid", Str(by?.Pid ?? 0)), ("requested_by_user", by?.User ?? ""));
+        var command = request.Command.ToString().ToLowerInvariant() switch { "reloadlimits" => "reload-limits", var c => c };
+        var asker = owner is { } uid ? $"{SafeFile.UserName(uid)} (uid {uid}, the file's owner)" : (by?.User ?? "?");
+        var audit = new (string Key, string Value)[]
+        {
+            ("request_id", request.RequestId), ("command", command),
+            ("requested_by_uid", owner is { } u ? Str(u) : ""), ("requested_by_user", owner is { } o ? SafeFile.UserName(o) : by?.User ?? ""),
+            ("claimed_pid", Str(by?.Pid ?? 0)), ("claimed_user", by?.User ?? ""), ("claimed_host", by?.Host ?? ""),
+        };
+        if (owner is { } foreign && !SafeFile.IsTrustedOwner(foreign))
+        {
+            Event("request_refused", "error",
+                $"'{command}' refused: control.json is owned by {asker}, not by the supervisor's user or root. Someone else can write '{_state.ServiceDirectory(_name)}': see docs/SECURITY.md.",
+                audit);
+            Ack(request, "refused", $"control.json is owned by uid {foreign}; only the supervisor's own user or root may steer '{_name}'.", null);
+            return null;
+        }
+
+        Event("control", "info", $"'{command}' requested by {asker}, claimed pid {by?.Pid} on {by?.Host ?? "?"}.", audit);
         var timeout = request.StopTimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : _spec.StopTimeout;
         switch (request.Command)
         {
@@ -337,12 +357,31 @@ internal sealed class ServiceSupervisor : IDisposable
                 try
                 {
                     var read = _store.Read<ServiceSpec>(_state.ServiceSpecPath(_name));
-                    var spec = read.GetDocumentOrThrow().Validate(read.Path);
+                    if (read.OwnerUid is { } specOwner && !SafeFile.IsTrustedOwner(specOwner))
+                    {
+                        Event("request_refused", "error",
+                            $"reload-limits refused: spec.json is owned by {SafeFile.UserName(specOwner)} (uid {specOwner}), not by the supervisor's user or root.",
+                            [.. audit, ("spec_owner_uid", Str(specOwner))]);
+                        Ack(request, "refused", $"spec.json is owned by uid {specOwner}; nothing was reloaded.", null);
+                        return null;
+                    }
+
+                    // A reload changes limits only: what runs, as whom, and what an alert runs come from the spec the
+                    // service was started with; a new command line takes a new Start.
+                    var reloaded = read.GetDocumentOrThrow().Validate(read.Path);
+                    var spec = _spec.WithLimitsFrom(reloaded);
+                    if (_spec.ExecutionDiffersFrom(reloaded) is { } ignored)
+                    {
+                        Event("reload_ignored_execution", "warning",
+                            $"reload-limits for '{_name}' applied the limits only; the spec's {ignored} changed too, which takes a new Start.",
+                            [.. audit, ("ignored", ignored)]);
+                    }
+
                     _spec = spec;
                     _tracker.UpdateSpec(spec);
                     _stdout.Reconfigure(spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond);
                     _stderr.Reconfigure(spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond);
-                    Ack(request, "ok", "The spec was reloaded.", null);
+                    Ack(request, "ok", "The limits were reloaded.", null);
                 }
                 catch (StabilityException ex)
                 {
@@ -350,6 +389,27 @@ internal sealed class ServiceSupervisor : IDisposable
                 }
 
                 return null;
+        }
+    }
+
+    /// <summary>A link or a foreign file stood where the supervisor writes: reported once a minute per file, never written through.</summary>
+    private void Refused(UnsafeFileException refused)
+    {
+        lock (_refusalGate)
+        {
+            var now = _time.GetUtcNow();
+            if (_refusalsReported.TryGetValue(refused.Path, out var last) && now - last < TimeSpan.FromMinutes(1))
+            {
+                return;
+            }
+
+            _refusalsReported[refused.Path] = now;
+        }
+
+        _log.Error("Refused an unsafe file: {Message}", refused.Message);
+        if (!string.Equals(refused.Path, _state.EventsLogPath, StringComparison.Ordinal))
+        {
+            Event("unsafe_file", "error", refused.Message, ("path", refused.Path), ("reason", refused.Reason));
         }
     }
 
@@ -776,6 +836,10 @@ internal sealed class ServiceSupervisor : IDisposable
             {
                 _status = _store.Write(_state.ServiceStatusPath(_name), _status);
             }
+            catch (StatusWriteException ex) when (ex.InnerException is UnsafeFileException refused)
+            {
+                Refused(refused);
+            }
             catch (StabilityException ex)
             {
                 _log.Error(ex, "Could not write status.json");
@@ -809,6 +873,10 @@ internal sealed class ServiceSupervisor : IDisposable
         try
         {
             _events.Append(stabilityEvent);
+        }
+        catch (StatusWriteException ex) when (ex.InnerException is UnsafeFileException refused)
+        {
+            Refused(refused);
         }
         catch (StabilityException ex)
         {

@@ -21,7 +21,7 @@ internal abstract record SupervisorMessage
     public sealed record RestartDue(int Generation) : SupervisorMessage;
 
     /// <summary>A new control request arrived.</summary>
-    public sealed record Control(ControlRequest Request) : SupervisorMessage;
+    public sealed record Control(ControlRequest Request, int? OwnerUid) : SupervisorMessage;
 
     /// <summary>
     /// Slurm's warning ahead of the job's time limit (SIGUSR1, <c>--signal=B:USR1@N</c>): stop the service gracefully,

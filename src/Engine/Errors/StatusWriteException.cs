@@ -17,7 +17,10 @@ public sealed class StatusWriteException : ProcessCommunicationException
     public bool IsDiskFull { get; }
 
     /// <inheritdoc />
-    public override string ErrorId => IsDiskFull ? "StatusWriteDiskFull" : "StatusWriteFailed";
+    public override string ErrorId => IsDiskFull ? "StatusWriteDiskFull" : IsUnsafeFile ? UnsafeFileException.ErrorId : "StatusWriteFailed";
+
+    /// <summary>True when the write was refused because a link or a foreign-owned file stood at the name.</summary>
+    public bool IsUnsafeFile => InnerException is UnsafeFileException;
 
     private static string BuildMessage(string path, bool isDiskFull, Exception inner) => isDiskFull
         ? $"Could not write '{path}': the file system is full. The previous document is intact. Free space on that file system, or move the state directory (-StateDirectory or STABILITY_HOME)."

@@ -9,20 +9,28 @@ public static class FilePermissions
     /// <summary>rw for the owner alone.</summary>
     public const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    /// <summary>Creates <paramref name="path"/> (and missing parents) with owner-only permissions where the OS has them.</summary>
-    public static DirectoryInfo CreateOwnerOnlyDirectory(string path) => OperatingSystem.IsWindows()
-        ? Directory.CreateDirectory(path)
-        : Directory.CreateDirectory(path, OwnerOnlyDirectory);
-
-    /// <summary>Options for creating a file with owner-only permissions.</summary>
-    public static FileStreamOptions CreateOptions(FileMode mode, FileAccess access, FileShare share)
+    /// <summary>Creates <paramref name="path"/> and every missing parent with owner-only permissions where the OS has them.</summary>
+    public static DirectoryInfo CreateOwnerOnlyDirectory(string path)
     {
-        var options = new FileStreamOptions { Mode = mode, Access = access, Share = share, BufferSize = 0 };
-        if (!OperatingSystem.IsWindows() && mode != FileMode.Open && (access & FileAccess.Write) != 0)
+        if (OperatingSystem.IsWindows())
         {
-            options.UnixCreateMode = OwnerOnlyFile;
+            return Directory.CreateDirectory(path);
         }
 
-        return options;
+        // Directory.CreateDirectory(path, mode) gives the mode to the last folder only; missing parents get the
+        // umask's 0755. So each missing folder is created on its own, top down.
+        var full = Path.GetFullPath(path);
+        var missing = new Stack<string>();
+        for (var p = full; !string.IsNullOrEmpty(p) && !Directory.Exists(p); p = Path.GetDirectoryName(p))
+        {
+            missing.Push(p);
+        }
+
+        while (missing.TryPop(out var folder))
+        {
+            Directory.CreateDirectory(folder, OwnerOnlyDirectory);
+        }
+
+        return new DirectoryInfo(full);
     }
 }

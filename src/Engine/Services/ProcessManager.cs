@@ -375,7 +375,7 @@ public sealed class ProcessManager
             }
 
             string chunk;
-            using (var reader = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            using (var reader = SafeFile.OpenRead(path))
             {
                 reader.Position = offset;
                 var buffer = new byte[length - offset];
@@ -878,7 +878,7 @@ public sealed class ProcessManager
     {
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var stream = SafeFile.OpenRead(path);
             // Only the end matters for a tail: read at most the last 1 MiB.
             const int cap = 1024 * 1024;
             if (stream.Length > cap)

@@ -149,6 +149,41 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
         },
     };
 
+    /// <summary>
+    /// This spec with every setting of <paramref name="reloaded"/> except what decides what runs and as whom (program,
+    /// arguments, environment, working directory, user, priority, GPU visibility, health URL, port, alert command and
+    /// webhook, Slurm job): what a <c>reload-limits</c> request may change. A new command line takes a new Start.
+    /// </summary>
+    public ServiceSpec WithLimitsFrom(ServiceSpec reloaded) => reloaded with
+    {
+        Name = Name, Kind = Kind, FilePath = FilePath, Arguments = Arguments, Environment = Environment,
+        WorkingDirectory = WorkingDirectory, RunAsUser = RunAsUser, Nice = Nice, HideGpus = HideGpus, HealthUrl = HealthUrl,
+        Port = Port, AlertCommand = AlertCommand, AlertWebhookUrl = AlertWebhookUrl, Slurm = Slurm,
+    };
+
+    /// <summary>The names of the execution settings (see <see cref="WithLimitsFrom"/>) in which <paramref name="other"/> differs from this spec, comma-separated; null when none does.</summary>
+    public string? ExecutionDiffersFrom(ServiceSpec other)
+    {
+        var differ = new List<string>();
+        void Check(bool same, string name)
+        {
+            if (!same)
+            {
+                differ.Add(name);
+            }
+        }
+
+        Check(FilePath == other.FilePath, "file_path");
+        Check(Arguments.SequenceEqual(other.Arguments), "arguments");
+        Check(Environment.Count == other.Environment.Count && Environment.All(e => other.Environment.TryGetValue(e.Key, out var v) && v == e.Value), "environment");
+        Check(WorkingDirectory == other.WorkingDirectory, "working_directory");
+        Check(RunAsUser == other.RunAsUser, "run_as_user");
+        Check(Nice == other.Nice && HideGpus == other.HideGpus, "nice/hide_gpus");
+        Check(HealthUrl == other.HealthUrl && Port == other.Port, "health_url/port");
+        Check((AlertCommand ?? []).SequenceEqual(other.AlertCommand ?? []) && AlertWebhookUrl == other.AlertWebhookUrl, "alert_command/alert_webhook_url");
+        return differ.Count == 0 ? null : string.Join(", ", differ);
+    }
+
     /// <summary>The restart delay after the first immediate restart.</summary>
     public TimeSpan BackoffInitial => TimeSpan.FromMilliseconds(BackoffInitialMs);
 

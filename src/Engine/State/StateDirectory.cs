@@ -62,9 +62,11 @@ public sealed partial class StateDirectory
     /// exist with owner-only permissions and can be written.
     /// </summary>
     /// <exception cref="StateDirectoryException">The directory cannot be created or written.</exception>
+    /// <exception cref="StateDirectoryException">The directory cannot be created or written, or it is not safe to use (<see cref="StateTrust"/>; error id <c>StateDirectoryUntrusted</c>).</exception>
     public static StateDirectory Open(string? explicitPath = null, Func<string, string?>? getEnvironment = null)
     {
         var state = new StateDirectory(ResolveRoot(explicitPath, getEnvironment));
+        state.EnsureTrusted();
         state.EnsureLayout();
         return state;
     }
@@ -75,6 +77,21 @@ public sealed partial class StateDirectory
     /// </summary>
     public static StateDirectory Locate(string? explicitPath = null, Func<string, string?>? getEnvironment = null) =>
         new(ResolveRoot(explicitPath, getEnvironment));
+
+    /// <summary>Judges whether this directory may be used (who owns it and its folders, who can write them); changes nothing.</summary>
+    public TrustVerdict Trust => StateTrust.Check(Root);
+
+    /// <summary>Returns this directory when it is safe to use (or does not exist yet).</summary>
+    /// <exception cref="StateDirectoryException">It is not (error id <c>StateDirectoryUntrusted</c>); the message names the folder, its owner and mode, and the fix.</exception>
+    public StateDirectory EnsureTrusted()
+    {
+        var verdict = Trust;
+        return verdict.IsTrusted
+            ? this
+            : throw new StateDirectoryException(Root,
+                $"The state directory '{Root}' is not safe to use: '{verdict.Path}' {verdict.Reason}. Whoever can write it can make the product run their commands as you. Fix: {verdict.Fix}.",
+                errorId: StateDirectoryException.UntrustedErrorId);
+    }
 
     /// <summary>True when the root exists.</summary>
     public bool Exists => Directory.Exists(Root);
@@ -133,6 +150,7 @@ public sealed partial class StateDirectory
     public string EnsureServiceDirectory(string name)
     {
         var dir = ServiceDirectory(name);
+        CreateChecked(dir);
         CreateChecked(ServiceLogDirectory(name));
         return dir;
     }
@@ -185,6 +203,12 @@ public sealed partial class StateDirectory
             }
 
             FilePermissions.CreateOwnerOnlyDirectory(path);
+            // Narrow what the umask or an older version left wider (issue #13: folders were created 0755).
+            if (!OperatingSystem.IsWindows() && FileStatus.TryLstat(path, out var status) && status.IsDirectory
+                && SafeFile.IsTrustedOwner(status.Uid) && status.Uid == Native.GetEffectiveUserId() && (status.Permissions & 0x3F /* 077 */) != 0)
+            {
+                File.SetUnixFileMode(path, FilePermissions.OwnerOnlyDirectory);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -196,10 +220,11 @@ public sealed partial class StateDirectory
 
     private void ProbeWritable()
     {
-        var probe = Path.Combine(Root, $".probe-{Environment.ProcessId}");
+        // A unique name: runspaces of one process (ForEach-Object -Parallel) open state directories at once.
+        var probe = SafeFile.TemporaryName(Path.Combine(Root, ".probe"));
         try
         {
-            using (new FileStream(probe, FilePermissions.CreateOptions(FileMode.Create, FileAccess.Write, FileShare.None)))
+            using (SafeFile.Open(probe, SafeFileMode.CreateNew, FileAccess.Write))
             {
             }
 
@@ -213,6 +238,6 @@ public sealed partial class StateDirectory
         }
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\A[a-z0-9][a-z0-9._-]{0,62}\z", RegexOptions.CultureInvariant)]
     private static partial Regex ServiceNamePattern();
 }

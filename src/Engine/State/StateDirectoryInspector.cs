@@ -20,9 +20,16 @@ public sealed class StateDirectoryInspector
     public StateDirectoryReport Inspect(StateDirectory state, TimeSpan? staleAfter = null)
     {
         ArgumentNullException.ThrowIfNull(state);
+        var trust = state.Trust;
         if (!state.Exists)
         {
-            return new StateDirectoryReport(state.Root, false, [], []);
+            return new StateDirectoryReport(state.Root, false, [], []) { Trust = trust };
+        }
+
+        if (!trust.IsTrusted)
+        {
+            // The verdict is the report: nothing in a directory others can write is worth reading.
+            return new StateDirectoryReport(state.Root, true, [], []) { Trust = trust };
         }
 
         var services = state.ListServices();
@@ -35,7 +42,7 @@ public sealed class StateDirectoryInspector
             Check<ResourceQuotas>(state, state.QuotasPath, null),
         };
         documents.AddRange(services.Select(s => Check<ProcessStatus>(state, state.ServiceStatusPath(s), staleAfter)));
-        return new StateDirectoryReport(state.Root, true, services, documents);
+        return new StateDirectoryReport(state.Root, true, services, documents) { Trust = trust };
     }
 
     private DocumentHealth Check<T>(StateDirectory state, string path, TimeSpan? staleAfter)

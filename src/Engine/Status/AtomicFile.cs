@@ -6,21 +6,19 @@ namespace StabilityTools.Engine.Status;
 /// <summary>Replaces a file's content atomically: write a temporary sibling, flush, rename over.</summary>
 public static class AtomicFile
 {
-    /// <summary>The temporary file this process writes before renaming over <paramref name="path"/>.</summary>
-    public static string TempPathFor(string path) => $"{path}.tmp-{Environment.ProcessId}";
-
     /// <summary>
-    /// Writes <paramref name="bytes"/> to <c>&lt;path&gt;.tmp-&lt;pid&gt;</c>, optionally fsyncs it, and renames it
-    /// over <paramref name="path"/>. The caller holds the file's lock. On failure the temporary file is removed
-    /// and <paramref name="path"/> is untouched.
+    /// Writes <paramref name="bytes"/> to a new <c>&lt;path&gt;.tmp-&lt;pid&gt;-&lt;random&gt;</c> (created exclusively,
+    /// owner-only, never through a link: a name no one could plant ahead), optionally fsyncs it, and renames it over
+    /// <paramref name="path"/>. The caller holds the file's lock. On failure the temporary file is removed and
+    /// <paramref name="path"/> is untouched.
     /// </summary>
-    /// <exception cref="StatusWriteException">The write or rename failed.</exception>
+    /// <exception cref="StatusWriteException">The write or rename failed, or something unsafe stood in the way.</exception>
     public static void Replace(string path, ReadOnlySpan<byte> bytes, bool fsync)
     {
-        var temp = TempPathFor(path);
+        var temp = SafeFile.TemporaryName(path);
         try
         {
-            using (var stream = new FileStream(temp, FilePermissions.CreateOptions(FileMode.Create, FileAccess.Write, FileShare.Read)))
+            using (var stream = SafeFile.Open(temp, SafeFileMode.CreateNew, FileAccess.Write))
             {
                 stream.Write(bytes);
                 if (fsync)
@@ -29,12 +27,23 @@ public static class AtomicFile
                 }
             }
 
+            RefuseForeignTarget(path);
             File.Move(temp, path, overwrite: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             TryDelete(temp);
             throw new StatusWriteException(path, IoErrors.IsDiskFull(ex), ex);
+        }
+    }
+
+    // rename(2) replaces a link rather than following it, but a document someone else put at the name means
+    // someone else can write this folder: refuse rather than quietly replace what they planted.
+    private static void RefuseForeignTarget(string path)
+    {
+        if (FileStatus.TryLstat(path, out var status) && (!SafeFile.IsTrustedOwner(status.Uid) || !(status.IsRegularFile || status.IsSymbolicLink)))
+        {
+            throw new UnsafeFileException(path, $"the file there has {status.Describe()}, not a regular file of yours");
         }
     }
 

@@ -8,8 +8,8 @@ namespace StabilityTools.Engine.Status;
 /// An exclusive OS lock on a <c>&lt;file&gt;.lock</c> file, held while this object lives.
 /// </summary>
 /// <remarks>
-/// On Unix .NET opens a file with <see cref="FileShare.None"/> by taking <c>flock(LOCK_EX|LOCK_NB)</c> on it,
-/// so this is the same lock a Python writer takes with <c>fcntl.flock(fd, LOCK_EX)</c>. The kernel drops it
+/// On Unix the lock is <c>flock(LOCK_EX|LOCK_NB)</c> on the lock file (opened by <see cref="SafeFile"/>: never
+/// through a link, only a file of ours), the same lock a Python writer takes with <c>fcntl.flock(fd, LOCK_EX)</c>. The kernel drops it
 /// when the holder dies, so a killed writer can never leave it held. The lock file itself is never deleted:
 /// deleting it would let two processes lock two different inodes of the same name.
 /// </remarks>
@@ -37,7 +37,7 @@ public sealed class FileLock : IDisposable
         {
             try
             {
-                var stream = new FileStream(lockPath, FilePermissions.CreateOptions(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+                var stream = SafeFile.Open(lockPath, SafeFileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
                 return new FileLock(stream, lockPath);
             }
             catch (IOException ex) when (IoErrors.IsSharingViolation(ex))
@@ -62,7 +62,7 @@ public sealed class FileLock : IDisposable
     {
         try
         {
-            var stream = new FileStream(lockPath, FilePermissions.CreateOptions(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            var stream = SafeFile.Open(lockPath, SafeFileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             return new FileLock(stream, lockPath);
         }
         catch (IOException ex) when (IoErrors.IsSharingViolation(ex))

@@ -60,11 +60,11 @@ public sealed class JsonLinesLog<T>
         try
         {
             RotateIfFull(buffer.Length);
-            using var stream = new FileStream(Path, FilePermissions.CreateOptions(FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete));
+            using var stream = SafeFile.Open(Path, SafeFileMode.Append, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
             var start = stream.Position;
             try
             {
-                if (start > 0 && !EndsWithNewline(start))
+                if (start > 0 && !EndsWithNewline(stream, start))
                 {
                     // A writer died mid-line: end that line so this record is not glued onto it.
                     stream.WriteByte((byte)'\n');
@@ -180,13 +180,7 @@ public sealed class JsonLinesLog<T>
         byte[] content;
         try
         {
-            using var stream = new FileStream(path, new FileStreamOptions
-            {
-                Mode = FileMode.Open,
-                Access = FileAccess.Read,
-                Share = FileShare.ReadWrite | FileShare.Delete,
-                BufferSize = 0,
-            });
+            using var stream = SafeFile.OpenRead(path);
             if (offset > stream.Length)
             {
                 offset = 0;
@@ -254,11 +248,10 @@ public sealed class JsonLinesLog<T>
         return skipped;
     }
 
-    private bool EndsWithNewline(long length)
+    private static bool EndsWithNewline(FileStream stream, long length)
     {
-        using var handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         Span<byte> last = stackalloc byte[1];
-        return RandomAccess.Read(handle, last, length - 1) == 1 && last[0] == (byte)'\n';
+        return RandomAccess.Read(stream.SafeFileHandle, last, length - 1) == 1 && last[0] == (byte)'\n';
     }
 
     private static void TryTruncate(FileStream stream, long length)

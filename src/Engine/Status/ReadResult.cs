@@ -13,6 +13,12 @@ namespace StabilityTools.Engine.Status;
 public sealed record ReadResult<T>(ReadState State, string Path, T? Document, string? Error, TimeSpan? Age)
     where T : class
 {
+    /// <summary>
+    /// The uid that owns the file read, as the kernel reported it for the very file opened (not what its writer
+    /// wrote); null when nothing was read or the platform has no owners (Windows: -1 never appears here).
+    /// </summary>
+    public int? OwnerUid { get; init; }
+
     /// <summary>True when a document is present (fresh or stale).</summary>
     public bool HasDocument => Document is not null;
 

@@ -10,7 +10,7 @@ namespace StabilityTools.Engine.Status;
 /// Reads and writes status documents by the status-file protocol (docs/status-files.md).
 /// </summary>
 /// <remarks>
-/// Writers: exclusive lock on <c>&lt;file&gt;.lock</c> (bounded wait), write <c>&lt;file&gt;.tmp-&lt;pid&gt;</c>,
+/// Writers: exclusive lock on <c>&lt;file&gt;.lock</c> (bounded wait), write <c>&lt;file&gt;.tmp-&lt;pid&gt;-&lt;random&gt;</c>,
 /// fsync, rename over <c>&lt;file&gt;</c>, release. A process killed at any instant leaves either the old or the
 /// new document, never a torn one, and the kernel releases its lock.
 /// Readers take no lock: rename is atomic, so they always open a whole document. They cap the size read,
@@ -72,15 +72,15 @@ public sealed class StatusStore
     public ReadResult<T> Read<T>(string path, TimeSpan? staleAfter = null)
         where T : StatusDocument, IStatusSchema
     {
-        var raw = ReadBytes(path, out var buffer, out var length);
+        var raw = ReadBytes(path, out var buffer, out var length, out var owner);
         if (raw is not null)
         {
-            return new ReadResult<T>(raw.Value.State, path, null, raw.Value.Error, null);
+            return new ReadResult<T>(raw.Value.State, path, null, raw.Value.Error, null) { OwnerUid = owner };
         }
 
         try
         {
-            return Parse<T>(path, buffer.AsSpan(0, length), staleAfter);
+            return Parse<T>(path, buffer.AsSpan(0, length), staleAfter) with { OwnerUid = owner };
         }
         finally
         {
@@ -129,8 +129,10 @@ public sealed class StatusStore
 
         foreach (var file in Directory.EnumerateFiles(directory, prefix + "*"))
         {
+            // <pid>-<random> (this store) or <pid> (older writers, the Python example).
             var suffix = System.IO.Path.GetFileName(file)[prefix.Length..];
-            if (int.TryParse(suffix, out var pid) && pid != Environment.ProcessId && !ProcessIdentity.PidExists(pid))
+            var dash = suffix.IndexOf('-', StringComparison.Ordinal);
+            if (int.TryParse(dash < 0 ? suffix : suffix[..dash], out var pid) && pid != Environment.ProcessId && !ProcessIdentity.PidExists(pid))
             {
                 try
                 {
@@ -193,22 +195,18 @@ public sealed class StatusStore
     }
 
     /// <summary>Reads the whole file into a pooled buffer; returns a state instead when there is nothing to parse.</summary>
-    private (ReadState State, string Error)? ReadBytes(string path, out byte[] buffer, out int length)
+    private (ReadState State, string Error)? ReadBytes(string path, out byte[] buffer, out int length, out int? owner)
     {
         buffer = [];
         length = 0;
+        owner = null;
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                // Full sharing, delete included, so a writer's rename over this file never fails on Windows.
-                using var stream = new FileStream(path, new FileStreamOptions
-                {
-                    Mode = FileMode.Open,
-                    Access = FileAccess.Read,
-                    Share = FileShare.ReadWrite | FileShare.Delete,
-                    BufferSize = 0,
-                });
+                // Never through a link; full sharing on Windows, so a writer's rename over this file never fails there.
+                using var stream = SafeFile.OpenRead(path);
+                owner = SafeFile.OwnerOf(stream) is var uid and >= 0 ? uid : null;
                 var size = stream.Length;
                 if (size > _options.MaxDocumentBytes)
                 {
@@ -254,6 +252,11 @@ public sealed class StatusStore
                 ReturnBuffer(ref buffer);
                 return (ReadState.Unreadable, ex.Message);
             }
+            catch (UnsafeFileException ex)
+            {
+                ReturnBuffer(ref buffer);
+                return (ReadState.Unreadable, ex.Message);
+            }
             catch (IOException ex)
             {
                 ReturnBuffer(ref buffer);
@@ -280,7 +283,7 @@ public sealed class StatusStore
     /// <summary>The <c>seq</c> of the current document, 0 when it is missing or unreadable.</summary>
     private long ReadSeq(string path)
     {
-        if (ReadBytes(path, out var buffer, out var length) is not null)
+        if (ReadBytes(path, out var buffer, out var length, out _) is not null)
         {
             return 0;
         }

@@ -34,10 +34,11 @@ internal static partial class CheckpointFile
         var hash = SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length));
         body.Write(hash);
 
-        var temp = $"{path}.tmp-{Environment.ProcessId}";
+        // A fresh, unguessable name, created exclusively and never through a link (SafeFile).
+        var temp = SafeFile.TemporaryName(path);
         try
         {
-            using (var stream = new FileStream(temp, FilePermissions.CreateOptions(FileMode.Create, FileAccess.Write, FileShare.None)))
+            using (var stream = SafeFile.Open(temp, SafeFileMode.CreateNew, FileAccess.Write))
             {
                 stream.Write(body.GetBuffer(), 0, (int)body.Length);
                 stream.Flush(flushToDisk: true);
@@ -59,7 +60,13 @@ internal static partial class CheckpointFile
     /// <exception cref="InvalidDataException">The file is truncated, damaged or not a checkpoint.</exception>
     public static (string MetadataJson, IReadOnlyList<byte[]> Blobs) Read(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        byte[] bytes;
+        using (var file = SafeFile.OpenRead(path))
+        {
+            bytes = new byte[file.Length];
+            file.ReadExactly(bytes);
+        }
+
         if (bytes.Length < Magic.Length + 8 + 32 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
         {
             throw new InvalidDataException("not a StabilityTools checkpoint (bad header)");

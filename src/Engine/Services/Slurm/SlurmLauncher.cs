@@ -156,8 +156,12 @@ public sealed class SlurmLauncher : IServiceLauncher
             .Append(string.Join(' ', command.Select(Quote)))
             .Append('\n')
             .ToString();
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, text);
+        var temporary = SafeFile.TemporaryName(path);
+        using (var file = SafeFile.Open(temporary, SafeFileMode.CreateNew, FileAccess.Write))
+        {
+            file.Write(Encoding.UTF8.GetBytes(text));
+        }
+
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

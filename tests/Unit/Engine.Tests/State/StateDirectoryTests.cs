@@ -104,6 +104,8 @@ public sealed class StateDirectoryTests : IDisposable
     [InlineData("../etc", false)]
     [InlineData("a/b", false)]
     [InlineData("-x", false)]
+    [InlineData("x\n", false)]
+    [InlineData("x\r\n", false)]
     public void Service_names_are_validated(string name, bool valid)
     {
         Assert.Equal(valid, StateDirectory.IsValidServiceName(name));

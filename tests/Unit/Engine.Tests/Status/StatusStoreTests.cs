@@ -190,12 +190,14 @@ public sealed class StatusStoreTests : IDisposable
         var path = _dir.File("doc.json");
         // A pid far above pid_max can never be alive: this is a leftover of a writer killed before its rename.
         var orphan = path + ".tmp-2147483000";
+        var orphanWithRandomPart = path + ".tmp-2147483001-0a1b2c3d4e5f";
         File.WriteAllText(orphan, "half");
+        File.WriteAllText(orphanWithRandomPart, "half");
 
         _store.Write(path, new TestDocument());
 
         Assert.False(File.Exists(orphan));
-        Assert.False(File.Exists(AtomicFile.TempPathFor(path)));
+        Assert.False(File.Exists(orphanWithRandomPart));
         Assert.Equal(["doc.json", "doc.json.lock"], Directory.GetFiles(_dir.Path).Select(f => Path.GetFileName(f)!).Order().ToArray());
     }
 
