@@ -92,7 +92,11 @@ function Sync-Directory([string] $Source, [string] $Destination) {
         $existing = Get-Item -LiteralPath $target -ErrorAction Ignore
         if ($existing -and $existing.Length -eq $file.Length -and $existing.LastWriteTimeUtc -eq $file.LastWriteTimeUtc) { continue }
         $null = New-Item -ItemType Directory -Force -Path (Split-Path $target)
-        Copy-Item -LiteralPath $file.FullName -Destination $target -Force
+        # Copy beside, then rename over: an executable that a running supervisor or dashboard holds cannot be
+        # overwritten in place ("Text file busy"), but its name can be replaced; the running one keeps its inode.
+        $staging = "$target.new-$PID"
+        Copy-Item -LiteralPath $file.FullName -Destination $staging -Force
+        [IO.File]::Move($staging, $target, $true)
     }
 }
 

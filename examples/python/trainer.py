@@ -11,7 +11,7 @@ heartbeat and progress counter the supervisor watches for hangs), data/model_met
 in data/metrics.jsonl, checkpoints every epoch under models/<run>/, resumes from its checkpoint after a restart,
 and on SIGTERM finishes the step, checkpoints and exits. See docs/status-files.md for the contract.
 """
-import argparse, datetime, fcntl, json, math, os, random, signal, socket, sys, time
+import argparse, datetime, fcntl, json, math, os, random, secrets, signal, socket, sys, time
 
 # --- the contract (docs/status-files.md) -------------------------------------------------------------------------
 
@@ -29,19 +29,19 @@ def _json_safe(v):
     return v
 
 def write_status(path, doc, schema):
-    """Lock <file>.lock, write <file>.tmp-<pid>, fsync, rename over <file>: readers never see a torn document."""
-    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    """Lock <file>.lock, write a new <file>.tmp-<pid>-<random> (never through a link), fsync, rename over <file>: readers never see a torn document."""
+    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            with open(path, "rb") as f:
+            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
                 seq = json.load(f).get("seq", 0)
         except (OSError, ValueError):
             seq = 0
         doc = {"schema": schema, "seq": seq + 1, "written_at": _now(),
                "writer": {"pid": os.getpid(), "host": socket.gethostname()}, **doc}
-        tmp = f"{path}.tmp-{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(_json_safe(doc), f, allow_nan=False)
             f.flush()
@@ -53,17 +53,14 @@ def write_status(path, doc, schema):
 def append_line(path, record):
     """One record, one write, under the same lock; a fragment left by a dead writer is ended first."""
     line = (json.dumps(_json_safe(record), allow_nan=False) + "\n").encode("utf-8")
-    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         try:
             size = os.fstat(fd).st_size
-            if size > 0:
-                with open(path, "rb") as f:
-                    f.seek(size - 1)
-                    if f.read(1) != b"\n":
-                        line = b"\n" + line
+            if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line
             os.write(fd, line)
         finally:
             os.close(fd)
@@ -176,8 +173,8 @@ def main():
             break  # the epoch was not finished: the checkpoint keeps the last whole epoch
         loss, acc = evaluate(w, b, valid)
         sps = seen / max(time.monotonic() - epoch_start, 1e-9)
-        tmp = f"{checkpoint}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
+        tmp = f"{checkpoint}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w", encoding="utf-8") as f:
             json.dump({"w": w, "b": b, "epoch": epoch}, f)
             f.flush()
             os.fsync(f.fileno())

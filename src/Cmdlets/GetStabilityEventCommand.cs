@@ -41,7 +41,19 @@ public sealed class GetStabilityEventCommand : StabilityCmdlet
         DateTimeOffset? since = Since is { } s ? new DateTimeOffset(s.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(s, DateTimeKind.Local) : s) : null;
         var name = Name is null ? null : WildcardPattern.Get(Name, WildcardOptions.IgnoreCase);
         var types = Type?.Select(t => WildcardPattern.Get(t, WildcardOptions.IgnoreCase)).ToList();
-        var events = manager.GetEvents(null, since, null)
+        IReadOnlyList<Engine.Models.StabilityEvent> all;
+        try
+        {
+            all = manager.GetEvents(null, since, null);
+        }
+        catch (Engine.Errors.UnsafeFileException ex)
+        {
+            // A link planted at events.jsonl is never read through: say so, with the error id tests and scripts see.
+            ThrowStabilityError(ex, manager.State.EventsLogPath);
+            return;
+        }
+
+        var events = all
             .Where(e => name is null || (e.Service is not null && name.IsMatch(e.Service)))
             .Where(e => types is null || types.Any(t => t.IsMatch(e.Type)))
             .ToList();

@@ -30,7 +30,19 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
         : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory);
 
     /// <summary>The state directory, created when missing (for cmdlets that write).</summary>
-    protected StateDirectory OpenStateDirectory() => Announce(Engine.State.StateDirectory.Open(ResolvedStateDirectory));
+    /// <remarks>A directory that cannot be used ends the call with a terminating error carrying the exception's id.</remarks>
+    protected StateDirectory OpenStateDirectory()
+    {
+        try
+        {
+            return Announce(Engine.State.StateDirectory.Open(ResolvedStateDirectory));
+        }
+        catch (StateDirectoryException ex)
+        {
+            ThrowStabilityError(ex, ex.Path);
+            throw; // not reached: ThrowTerminatingError throws
+        }
+    }
 
     /// <summary>
     /// The state directory without creating anything (for cmdlets that only read or act on existing services).
@@ -42,7 +54,19 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
         var state = StateDirectory is null && pipedRoot is not null
             ? Announce(Engine.State.StateDirectory.Locate(pipedRoot), "the piped services' StateRoot")
             : Announce(Engine.State.StateDirectory.Locate(ResolvedStateDirectory));
-        return verify && state.Exists ? state.EnsureTrusted() : state;
+        if (verify && state.Exists)
+        {
+            try
+            {
+                state.EnsureTrusted();
+            }
+            catch (StateDirectoryException ex)
+            {
+                ThrowStabilityError(ex, ex.Path);
+            }
+        }
+
+        return state;
     }
 
     // Which state directory a call uses is the first thing to know when it does not see what you expect.
@@ -63,6 +87,9 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
     {
         var (id, category) = exception switch
         {
+            StateDirectoryException { ErrorId: StateDirectoryException.UntrustedErrorId } e => (e.ErrorId, ErrorCategory.SecurityError),
+            StatusWriteException { IsUnsafeFile: true } e => (e.ErrorId, ErrorCategory.SecurityError),
+            UnsafeFileException => (UnsafeFileException.ErrorId, ErrorCategory.SecurityError),
             ConfigurationException e => (e.ErrorId, ErrorCategory.InvalidData),
             ServiceNotFoundException e => (e.ErrorId, ErrorCategory.ObjectNotFound),
             ServiceStartException e => (e.ErrorId, ErrorCategory.InvalidResult),

@@ -90,11 +90,15 @@ catch (StabilityException ex)
     return ExitConfig;
 }
 
+// A link planted at supervisor.log is refused by the log itself; the supervisor reports it as an event once it exists.
+ServiceSupervisor? supervisorRef = null;
+var earlyRefusals = new System.Collections.Concurrent.ConcurrentQueue<UnsafeFileException>();
 await using var log = new LoggerConfiguration()
     .MinimumLevel.Information()
     .Enrich.WithProperty("Service", service)
     .Enrich.WithProperty("SupervisorPid", Environment.ProcessId)
-    .WriteTo.Sink(new RotatingLogSink(new RotatingLog(Path.Combine(state.ServiceLogDirectory(service), "supervisor.log"), 5 * 1024 * 1024, 3), new CompactJsonFormatter()))
+    .WriteTo.Sink(new RotatingLogSink(new RotatingLog(Path.Combine(state.ServiceLogDirectory(service), "supervisor.log"), 5 * 1024 * 1024, 3,
+        onRefused: refused => { if (supervisorRef is { } s) { s.Refused(refused); } else { earlyRefusals.Enqueue(refused); } }), new CompactJsonFormatter()))
     .CreateLogger();
 
 TaskScheduler.UnobservedTaskException += (_, e) =>
@@ -104,6 +108,12 @@ TaskScheduler.UnobservedTaskException += (_, e) =>
 };
 
 using var supervisor = new ServiceSupervisor(state, service, spec, log);
+supervisorRef = supervisor;
+while (earlyRefusals.TryDequeue(out var refused))
+{
+    supervisor.Refused(refused);
+}
+
 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; supervisor.Post(new SupervisorMessage.Terminate("SIGTERM")); });
 using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; supervisor.Post(new SupervisorMessage.Terminate("SIGINT")); });
 using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => ctx.Cancel = true);

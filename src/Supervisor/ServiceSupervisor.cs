@@ -393,7 +393,7 @@ internal sealed class ServiceSupervisor : IDisposable
     }
 
     /// <summary>A link or a foreign file stood where the supervisor writes: reported once a minute per file, never written through.</summary>
-    private void Refused(UnsafeFileException refused)
+    internal void Refused(UnsafeFileException refused)
     {
         lock (_refusalGate)
         {

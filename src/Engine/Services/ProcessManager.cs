@@ -72,6 +72,13 @@ public sealed class ProcessManager
     {
         RequireValidName(name);
         var result = _store.Read<ServiceSpec>(State.ServiceSpecPath(name));
+        if (result.OwnerUid is { } owner && !SafeFile.IsTrustedOwner(owner))
+        {
+            // What a spec says is run as its supervisor's user: one someone else wrote is never acted on.
+            throw new ConfigurationException(new ConfigurationProblem(result.Path, null, null,
+                $"The spec is owned by {SafeFile.UserName(owner)} (uid {owner}), not by you or root: someone else wrote it. Remove it (after looking at it), then start the service again.")) { Service = name };
+        }
+
         return result.State switch
         {
             ReadState.Ok or ReadState.Stale => result.Document!,
@@ -201,7 +208,19 @@ public sealed class ProcessManager
     /// <exception cref="ProcessCommunicationException">The supervisor did not answer and <paramref name="force"/> was not given.</exception>
     public async Task<ServiceInfo> StopAsync(string name, TimeSpan? timeout = null, bool force = false, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
-        var spec = GetSpec(name);
+        ServiceSpec spec;
+        try
+        {
+            spec = GetSpec(name);
+        }
+        catch (ConfigurationException) when (Exists(name))
+        {
+            // A corrupt spec, or one someone else wrote, must never keep the owner from stopping the service: a
+            // stop needs nothing from it but timeouts, and the defaults serve.
+            progress?.Report($"The spec of '{name}' cannot be used; stopping it with the default timeouts.");
+            spec = ServiceSpec.ForKind(ServiceKind.Program, name, "");
+        }
+
         if (spec.Slurm is not null && ReadJobRecord(name) is { } record)
         {
             await StopJobAsync(name, spec, record.JobId, timeout, force, progress, cancellationToken).ConfigureAwait(false);
@@ -295,6 +314,7 @@ public sealed class ProcessManager
             throw new ProcessCommunicationException($"'{name}' has no live supervisor to send '{request.Command}' to. Start it first.") { Service = name };
         }
 
+        RemoveForeignControlFile(name);
         _store.Write(State.ServiceControlPath(name), request, cancellationToken);
         var status = await WaitForAsync(name, s => s?.LastControl?.RequestId == request.RequestId || LiveSupervisor(s) is null,
             _options.ControlTimeout,
@@ -597,6 +617,28 @@ public sealed class ProcessManager
                 Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
             });
         }
+    }
+
+    /// <summary>
+    /// A <c>control.json</c> someone else owns was never obeyed (the supervisor refuses it) and must not keep the owner
+    /// from steering: it is removed (unlink removes the name, never what a link points to), with an audit event.
+    /// </summary>
+    private void RemoveForeignControlFile(string name)
+    {
+        var path = State.ServiceControlPath(name);
+        if (!FileStatus.TryLstat(path, out var found) || (SafeFile.IsTrustedOwner(found.Uid) && found.IsRegularFile))
+        {
+            return;
+        }
+
+        File.Delete(path);
+        _events.Append(new StabilityEvent
+        {
+            Time = _options.TimeProvider.GetUtcNow(), Service = name, Type = "foreign_file_removed", Severity = "warning",
+            Message = $"Removed '{path}' ({found.Describe()}{(found.IsSymbolicLink ? ", a symbolic link" : "")}): only you or root may write requests to '{name}'.",
+            Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
+            Data = new Dictionary<string, string> { ["path"] = path, ["owner_uid"] = found.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        });
     }
 
     /// <summary>True when <paramref name="port"/> can be bound on the address the service's arguments name (<c>--bind</c>), else on any.</summary>
