@@ -75,7 +75,7 @@ public sealed class RestartTracker
                 CountInWindow(now));
         }
 
-        if (signal is null && _spec.NoRestartExitCodes?.Contains(exitCode) == true)
+        if (signal is null && _spec.NoRestartExitCodes.Contains(exitCode))
         {
             return new RestartDecision(RestartAction.Fatal, TimeSpan.Zero,
                 exitCode == ServiceSpec.ConfigurationErrorExitCode

@@ -96,10 +96,18 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
     /// Exit codes that no restart can fix (systemd's <c>RestartPreventExitStatus</c>): such an exit ends supervision as
     /// <c>fatal</c> at once, whatever the restart policy, with the reason in <c>status.json</c>, a <c>fatal</c> event
     /// and an alert. Each is 1–128 or 193–255 (129–192 read as deaths by a signal). Default <c>[78]</c>
-    /// (<see cref="ConfigurationErrorExitCode"/>); a spec written without the field reads with the default, and
-    /// <c>[]</c> restarts after every exit code.
+    /// (<see cref="ConfigurationErrorExitCode"/>); a spec written without the field (or with null) reads with the
+    /// default, and <c>[]</c> restarts after every exit code.
     /// </summary>
-    public IReadOnlyList<int> NoRestartExitCodes { get; init; } = [ConfigurationErrorExitCode];
+    public IReadOnlyList<int> NoRestartExitCodes
+    {
+        // A spec without the field (written before it existed) or with null reads as the default: the generated
+        // deserializer sets a missing init-only property to null rather than leaving its initializer's value.
+        get => _noRestartExitCodes ?? [ConfigurationErrorExitCode];
+        init => _noRestartExitCodes = value;
+    }
+
+    private readonly IReadOnlyList<int>? _noRestartExitCodes;
 
     /// <summary>The TCP port the service listens on, when it has one (reported in conflicts).</summary>
     public int? Port { get; init; }
@@ -268,17 +276,10 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
             Problem("alert_command", "The alert command must name a program (and may add arguments).");
         }
 
-        if (NoRestartExitCodes is null)
+        foreach (var code in NoRestartExitCodes.Where(c => !IsNoRestartExitCode(c)).Distinct())
         {
-            Problem("no_restart_exit_codes", "must be a list of exit codes (use [] for none).");
-        }
-        else
-        {
-            foreach (var code in NoRestartExitCodes.Where(c => !IsNoRestartExitCode(c)).Distinct())
-            {
-                Problem("no_restart_exit_codes",
-                    $"{code} cannot be an exit code no restart fixes: use 1 to 128 or 193 to 255 (0 is success, and 129 to 192 read as a death by signal 1 to 64).");
-            }
+            Problem("no_restart_exit_codes",
+                $"{code} cannot be an exit code no restart fixes: use 1 to 128 or 193 to 255 (0 is success, and 129 to 192 read as a death by signal 1 to 64).");
         }
 
         if (Port is { } port && port is < 1 or > 65535)

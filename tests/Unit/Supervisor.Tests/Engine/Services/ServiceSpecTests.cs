@@ -80,6 +80,9 @@ public sealed class ServiceSpecTests
         Assert.Equal(ReadState.Ok, read.State);
         Assert.Equal([78], read.Document!.NoRestartExitCodes);
         Assert.Same(read.Document, read.Document.Validate(path));
+        old["no_restart_exit_codes"] = null;
+        File.WriteAllText(path, old.ToJsonString());
+        Assert.Equal([78], store.Read<ServiceSpec>(path).GetDocumentOrThrow().NoRestartExitCodes);
     }
 
     [Theory]
