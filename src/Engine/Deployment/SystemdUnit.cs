@@ -38,7 +38,7 @@ public static partial class SystemdUnit
     /// <param name="supervisorPath">The supervisor host (<c>stability-supervisor.dll</c> or an executable).</param>
     /// <param name="user">The user to run as; null for root (a system unit) or the calling user (a user unit).</param>
     /// <exception cref="ServiceNotFoundException">The state directory has no spec for the service.</exception>
-    /// <exception cref="ConfigurationException">A path holds a control character, or <paramref name="user"/> is not a user name systemd reads as one; every problem is listed.</exception>
+    /// <exception cref="ConfigurationException">A path holds a control character, the program's path a quote or a backslash (systemd refuses to run it), or <paramref name="user"/> is not a user name systemd reads as one; every problem is listed.</exception>
     public static string Render(StateDirectory state, string service, string supervisorPath, string? user = null)
     {
         StateDirectory.ValidateServiceName(service);
