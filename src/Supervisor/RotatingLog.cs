@@ -164,22 +164,7 @@ internal sealed class RotatingLog : IDisposable
     {
         _stream?.Dispose();
         _stream = null;
-        if (_maxFiles == 0)
-        {
-            File.Delete(_path);
-            return;
-        }
-
-        File.Delete($"{_path}.{_maxFiles}");
-        for (var i = _maxFiles - 1; i >= 1; i--)
-        {
-            if (File.Exists($"{_path}.{i}"))
-            {
-                File.Move($"{_path}.{i}", $"{_path}.{i + 1}", overwrite: true);
-            }
-        }
-
-        File.Move(_path, $"{_path}.1", overwrite: true);
+        StabilityTools.Engine.Status.LogRotation.Shift(_path, _maxFiles);
     }
 
     public void Dispose()

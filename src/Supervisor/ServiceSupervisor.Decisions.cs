@@ -148,7 +148,7 @@ internal sealed partial class ServiceSupervisor
         // Who asked is what the kernel says: the uid that owns control.json. What the writer put in requested_by is
         // kept, marked as a claim, because anyone who can write the file can write anything there.
         var by = request.RequestedBy;
-        var command = request.Command.ToString().ToLowerInvariant() switch { "reloadlimits" => "reload-limits", var c => c };
+        var command = StatusJson.WireName(request.Command);
         var asker = owner is { } uid ? $"{SafeFile.UserName(uid)} (uid {uid}, the file's owner)" : (by?.User ?? "?");
         var audit = new (string Key, string Value)[]
         {
@@ -227,7 +227,7 @@ internal sealed partial class ServiceSupervisor
     private void Ack(ControlRequest request, string outcome, string? message, ServiceState? state) =>
         Publish(s => s with
         {
-            LastControl = new ControlAck(request.RequestId, request.Command.ToString().ToLowerInvariant() switch { "reloadlimits" => "reload-limits", var c => c }, outcome, _time.GetUtcNow(), message),
+            LastControl = new ControlAck(request.RequestId, StatusJson.WireName(request.Command), outcome, _time.GetUtcNow(), message),
             Status = state ?? s.Status,
         });
 }

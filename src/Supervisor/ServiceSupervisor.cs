@@ -83,7 +83,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _status = new ProcessStatus
         {
             Name = name,
-            Kind = spec.Kind.ToString().ToLowerInvariant(),
+            Kind = StatusJson.WireName(spec.Kind),
             Status = ServiceState.Starting,
             SupervisorPid = _self.Pid,
             SupervisorStartTicks = _self.StartTicks,

@@ -350,7 +350,7 @@ public sealed class ProcessManager
                 if (status.Status != reported)
                 {
                     reported = status.Status;
-                    progress?.Report($"'{name}' is {status.Status.ToString().ToLowerInvariant()}.");
+                    progress?.Report($"'{name}' is {StatusJson.WireName(status.Status)}.");
                 }
 
                 switch (status.Status)
@@ -363,7 +363,7 @@ public sealed class ProcessManager
                             $"The service '{name}' could not start: {resource} is in use by another process. Stop that process, or start '{name}' on another port (-Port).")
                         { Service = name };
                     case ServiceState.Fatal or ServiceState.Backoff or ServiceState.Stopped:
-                        throw new ServiceStartException(name, status.ErrorMessage ?? $"it is {status.Status.ToString().ToLowerInvariant()}.", LogTail(name, 20));
+                        throw new ServiceStartException(name, status.ErrorMessage ?? $"it is {StatusJson.WireName(status.Status)}.", LogTail(name, 20));
                 }
             }
 
@@ -384,7 +384,7 @@ public sealed class ProcessManager
 
             if (time.GetUtcNow() > deadline)
             {
-                throw new ServiceStartException(name, $"it was not running after {bound.TotalSeconds:0} s (state {reported.ToString().ToLowerInvariant()}).", LogTail(name, 20));
+                throw new ServiceStartException(name, $"it was not running after {bound.TotalSeconds:0} s (state {StatusJson.WireName(reported)}).", LogTail(name, 20));
             }
 
             await Task.WhenAny(launch.Exited, Task.Delay(_options.PollInterval, time, cancellationToken)).ConfigureAwait(false);
@@ -595,7 +595,7 @@ public sealed class ProcessManager
     private ServiceInfo JudgeLocal(string name, ServiceSpec? spec, ReadResult<ProcessStatus> read)
     {
         var kind = spec?.Kind ?? ServiceKind.Program;
-        var info = new ServiceInfo { Name = name, Kind = kind.ToString().ToLowerInvariant(), StateRoot = State.Root };
+        var info = new ServiceInfo { Name = name, Kind = StatusJson.WireName(kind), StateRoot = State.Root };
         if (read.Document is not { } s)
         {
             return info with

@@ -116,7 +116,7 @@ public sealed class JsonLinesLog<T>
     }
 
     /// <summary>The path of the <paramref name="index"/>-th rotated file (1 is the newest).</summary>
-    public string RotatedPath(int index) => $"{Path}.{index}";
+    public string RotatedPath(int index) => LogRotation.RotatedPath(Path, index);
 
     /// <summary>Every file of this log that exists now, oldest first.</summary>
     public IReadOnlyList<string> ExistingFiles()
@@ -155,22 +155,7 @@ public sealed class JsonLinesLog<T>
             return;
         }
 
-        if (_options.RetainedFiles == 0)
-        {
-            File.Delete(Path);
-            return;
-        }
-
-        File.Delete(RotatedPath(_options.RetainedFiles));
-        for (var i = _options.RetainedFiles - 1; i >= 1; i--)
-        {
-            if (File.Exists(RotatedPath(i)))
-            {
-                File.Move(RotatedPath(i), RotatedPath(i + 1), overwrite: true);
-            }
-        }
-
-        File.Move(Path, RotatedPath(1), overwrite: true);
+        LogRotation.Shift(Path, _options.RetainedFiles);
     }
 
     private int ReadFile(string path, long offset, List<T> records, out bool incompleteTail, out long endOffset)

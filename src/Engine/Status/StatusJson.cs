@@ -28,6 +28,17 @@ public static class StatusJson
     /// </exception>
     public static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
 
+    /// <summary>
+    /// The contract's word for an enum value (<c>reload-limits</c>, <c>on-failure</c>, <c>running</c>): the one converter
+    /// that writes documents names it in messages and events too, so no caller spells a name by hand.
+    /// </summary>
+    public static string WireName<TEnum>(TEnum value)
+        where TEnum : struct, Enum
+    {
+        var json = JsonSerializer.Serialize(value, TypeInfo<TEnum>());
+        return json.Length >= 2 && json[0] == '"' ? json[1..^1] : json;
+    }
+
     private static JsonSerializerOptions CreateOptions()
     {
         var options = new JsonSerializerOptions
