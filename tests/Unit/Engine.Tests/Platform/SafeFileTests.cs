@@ -137,7 +137,7 @@ public sealed class SafeFileTests : IDisposable
         var path = _dir.File("events.jsonl");
         File.WriteAllText(path, "");
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
-        Chown(path, 65534);
+        TestFiles.Chown(path, 65534);
         var log = new JsonLinesLog<StabilityEvent>(path, new JsonLinesOptions { Fsync = false });
 
         var error = Assert.Throws<StatusWriteException>(() => log.Append(new StabilityEvent { Type = "x", Message = "y" }));
@@ -154,7 +154,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.SkipUnless(UserAccount.IsRoot, "Giving a file to another user (chown) takes root.");
         var path = _dir.File("status.json");
         File.WriteAllText(path, "planted");
-        Chown(path, 65534);
+        TestFiles.Chown(path, 65534);
 
         var error = Assert.Throws<StatusWriteException>(() => _store.Write(path, new TestDocument { Text = "ours" }));
 
@@ -207,12 +207,5 @@ public sealed class SafeFileTests : IDisposable
         var error = Assert.ThrowsAny<IOException>(() => SafeFile.Open(path, SafeFileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
 
         Assert.True(IoErrors.IsSharingViolation(error));
-    }
-
-    internal static void Chown(string path, int uid)
-    {
-        using var chown = System.Diagnostics.Process.Start("chown", [uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path]);
-        Assert.True(chown.WaitForExit(10_000), "chown did not end within 10 s");
-        Assert.Equal(0, chown.ExitCode);
     }
 }

@@ -1,7 +1,6 @@
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.State;
-using StabilityTools.Engine.Tests.Platform;
 using StabilityTools.Tests.Shared;
 
 namespace StabilityTools.Engine.Tests.State;
@@ -112,7 +111,7 @@ public sealed class StateTrustTests : IDisposable
         Assert.SkipUnless(UserAccount.IsRoot, "Giving a folder to another user (chown) takes root.");
         var root = _dir.File("prepared");
         Directory.CreateDirectory(root);
-        SafeFileTests.Chown(root, 65534);
+        TestFiles.Chown(root, 65534);
 
         var error = Assert.Throws<StateDirectoryException>(() => StateDirectory.Open(root));
 

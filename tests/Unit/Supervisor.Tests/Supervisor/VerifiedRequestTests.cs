@@ -27,7 +27,7 @@ public sealed class VerifiedRequestTests
         var path = h.State.ServiceControlPath("victim");
         var temp = path + ".planted";
         new StatusStore().Write(temp, request);
-        Chown(temp, 65534);
+        TestFiles.Chown(temp, 65534);
         File.Move(temp, path, overwrite: true);
 
         var status = await SupervisorHarness.EventuallyAsync(() => new StatusStore().Read<ProcessStatus>(h.State.ServiceStatusPath("victim")).Document,
@@ -102,12 +102,5 @@ public sealed class VerifiedRequestTests
         Assert.All(refused, e => Assert.Contains("symbolic link", e.Message, StringComparison.Ordinal));
         Assert.Equal(VictimText, File.ReadAllText(victim));
         Assert.Equal(ServiceState.Running, h.Manager.GetStatus("svc").State);
-    }
-
-    private static void Chown(string path, int uid)
-    {
-        using var chown = System.Diagnostics.Process.Start("chown", [uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path]);
-        Assert.True(chown.WaitForExit(10_000), "chown did not end within 10 s");
-        Assert.Equal(0, chown.ExitCode);
     }
 }
