@@ -1,4 +1,4 @@
-// stability-trainer --state-dir DIR [--config FILE]: the isolated TorchSharp training process (DESIGN.md).
+// stability-trainer --state-dir DIR [--config FILE]: the isolated TorchSharp training process (docs/ARCHITECTURE.md).
 // It talks to the world only through the state directory; see TrainingSession for the resume rules.
 using System.Runtime.InteropServices;
 using StabilityTools.Engine.Errors;
