@@ -324,7 +324,7 @@ Describe 'Disk full' {
         elseif ((id -u) -ne '0') { $script:diskSkip = 'needs root to mount a tmpfs' }
         else {
             $script:mount = New-TestStateDirectory 'st-pester-diskfull'
-            mount -t tmpfs -o size=16m tmpfs $mount 2>&1 | Out-Null
+            mount -t tmpfs -o size=16m,mode=0700 tmpfs $mount 2>&1 | Out-Null
             if ($LASTEXITCODE -ne 0) { $script:diskSkip = "mount -t tmpfs failed (exit $LASTEXITCODE)"; Remove-Item $mount -Force; $script:mount = $null }
         }
         if ($diskSkip) { Write-Host "   Disk full: skipped, $diskSkip." }

@@ -146,15 +146,19 @@ Describe 'Training as a Slurm job' -Skip:([bool]$slurmSkipReason) {
 }
 
 Describe 'Slurm options without a Slurm job' {
+    # A state directory of its own: the temp folder itself is world-writable, which the trust check refuses first.
+    BeforeEach { $script:state = New-TestStateDirectory 'st-pester-slurmopts' }
+    AfterEach { Remove-TestStateDirectory $state }
+
     BeforeAll { Import-Module $env:STABILITY_TEST_MODULE -Force }
 
     It 'refuses Slurm-only parameters on a local start, naming them' {
-        { Start-TrainingProcess -StateDirectory ([IO.Path]::GetTempPath()) -Partition gpu -Gpus 1 -WhatIf -ErrorAction Stop } |
+        { Start-TrainingProcess -StateDirectory $state -Partition gpu -Gpus 1 -WhatIf -ErrorAction Stop } |
             Should -Throw -ExpectedMessage '*-Partition, -Gpus are for a Slurm job: add -Backend Slurm*' -ErrorId 'InvalidConfiguration,StabilityTools.Cmdlets.StartTrainingProcessCommand'
     }
 
     It 'refuses a time limit Slurm would not read before anything is submitted' {
-        { Start-TrainingProcess -StateDirectory ([IO.Path]::GetTempPath()) -Backend Slurm -TimeLimit 4h -WhatIf -ErrorAction Stop } |
+        { Start-TrainingProcess -StateDirectory $state -Backend Slurm -TimeLimit 4h -WhatIf -ErrorAction Stop } |
             Should -Throw -ExpectedMessage "*slurm.time_limit*'4h' is not a Slurm time limit*"
     }
 }
