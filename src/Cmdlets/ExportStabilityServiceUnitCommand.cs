@@ -54,7 +54,7 @@ public sealed class ExportStabilityServiceUnitCommand : StabilityCmdlet
                 if (ShouldProcess(file, $"Write the systemd unit of service '{name}'"))
                 {
                     Directory.CreateDirectory(folder);
-                    File.WriteAllText(file, text);
+                    WriteUnit(file, text);
                     WriteVerbose($"Wrote {file}: install it with 'systemctl enable --now {SystemdUnit.FileName(name)}'.");
                     WriteObject(new FileInfo(file));
                 }
@@ -63,6 +63,31 @@ public sealed class ExportStabilityServiceUnitCommand : StabilityCmdlet
             {
                 WriteStabilityError(ex, name);
             }
+        }
+    }
+
+    // Never through a link (a planted /etc/systemd/system/x.service -> /etc/shadow): a new temporary file, created
+    // exclusively, renamed over the name. Units are world-readable (0644) like every unit systemd ships.
+    private static void WriteUnit(string file, string text)
+    {
+        var temporary = Engine.Platform.SafeFile.TemporaryName(file);
+        try
+        {
+            using (var stream = Engine.Platform.SafeFile.Open(temporary, Engine.Platform.SafeFileMode.CreateNew, FileAccess.Write))
+            {
+                stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
+            }
+
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+
+            File.Move(temporary, file, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
         }
     }
 }

@@ -97,6 +97,7 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
             StateDirectoryException e => (e.ErrorId, ErrorCategory.WriteError),
             LockTimeoutException e => (e.ErrorId, ErrorCategory.ResourceBusy),
             StatusWriteException e => (e.ErrorId, ErrorCategory.WriteError),
+            CorruptDocumentException e => (e.ErrorId, ErrorCategory.InvalidData),
             ProcessCommunicationException e => (e.ErrorId, ErrorCategory.ConnectionError),
             AsyncOperationException e => (e.ErrorId, ErrorCategory.OperationTimeout),
             SchedulerException e => (e.ErrorId, ErrorCategory.ResourceUnavailable),

@@ -25,7 +25,16 @@ public abstract class StartServiceCommandBase : StabilityCmdlet
     [ValidateRange(0, 3600)]
     public int? BackoffMaxSeconds { get; set; }
 
-    /// <summary>Applies -CircuitMaxRestarts, -CircuitWindowSeconds and -BackoffMaxSeconds to <paramref name="spec"/>; the caller validates.</summary>
+    /// <summary>
+    /// Exit codes no restart can fix (like systemd's RestartPreventExitStatus), added to 78 (EX_CONFIG, a configuration
+    /// error), which always counts: such an exit makes the service Fatal at once, without a restart. Each 1 to 128 or
+    /// 193 to 255.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, 255)]
+    public int[]? NoRestartExitCode { get; set; }
+
+    /// <summary>Applies -CircuitMaxRestarts, -CircuitWindowSeconds, -BackoffMaxSeconds and -NoRestartExitCode to <paramref name="spec"/>; the caller validates.</summary>
     protected ServiceSpec WithRestartOptions(ServiceSpec spec)
     {
         var backoffMaxMs = BackoffMaxSeconds is { } max ? max * 1000 : spec.BackoffMaxMs;
@@ -36,6 +45,7 @@ public abstract class StartServiceCommandBase : StabilityCmdlet
             BackoffMaxMs = backoffMaxMs,
             // A cap below the first delay lowers the first delay too: the cap is what the caller asked for.
             BackoffInitialMs = Math.Min(spec.BackoffInitialMs, backoffMaxMs),
+            NoRestartExitCodes = NoRestartExitCode is null ? spec.NoRestartExitCodes : [.. spec.NoRestartExitCodes.Concat(NoRestartExitCode).Distinct().Order()],
         };
     }
 

@@ -2,6 +2,9 @@
 // watcher, the health probe and signal handlers only post SupervisorMessages into its channel. The heartbeat
 // timer samples the tree and rewrites status.json every second, touching only heartbeat and usage fields, under
 // the same lock as the loop's writes (Publish), so a long stop never makes the supervisor look dead.
+// The loop's collaborators each do one thing and decide nothing: StartCommand (what to execute), ChildRegistry (the
+// children .NET reaps), ServiceKiller (the two-stage stop), HangDetector (progress), HealthProbe (/healthz). The
+// loop's decisions are in ServiceSupervisor.Decisions.cs; what it writes in ServiceSupervisor.Reporting.cs.
 using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
@@ -17,9 +20,9 @@ using StabilityTools.Engine.Status;
 namespace StabilityTools.Supervisor;
 
 /// <summary>Supervises one service from its <c>spec.json</c> until it is stopped, completes or goes fatal.</summary>
-internal sealed class ServiceSupervisor : IDisposable
+internal sealed partial class ServiceSupervisor : IDisposable
 {
-    private static readonly TimeSpan KillBound = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan KillBound = ServiceKiller.KillBound;
 
     private readonly StateDirectory _state;
     private readonly string _name;
@@ -31,8 +34,10 @@ internal sealed class ServiceSupervisor : IDisposable
     private readonly object _statusGate = new();
     private readonly object _refusalGate = new();
     private readonly Dictionary<string, DateTimeOffset> _refusalsReported = new(StringComparer.Ordinal);
-    private readonly object _childGate = new();
-    private readonly HashSet<int> _ownChildren = [];
+    private readonly ChildRegistry _children = new();
+    private readonly ServiceKiller _killer;
+    private readonly HangDetector _hang = new();
+    private readonly HealthProbe _health;
     private readonly TreeSampler _sampler = new();
     private LimitEnforcer? _limits;
     private readonly RotatingLog _stdout;
@@ -50,10 +55,6 @@ internal sealed class ServiceSupervisor : IDisposable
     private int _restarts;
     private ITimer? _heartbeat;
     private ITimer? _restartTimer;
-    private HttpClient? _http;
-    private long _progress = -1;
-    private DateTimeOffset _progressAt;
-    private bool _hangArmed;
 
     public ServiceSupervisor(StateDirectory state, string name, ServiceSpec spec, ILogger log, TimeProvider? time = null)
     {
@@ -76,7 +77,9 @@ internal sealed class ServiceSupervisor : IDisposable
         // Where a writable memory cgroup exists, a memory limit with the restart action is also a kernel-enforced one.
         _memoryGroup = MemoryCgroup.TryOpen(state.Root, name, create: true);
         _limitHitsSeen = _memoryGroup?.LimitHits() ?? 0;
-        _alerter = new Alerter(_time, log, StartChild, pid => { lock (_childGate) { _ownChildren.Remove(pid); } });
+        _alerter = new Alerter(_time, log, _children.Start, _children.Forget);
+        _killer = new ServiceKiller(name, _cgroup, _children, _self.Pid, log, _time, (type, severity, message, data) => Event(type, severity, message, data));
+        _health = new HealthProbe(_time, Post);
         _status = new ProcessStatus
         {
             Name = name,
@@ -95,7 +98,7 @@ internal sealed class ServiceSupervisor : IDisposable
     public async Task<ServiceState> RunAsync()
     {
         var previous = _store.Read<ProcessStatus>(_state.ServiceStatusPath(_name)).Document;
-        EndLeftovers(previous);
+        _killer.EndLeftovers(previous);
         Publish(s => s with { LastControl = previous?.LastControl });
         Event("supervisor_started", "info", $"Supervisor {_self.Pid} started for '{_name}' ({_spec.FilePath}).");
         _heartbeat = _time.CreateTimer(_ => Beat(), null, TimeSpan.Zero, TimeSpan.FromSeconds(1));
@@ -152,7 +155,7 @@ internal sealed class ServiceSupervisor : IDisposable
                 _alerter.Alert(_spec, hang);
                 // Two-stage kill in the background; the exit then arrives as a failure and goes through the policy.
                 // Not the cgroup here: the loop may restart the service meanwhile, into the same group.
-                _ = KillRunAsync(run, _spec.StopTimeout, force: false, useCgroup: false);
+                _ = _killer.KillRunAsync(run, _spec.StopTimeout, force: false, useCgroup: false);
                 return null;
 
             case SupervisorMessage.LimitExceeded(var run, var violation) when run == _run && !run.Stopping && run.HangReason is null:
@@ -183,243 +186,6 @@ internal sealed class ServiceSupervisor : IDisposable
         }
     }
 
-    /// <summary>
-    /// Ahead of the Slurm time limit: the service is stopped the graceful way (a trainer finishes its step and
-    /// checkpoints on SIGTERM), then the job is requeued. Slurm starts it again under the same id, and this supervisor's
-    /// successor starts the service, which resumes from the checkpoint. Without a requeueable job the run simply ends.
-    /// </summary>
-    private async Task<ServiceState?> OnTimeLimitNearAsync(string jobId)
-    {
-        Event("time_limit", "warning", $"Slurm job {jobId} nears its time limit: stopping '{_name}' so that it checkpoints, then requeueing the job to go on from there.",
-            ("job_id", jobId));
-        await StopCurrentAsync(_spec.StopTimeout, force: false).ConfigureAwait(false);
-        string outcome;
-        try
-        {
-            new Engine.Services.Slurm.SlurmClient().Requeue(jobId);
-            outcome = $"Checkpointed ahead of the Slurm time limit; job {jobId} is requeued and goes on from the checkpoint.";
-            Event("requeued", "info", outcome, ("job_id", jobId));
-        }
-        catch (Engine.Errors.SchedulerException ex)
-        {
-            outcome = $"Checkpointed ahead of the Slurm time limit, but job {jobId} could not be requeued: {ex.Message} Start it again to go on from the checkpoint.";
-            Event("requeue_failed", "error", outcome, ("job_id", jobId));
-        }
-
-        Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = outcome, NextRestartAt = null, CpuUsage = 0, MemoryUsage = 0 });
-        return ServiceState.Stopped;
-    }
-
-    /// <summary>Acts on a quota or limit violation as configured: warn (event and alert), restart, or stop.</summary>
-    private async Task<ServiceState?> OnLimitExceededAsync(ServiceRun run, Engine.Resources.LimitViolation violation)
-    {
-        var text = $"'{_name}' (pid {run.Pid}): {violation.Describe()}";
-        var exceeded = Event("limit_exceeded", violation.Action == Engine.Resources.QuotaAction.Warn ? "warning" : "error", text,
-            ("pid", Str(run.Pid)), ("kind", violation.Kind), ("used_mb", Str((long)violation.UsedMb)), ("limit_mb", Str((long)violation.LimitMb)),
-            ("action", violation.Action), ("device", violation.Device is { } d ? Str(d) : ""));
-        _alerter.Alert(_spec, exceeded);
-        switch (violation.Action)
-        {
-            case Engine.Resources.QuotaAction.Restart:
-                // Like a hang: a two-stage kill, after which the exit counts as a failure and the restart policy applies.
-                run.HangReason = text;
-                _ = KillRunAsync(run, _spec.StopTimeout, force: false, useCgroup: false);
-                return null;
-
-            case Engine.Resources.QuotaAction.Stop:
-                await StopCurrentAsync(_spec.StopTimeout, force: false).ConfigureAwait(false);
-                Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = text, NextRestartAt = null, CpuUsage = 0, MemoryUsage = 0 });
-                Event("stopped", "warning", $"'{_name}' stopped: it was over its limit.");
-                return ServiceState.Stopped;
-
-            default:
-                return null;
-        }
-    }
-
-    private ServiceState? OnExit(ServiceRun run, int code)
-    {
-        // .NET reports a death by signal as 128 + the signal; a real exit code above 128 reads the same.
-        int? signal = code is > 128 and <= 128 + 64 ? code - 128 : null;
-        var now = _time.GetUtcNow();
-        var decision = _tracker.OnExit(code, run.HangReason is null ? signal : signal ?? Native.SIGKILL);
-
-        // The restart path is the latency that matters: the old group dies at once (one syscall, so the new run
-        // never meets its predecessor, e.g. on a still-bound port), the new process starts, and only then come the
-        // sweep for escaped descendants, the events and status.json.
-        Native.SignalGroup(run.Pid, Native.SIGKILL);
-        _cgroup?.KillAll(KillBound);
-        var immediate = decision.Action == RestartAction.Restart && decision.Delay <= TimeSpan.Zero;
-        var next = immediate ? StartRun() : null;
-        Publish(s => s with
-        {
-            Pid = next?.Pid ?? 0, PidStartTicks = next?.StartTicks ?? 0, StartTime = next?.StartedAt ?? s.StartTime,
-            Status = next is null ? s.Status : ServiceState.Starting,
-            LastExitCode = code, LastExitSignal = signal, LastExitTime = now, CpuUsage = 0, MemoryUsage = 0,
-        });
-        KillRemnants(run, useCgroup: false);
-        if (code != 0 && _memoryGroup?.LimitHits() is { } hits && hits > _limitHitsSeen)
-        {
-            _limitHitsSeen = hits;
-            var limit = _memoryGroup.ReadLimit();
-            var hard = Event("limit_exceeded", "error",
-                $"'{_name}' (pid {run.Pid}) ran into its hard memory limit of {(limit ?? 0) / 1048576.0:0} MiB, enforced by the kernel, and ended; action: restart.", now,
-                ("pid", Str(run.Pid)), ("kind", "memory"), ("limit_mb", Str((limit ?? 0) / 1048576)), ("action", QuotaAction.Restart), ("enforced_by", "cgroup"));
-            _alerter.Alert(_spec, hard);
-        }
-
-        var how = signal is { } sig ? $"was killed by signal {sig}" : $"exited with code {code}";
-        Event("exited", code == 0 ? "info" : "warning", $"'{_name}' (pid {run.Pid}) {how} after {(now - run.StartedAt).TotalSeconds:0.###} s.", now,
-            ("pid", Str(run.Pid)), ("exit_code", Str(code)), ("signal", signal is { } s2 ? Str(s2) : ""));
-        switch (decision.Action)
-        {
-            case RestartAction.Restart:
-                _restarts++;
-                Event("restarting", "warning", $"Restarting '{_name}' in {decision.Delay.TotalMilliseconds:0} ms ({decision.RestartsInWindow} restarts within the circuit window).", now,
-                    ("delay_ms", Str((long)decision.Delay.TotalMilliseconds)), ("restarts", Str(_restarts)));
-                if (immediate)
-                {
-                    if (next is not null)
-                    {
-                        AnnounceRun(next);
-                    }
-                }
-                else
-                {
-                    var generation = ++_generation;
-                    Publish(s => s with
-                    {
-                        Status = ServiceState.Backoff, Restarts = _restarts, NextRestartAt = now + decision.Delay,
-                        ErrorMessage = run.HangReason ?? $"It {how}; restarting in {decision.Delay.TotalSeconds:0.###} s.",
-                    });
-                    _restartTimer?.Dispose();
-                    _restartTimer = _time.CreateTimer(_ => Post(new SupervisorMessage.RestartDue(generation)), null, decision.Delay, Timeout.InfiniteTimeSpan);
-                }
-
-                return null;
-
-            case RestartAction.Complete:
-                Publish(s => s with { Status = ServiceState.Completed, ErrorMessage = null });
-                Event("completed", "info", $"'{_name}' completed (exit code 0).");
-                return ServiceState.Completed;
-
-            default:
-                Publish(s => s with { Status = ServiceState.Fatal, ErrorMessage = decision.Reason });
-                var fatal = Event("fatal", "error", $"'{_name}' is fatal: {decision.Reason}", ("exit_code", Str(code)));
-                _alerter.Alert(_spec, fatal);
-                return ServiceState.Fatal;
-        }
-    }
-
-    private async Task<ServiceState?> OnControlAsync(ControlRequest request, int? owner)
-    {
-        // Who asked is what the kernel says: the uid that owns control.json. What the writer put in requested_by is
-        // kept, marked as a claim, because anyone who can write the file can write anything there.
-        var by = request.RequestedBy;
-        var command = request.Command.ToString().ToLowerInvariant() switch { "reloadlimits" => "reload-limits", var c => c };
-        var asker = owner is { } uid ? $"{SafeFile.UserName(uid)} (uid {uid}, the file's owner)" : (by?.User ?? "?");
-        var audit = new (string Key, string Value)[]
-        {
-            ("request_id", request.RequestId), ("command", command),
-            ("requested_by_uid", owner is { } u ? Str(u) : ""), ("requested_by_user", owner is { } o ? SafeFile.UserName(o) : by?.User ?? ""),
-            ("claimed_pid", Str(by?.Pid ?? 0)), ("claimed_user", by?.User ?? ""), ("claimed_host", by?.Host ?? ""),
-        };
-        if (owner is { } foreign && !SafeFile.IsTrustedOwner(foreign))
-        {
-            Event("request_refused", "error",
-                $"'{command}' refused: control.json is owned by {asker}, not by the supervisor's user or root. Someone else can write '{_state.ServiceDirectory(_name)}': see docs/SECURITY.md.",
-                audit);
-            Ack(request, "refused", $"control.json is owned by uid {foreign}; only the supervisor's own user or root may steer '{_name}'.", null);
-            return null;
-        }
-
-        Event("control", "info", $"'{command}' requested by {asker}, claimed pid {by?.Pid} on {by?.Host ?? "?"}.", audit);
-        var timeout = request.StopTimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : _spec.StopTimeout;
-        switch (request.Command)
-        {
-            case ControlCommand.Stop:
-                Ack(request, "ok", null, ServiceState.Stopping);
-                await StopCurrentAsync(timeout, request.Force).ConfigureAwait(false);
-                Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = null, NextRestartAt = null, CpuUsage = 0, MemoryUsage = 0 });
-                Event("stopped", "info", $"'{_name}' stopped on request of {by?.User ?? "?"}.");
-                return ServiceState.Stopped;
-
-            case ControlCommand.Restart:
-                Ack(request, "ok", null, ServiceState.Stopping);
-                await StopCurrentAsync(timeout, request.Force).ConfigureAwait(false);
-                _tracker.Reset();
-                _restarts++;
-                Publish(s => s with { Restarts = _restarts });
-                Spawn();
-                return null;
-
-            default:
-                try
-                {
-                    var read = _store.Read<ServiceSpec>(_state.ServiceSpecPath(_name));
-                    if (read.OwnerUid is { } specOwner && !SafeFile.IsTrustedOwner(specOwner))
-                    {
-                        Event("request_refused", "error",
-                            $"reload-limits refused: spec.json is owned by {SafeFile.UserName(specOwner)} (uid {specOwner}), not by the supervisor's user or root.",
-                            [.. audit, ("spec_owner_uid", Str(specOwner))]);
-                        Ack(request, "refused", $"spec.json is owned by uid {specOwner}; nothing was reloaded.", null);
-                        return null;
-                    }
-
-                    // A reload changes limits only: what runs, as whom, and what an alert runs come from the spec the
-                    // service was started with; a new command line takes a new Start.
-                    var reloaded = read.GetDocumentOrThrow().Validate(read.Path);
-                    var spec = _spec.WithLimitsFrom(reloaded);
-                    if (_spec.ExecutionDiffersFrom(reloaded) is { } ignored)
-                    {
-                        Event("reload_ignored_execution", "warning",
-                            $"reload-limits for '{_name}' applied the limits only; the spec's {ignored} changed too, which takes a new Start.",
-                            [.. audit, ("ignored", ignored)]);
-                    }
-
-                    _spec = spec;
-                    _tracker.UpdateSpec(spec);
-                    _stdout.Reconfigure(spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond);
-                    _stderr.Reconfigure(spec.LogMaxBytes, spec.LogMaxFiles, spec.LogRateLimitBytesPerSecond);
-                    Ack(request, "ok", "The limits were reloaded.", null);
-                }
-                catch (StabilityException ex)
-                {
-                    Ack(request, "rejected", ex.Message, null);
-                }
-
-                return null;
-        }
-    }
-
-    /// <summary>A link or a foreign file stood where the supervisor writes: reported once a minute per file, never written through.</summary>
-    internal void Refused(UnsafeFileException refused)
-    {
-        lock (_refusalGate)
-        {
-            var now = _time.GetUtcNow();
-            if (_refusalsReported.TryGetValue(refused.Path, out var last) && now - last < TimeSpan.FromMinutes(1))
-            {
-                return;
-            }
-
-            _refusalsReported[refused.Path] = now;
-        }
-
-        _log.Error("Refused an unsafe file: {Message}", refused.Message);
-        if (!string.Equals(refused.Path, _state.EventsLogPath, StringComparison.Ordinal))
-        {
-            Event("unsafe_file", "error", refused.Message, ("path", refused.Path), ("reason", refused.Reason));
-        }
-    }
-
-    private void Ack(ControlRequest request, string outcome, string? message, ServiceState? state) =>
-        Publish(s => s with
-        {
-            LastControl = new ControlAck(request.RequestId, request.Command.ToString().ToLowerInvariant() switch { "reloadlimits" => "reload-limits", var c => c }, outcome, _time.GetUtcNow(), message),
-            Status = state ?? s.Status,
-        });
-
     /// <summary>Starts a new run and announces it.</summary>
     private void Spawn()
     {
@@ -436,12 +202,12 @@ internal sealed class ServiceSupervisor : IDisposable
     {
         _generation++;
         _restartTimer?.Dispose();
-        var process = new Process { StartInfo = BuildStartInfo(_spec) };
+        var process = new Process { StartInfo = StartCommand.Build(_spec, _name, _state, _store, _memoryGroup) };
         try
         {
             // The kernel limit is in force before the service can allocate: it joins the group before its program runs.
             (_limits ??= NewLimitEnforcer()).ApplyHardMemoryLimit();
-            StartChild(process);
+            _children.Start(process);
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
@@ -460,8 +226,7 @@ internal sealed class ServiceSupervisor : IDisposable
         var run = new ServiceRun(_generation, process, identity?.StartTicks ?? 0, _time.GetUtcNow());
         _run = run;
         _tracker.RecordStart();
-        _hangArmed = false;
-        _progress = -1;
+        _hang.Reset();
         _stdout.StartPump(process.StandardOutput.BaseStream, $"stdout of {run.Pid}");
         _stderr.StartPump(process.StandardError.BaseStream, $"stderr of {run.Pid}");
         _ = WaitForExitAsync(run);
@@ -491,95 +256,7 @@ internal sealed class ServiceSupervisor : IDisposable
         }
         else
         {
-            _ = ProbeHealthAsync(run, spec, run.Monitors.Token);
-        }
-    }
-
-    private ProcessStartInfo BuildStartInfo(ServiceSpec spec)
-    {
-        // setsid(1) execs the program in a new session (the pid stays the same: a freshly forked child is not a group
-        // leader, so setsid needs no fork). nice(1) and setpriv(1) exec in turn, so the service keeps that pid too.
-        var info = new ProcessStartInfo("setsid")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = spec.WorkingDirectory ?? _state.Root,
-        };
-        info.FileName = ExecutableResolver.Resolve("setsid") ?? "/usr/bin/setsid";
-        if (spec.Nice is { } nice)
-        {
-            info.ArgumentList.Add(ExecutableResolver.Resolve("nice") ?? "/usr/bin/nice");
-            info.ArgumentList.Add("-n");
-            info.ArgumentList.Add(Str(nice));
-        }
-
-        if (spec.RunAsUser is { } user && UserAccount.Find(user) is { } account)
-        {
-            info.ArgumentList.Add(ExecutableResolver.Resolve("setpriv") ?? "/usr/bin/setpriv");
-            info.ArgumentList.Add($"--reuid={Str(account.Uid)}");
-            info.ArgumentList.Add($"--regid={Str(account.Gid)}");
-            info.ArgumentList.Add("--init-groups");
-            info.Environment["HOME"] = account.Home;
-            info.Environment["USER"] = account.Name;
-            info.Environment["LOGNAME"] = account.Name;
-        }
-
-        info.ArgumentList.Add(ExecutableResolver.Resolve(spec.FilePath) ?? spec.FilePath);
-        foreach (var argument in spec.Arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in spec.Environment)
-        {
-            info.Environment[key] = value;
-        }
-
-        info.Environment[StateDirectory.HomeVariable] = _state.Root;
-        info.Environment["STABILITY_SERVICE"] = _name;
-        if (spec.HideGpus || spec.Kind == ServiceKind.Dashboard)
-        {
-            info.Environment["CUDA_VISIBLE_DEVICES"] = "";
-            info.Environment["NVIDIA_VISIBLE_DEVICES"] = "none";
-        }
-        else if (_store.Read<ResourceQuotas>(_state.QuotasPath).Document is { } resources
-                 && resources.GpuAllocations.FirstOrDefault(a => a.Service == _name) is { Devices.Count: > 0 } gpus)
-        {
-            // The ResourceManager's allocation (made by the start, before this supervisor was launched).
-            info.Environment["CUDA_VISIBLE_DEVICES"] = ResourceManager.CudaVisibleDevices(gpus);
-            // Under MPS the quota becomes a hard limit inside CUDA itself; sampling still watches and reports.
-            if (MpsLimit.IsDaemonActive() && MpsLimit.For(resources.GpuQuotas.Where(q => q.Service == _name).ToList(), gpus.Devices) is { } limit)
-            {
-                info.Environment[MpsLimit.Variable] = limit;
-            }
-        }
-
-        if (_memoryGroup is not null)
-        {
-            // Join the memory cgroup before the program runs, so a limit holds from its first allocation: a shell
-            // writes its own pid into the group and execs the rest (same pid throughout, as with setsid).
-            var chain = new List<string> { "-c", "echo $$ > \"$0\" 2>/dev/null; exec \"$@\"", Path.Combine(_memoryGroup.Path, "cgroup.procs"), info.FileName };
-            chain.AddRange(info.ArgumentList);
-            info.FileName = "/bin/sh";
-            info.ArgumentList.Clear();
-            foreach (var argument in chain)
-            {
-                info.ArgumentList.Add(argument);
-            }
-        }
-
-        return info;
-    }
-
-    private void StartChild(Process process)
-    {
-        // Under the gate the orphan reaper also takes: a child that exits at once is never reaped from under .NET.
-        lock (_childGate)
-        {
-            process.Start();
-            _ownChildren.Add(process.Id);
+            _ = _health.RunAsync(run, spec, run.Monitors.Token);
         }
     }
 
@@ -587,11 +264,7 @@ internal sealed class ServiceSupervisor : IDisposable
     {
         await run.Process.WaitForExitAsync().ConfigureAwait(false);
         var code = run.Process.ExitCode;
-        lock (_childGate)
-        {
-            _ownChildren.Remove(run.Pid);
-        }
-
+        _children.Forget(run.Pid);
         run.Monitors.Cancel();
         run.Exit.TrySetResult(code);
         Post(new SupervisorMessage.Exited(run, code));
@@ -605,213 +278,11 @@ internal sealed class ServiceSupervisor : IDisposable
         if (_run is { } run)
         {
             run.Stopping = true;
-            await KillRunAsync(run, timeout, force, useCgroup: true).ConfigureAwait(false);
+            await _killer.KillRunAsync(run, timeout, force, useCgroup: true).ConfigureAwait(false);
             _log.Information("{Service} (pid {Pid}) stopped", _name, run.Pid);
         }
 
         _run = null;
-    }
-
-    private async Task KillRunAsync(ServiceRun run, TimeSpan timeout, bool force, bool useCgroup)
-    {
-        if (!force && !run.Exit.Task.IsCompleted)
-        {
-            Native.SignalGroup(run.Pid, Native.SIGTERM);
-            await Task.WhenAny(run.Exit.Task, Task.Delay(timeout, _time)).ConfigureAwait(false);
-            if (!run.Exit.Task.IsCompleted)
-            {
-                Event("stop_timeout", "warning", $"'{_name}' (pid {run.Pid}) ignored SIGTERM for {timeout.TotalSeconds:0.###} s; killing its whole tree.");
-            }
-        }
-
-        // Always, even after a graceful exit: grandchildren that ignored the signal, left the group, or were
-        // double-forked (adopted by this subreaper) must not survive the service.
-        var survivors = await Task.Run(() => KillRemnants(run, useCgroup)).ConfigureAwait(false);
-        if (await Task.WhenAny(run.Exit.Task, Task.Delay(KillBound, _time)).ConfigureAwait(false) != run.Exit.Task || survivors.Count > 0)
-        {
-            Event("kill_failed", "error", $"Processes of '{_name}' survived SIGKILL for {KillBound.TotalSeconds:0} s: {string.Join(", ", survivors)}.");
-        }
-    }
-
-    private IReadOnlyList<int> KillRemnants(ServiceRun run, bool useCgroup)
-    {
-        var inGroup = useCgroup && _cgroup is not null ? _cgroup.KillAll(KillBound) : [];
-
-        HashSet<int> exclude;
-        lock (_childGate)
-        {
-            exclude = [.. _ownChildren.Where(p => p != run.Pid)];
-        }
-
-        var survivors = ProcessTreeKiller.KillTree(run.Pid, run.Pid, _self.Pid, exclude, KillBound).Concat(inGroup).Distinct().ToList();
-        if (survivors.Count > 0)
-        {
-            _log.Error("Processes {Survivors} of {Service} survived SIGKILL", survivors, _name);
-        }
-
-        return survivors;
-    }
-
-    /// <summary>Ends a service left running by a supervisor that died (found by pid and start time in the old status.json).</summary>
-    private void EndLeftovers(ProcessStatus? previous)
-    {
-        // The cgroup remembers every process of the previous run, even those that left its session and were
-        // re-parented to init when their supervisor died.
-        if (_cgroup?.Members() is { Count: > 0 } members)
-        {
-            var left = _cgroup.KillAll(KillBound);
-            Event("orphan_killed", "warning",
-                $"Killed {members.Count} process(es) of '{_name}' ({string.Join(", ", members)}) left running by a supervisor that is gone, so that it never runs twice." +
-                (left.Count > 0 ? $" Survivors: {string.Join(", ", left)}." : ""));
-            return;
-        }
-
-        if (previous is null || previous.Pid <= 0 || previous.PidStartTicks == 0 || previous.Host != Environment.MachineName)
-        {
-            return;
-        }
-
-        var leftover = new ProcessIdentity(previous.Pid, previous.PidStartTicks);
-        if (!leftover.IsAlive())
-        {
-            return;
-        }
-
-        var survivors = ProcessTreeKiller.KillTree(previous.Pid, previous.Pid, 0, null, KillBound);
-        Event("orphan_killed", "warning",
-            $"Killed pid {previous.Pid} of '{_name}', left running by supervisor {previous.SupervisorPid} that is gone, so that it never runs twice." +
-            (survivors.Count > 0 ? $" Survivors: {string.Join(", ", survivors)}." : ""),
-            ("pid", Str(previous.Pid)));
-    }
-
-    /// <summary>Every second: sample the tree, reap adopted orphans, check training progress, write the heartbeat.</summary>
-    private void Beat()
-    {
-        try
-        {
-            var run = _run;
-            var pid = run is { Stopping: false } && !run.Exit.Task.IsCompleted ? run.Pid : 0;
-            lock (_childGate)
-            {
-                _sampler.Sample(pid, _ownChildren, Stopwatch.GetTimestamp(), Stopwatch.Frequency);
-            }
-
-            if (run is not null && pid != 0 && _spec.HangTimeoutMs > 0)
-            {
-                CheckProgress(run);
-            }
-
-            if (run is not null && pid != 0)
-            {
-                _limits ??= NewLimitEnforcer();
-                foreach (var violation in _limits.Check(_sampler.TreePids, _sampler.MemoryMb))
-                {
-                    Post(new SupervisorMessage.LimitExceeded(run, violation));
-                }
-            }
-
-            Publish(s => s with
-            {
-                LastHeartbeat = _time.GetUtcNow(),
-                CpuUsage = pid == 0 ? 0 : _sampler.CpuPercent,
-                MemoryUsage = pid == 0 ? 0 : _sampler.MemoryMb,
-                GpuMemoryMb = pid == 0 ? null : _limits?.GpuMemoryMb,
-            });
-        }
-        catch (Exception ex)
-        {
-            // The heartbeat must keep beating: log and count, never let the timer die.
-            _log.Error(ex, "Heartbeat failed");
-        }
-    }
-
-    /// <summary>
-    /// Hang detection by progress: armed only once <c>training_status.json</c> carries this run's pid, so a program
-    /// that never beats a heartbeat is never judged hung.
-    /// </summary>
-    private void CheckProgress(ServiceRun run)
-    {
-        var now = _time.GetUtcNow();
-        var status = _store.Read<TrainingStatus>(_state.TrainingStatusPath).Document;
-        if (status is null || status.Pid != run.Pid)
-        {
-            return;
-        }
-
-        if (!_hangArmed || status.Progress != _progress)
-        {
-            if (!_hangArmed)
-            {
-                _log.Information("Hang detection armed for {Service} (pid {Pid})", _name, run.Pid);
-            }
-
-            _hangArmed = true;
-            _progress = status.Progress;
-            _progressAt = now;
-            return;
-        }
-
-        var stalled = now - _progressAt;
-        if (stalled >= TimeSpan.FromMilliseconds(_spec.HangTimeoutMs))
-        {
-            Post(new SupervisorMessage.Hung(run, $"its progress has stayed at {_progress} for {stalled.TotalSeconds:0.#} s (hang_timeout_ms {_spec.HangTimeoutMs})."));
-            _progressAt = now;
-        }
-    }
-
-    private async Task ProbeHealthAsync(ServiceRun run, ServiceSpec spec, CancellationToken cancellationToken)
-    {
-        _http ??= new HttpClient();
-        var failures = 0;
-        var startDeadline = _time.GetUtcNow() + TimeSpan.FromMilliseconds(spec.StartupTimeoutMs);
-        string? lastError = null;
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                var ok = false;
-                try
-                {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    timeout.CancelAfter(spec.HealthTimeoutMs);
-                    using var response = await _http.GetAsync(spec.HealthUrl, timeout.Token).ConfigureAwait(false);
-                    ok = response.IsSuccessStatusCode;
-                    lastError = ok ? null : $"HTTP {(int)response.StatusCode}";
-                }
-                catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-                {
-                    lastError = ex.Message;
-                }
-
-                if (!run.Promoted)
-                {
-                    if (ok)
-                    {
-                        Post(new SupervisorMessage.Promote(run));
-                    }
-                    else if (_time.GetUtcNow() > startDeadline)
-                    {
-                        Post(new SupervisorMessage.Hung(run, $"{spec.HealthUrl} did not answer within {spec.StartupTimeoutMs / 1000.0:0.#} s of the start ({lastError})."));
-                        return;
-                    }
-                }
-                else
-                {
-                    failures = ok ? 0 : failures + 1;
-                    if (failures >= spec.HealthFailureThreshold)
-                    {
-                        Post(new SupervisorMessage.Hung(run, $"{spec.HealthUrl} failed {failures} probes in a row ({lastError})."));
-                        return;
-                    }
-                }
-
-                await Task.Delay(run.Promoted ? TimeSpan.FromMilliseconds(spec.HealthIntervalMs) : TimeSpan.FromMilliseconds(100), _time, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The run ended.
-        }
     }
 
     private async Task DelayThenPostAsync(TimeSpan delay, SupervisorMessage message, CancellationToken cancellationToken)
@@ -827,66 +298,6 @@ internal sealed class ServiceSupervisor : IDisposable
         }
     }
 
-    private void Publish(Func<ProcessStatus, ProcessStatus> change)
-    {
-        lock (_statusGate)
-        {
-            _status = change(_status);
-            try
-            {
-                _status = _store.Write(_state.ServiceStatusPath(_name), _status);
-            }
-            catch (StatusWriteException ex) when (ex.InnerException is UnsafeFileException refused)
-            {
-                Refused(refused);
-            }
-            catch (StabilityException ex)
-            {
-                _log.Error(ex, "Could not write status.json");
-            }
-        }
-    }
-
-    private StabilityEvent Event(string type, string severity, string message, params (string Key, string Value)[] data) =>
-        Event(type, severity, message, _time.GetUtcNow(), data);
-
-    /// <summary>From a pump's thread: the service writes faster than its log rate limit and waits for the capture.</summary>
-    private void Throttled(string stream, long limit) =>
-        Event("log_throttled", "warning",
-            $"'{_name}' writes its {stream} faster than {limit / 1048576.0:0.#} MiB/s (log_rate_limit_bytes_per_second); it waits for the capture at that rate. Reported at most once a minute.",
-            ("stream", stream), ("limit_bytes_per_second", Str(limit)));
-
-    private StabilityEvent Event(string type, string severity, string message, DateTimeOffset time, params (string Key, string Value)[] data)
-    {
-        var stabilityEvent = new StabilityEvent
-        {
-            Time = time,
-            Service = _name,
-            Type = type,
-            Severity = severity,
-            Message = message,
-            Pid = _self.Pid,
-            User = Environment.UserName,
-            Host = Environment.MachineName,
-            Data = data.Length == 0 ? null : data.ToDictionary(d => d.Key, d => d.Value),
-        };
-        try
-        {
-            _events.Append(stabilityEvent);
-        }
-        catch (StatusWriteException ex) when (ex.InnerException is UnsafeFileException refused)
-        {
-            Refused(refused);
-        }
-        catch (StabilityException ex)
-        {
-            _log.Error(ex, "Could not append to events.jsonl");
-        }
-
-        _log.Information("Event {Type}: {Message}", type, message);
-        return stabilityEvent;
-    }
-
     private static string Str(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     public void Dispose()
@@ -895,6 +306,6 @@ internal sealed class ServiceSupervisor : IDisposable
         _restartTimer?.Dispose();
         _stdout.Dispose();
         _stderr.Dispose();
-        _http?.Dispose();
+        _health.Dispose();
     }
 }

@@ -43,6 +43,7 @@ public sealed class ResourceManager
     /// </summary>
     /// <exception cref="ResourceRequestException">A device that does not exist was asked for.</exception>
     /// <exception cref="ResourceConflictException">A device is held exclusively by another service, or this exclusive request meets a device already given to another.</exception>
+    /// <exception cref="CorruptDocumentException">resources/quotas.json exists but cannot be read; nothing is allocated and the file is left as it is.</exception>
     public GpuAllocation AllocateGpuResources(string service, bool isDashboard, IReadOnlyList<int>? devices = null, bool exclusive = false)
     {
         StateDirectory.ValidateServiceName(service);
@@ -83,7 +84,10 @@ public sealed class ResourceManager
         return allocation;
     }
 
-    /// <summary>Releases whatever GPUs <paramref name="service"/> holds. Releasing nothing is fine.</summary>
+    /// <summary>
+    /// Releases whatever GPUs <paramref name="service"/> holds. Releasing nothing is fine; so is a quotas.json that
+    /// cannot be read, which holds no allocation this can see and is left as it is (a stop must never fail on it).
+    /// </summary>
     public void ReleaseGpuResources(string service)
     {
         StateDirectory.ValidateServiceName(service);
@@ -98,6 +102,7 @@ public sealed class ResourceManager
     /// <summary>Sets (or replaces) the GPU memory quota of <paramref name="service"/> on <paramref name="device"/> (null: whatever devices it gets).</summary>
     /// <exception cref="ResourceRequestException">The quota can never be met: not positive, above the device's memory, an unknown device, or the service is a dashboard.</exception>
     /// <exception cref="ResourceConflictException">An exclusive quota meets another service's quota or allocation on the same device.</exception>
+    /// <exception cref="CorruptDocumentException">resources/quotas.json exists but cannot be read; it is left as it is.</exception>
     public GpuQuota SetGpuQuota(string service, double memoryMb, int? device = null, string action = QuotaAction.Warn, bool exclusive = false)
     {
         StateDirectory.ValidateServiceName(service);
@@ -149,6 +154,7 @@ public sealed class ResourceManager
     }
 
     /// <summary>Removes the GPU quota(s) of <paramref name="service"/> (on <paramref name="device"/> only, when given). Returns how many were removed.</summary>
+    /// <exception cref="CorruptDocumentException">resources/quotas.json exists but cannot be read; it is left as it is.</exception>
     public int RemoveGpuQuota(string service, int? device = null)
     {
         StateDirectory.ValidateServiceName(service);
@@ -171,6 +177,7 @@ public sealed class ResourceManager
     /// The service's supervisor applies them on its next sample (within a second), without a restart.
     /// </summary>
     /// <exception cref="ResourceRequestException">A limit the machine cannot meet: memory not positive or above physical memory, a core that does not exist, a priority outside -20..19.</exception>
+    /// <exception cref="CorruptDocumentException">resources/quotas.json exists but cannot be read; it is left as it is.</exception>
     public ServiceLimits SetResourceLimit(string service, double? memoryLimitMb = null, string? memoryAction = null, IReadOnlyList<int>? cpuAffinity = null, int? priority = null)
     {
         StateDirectory.ValidateServiceName(service);
@@ -291,15 +298,31 @@ public sealed class ResourceManager
 
     private ResourceQuotas ReadQuotas() => _store.Read<ResourceQuotas>(_state.QuotasPath).Document ?? new ResourceQuotas();
 
-    private void Update(Func<ResourceQuotas, ResourceQuotas> change, GpuSnapshot? snapshot = null) =>
-        _store.Update<ResourceQuotas>(_state.QuotasPath, current =>
+    /// <summary>Locked read-modify-write of <c>resources/quotas.json</c>; a file that exists but cannot be read is refused, never replaced.</summary>
+    /// <exception cref="CorruptDocumentException">quotas.json is corrupt, oversized or unreadable; it is left byte for byte as it is.</exception>
+    private void Update(Func<ResourceQuotas, ResourceQuotas> change, GpuSnapshot? snapshot = null)
+    {
+        try
         {
-            var next = change(current ?? new ResourceQuotas());
-            // Keep the device list readers (the dashboard) show as fresh as the probe just taken.
-            return snapshot is { Error: null } ? next with { Devices = snapshot.Devices } : next;
-        });
+            _store.Update<ResourceQuotas>(_state.QuotasPath, current =>
+            {
+                var next = change(current ?? new ResourceQuotas());
+                // Keep the device list readers (the dashboard) show as fresh as the probe just taken.
+                return snapshot is { Error: null } ? next with { Devices = snapshot.Devices } : next;
+            });
+        }
+        catch (CorruptDocumentException ex)
+        {
+            // The same refusal, saying what a replacement would have cost.
+            throw new CorruptDocumentException(ex.Path!, ex.State, ex.Problem, QuotasContents, ex);
+        }
+    }
+
+    /// <summary>What <c>resources/quotas.json</c> holds, for messages about losing it.</summary>
+    internal const string QuotasContents = "every service's GPU quotas, GPU allocations and CPU and memory limits";
 
     /// <summary>Probes the GPUs now and records the devices in <c>resources/quotas.json</c> for readers such as the dashboard.</summary>
+    /// <exception cref="CorruptDocumentException">resources/quotas.json exists but cannot be read; it is left as it is.</exception>
     public GpuSnapshot RecordDevices()
     {
         var snapshot = Probe.Probe();

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Text;
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
@@ -16,11 +14,12 @@ namespace StabilityTools.Engine.Services;
 /// </summary>
 public sealed class ProcessManager
 {
-    private readonly IServiceLauncher _launcher;
     private readonly ProcessManagerOptions _options;
     private readonly StatusStore _store;
     private readonly JsonLinesLog<StabilityEvent> _events;
-    private Resources.IGpuProbe? _gpuProbe;
+    private readonly ServiceLogReader _logs;
+    private readonly LocalBackend _local;
+    private readonly SlurmBackend _slurmBackend;
     private SlurmClient? _slurm;
     private IServiceLauncher? _slurmLauncher;
 
@@ -31,32 +30,27 @@ public sealed class ProcessManager
     public ProcessManager(StateDirectory state, IServiceLauncher? launcher = null, ProcessManagerOptions? options = null)
     {
         State = state ?? throw new ArgumentNullException(nameof(state));
-        _launcher = launcher ?? new LocalLauncher();
         _options = (options ?? ProcessManagerOptions.Default).Validate();
         _store = new StatusStore(_options.StoreOptions);
         _events = new JsonLinesLog<StabilityEvent>(state.EventsLogPath);
+        _logs = new ServiceLogReader(state, _options.TimeProvider);
+        _local = new LocalBackend(launcher ?? new LocalLauncher(), state, _store);
+        _slurmBackend = new SlurmBackend(this, _store, _events, _options.TimeProvider,
+            () => _slurm ??= _options.Slurm ?? new SlurmClient(),
+            () => _slurmLauncher ??= _options.SlurmLauncher ?? new SlurmLauncher(_slurm ??= _options.Slurm ?? new SlurmClient()));
     }
 
     /// <summary>The state directory.</summary>
     public StateDirectory State { get; }
 
-    private SlurmClient SlurmClient => _slurm ??= _options.Slurm ?? new SlurmClient();
-
-    private IServiceLauncher LauncherFor(ServiceSpec spec) =>
-        spec.Slurm is null ? _launcher : _slurmLauncher ??= _options.SlurmLauncher ?? new SlurmLauncher(SlurmClient);
+    /// <summary>Where the service's supervisor runs: this machine, or a Slurm job when the spec says so.</summary>
+    private IServiceBackend BackendFor(ServiceSpec? spec) => spec?.Slurm is null ? _local : _slurmBackend;
 
     /// <summary><c>services/&lt;name&gt;/supervisor.lock</c>: held by the live supervisor for its whole life, so there are never two.</summary>
     public static string SupervisorLockPath(StateDirectory state, string name) => Path.Combine(state.ServiceDirectory(name), "supervisor.lock");
 
     /// <summary>The current file of a service's log.</summary>
-    public static string LogPath(StateDirectory state, string name, ServiceLogStream stream) => Path.Combine(
-        state.ServiceLogDirectory(name),
-        stream switch
-        {
-            ServiceLogStream.Stderr => "stderr.log",
-            ServiceLogStream.Supervisor => "supervisor.log",
-            _ => "stdout.log",
-        });
+    public static string LogPath(StateDirectory state, string name, ServiceLogStream stream) => ServiceLogReader.LogPath(state, name, stream);
 
     /// <summary>True when a service of that name has a spec here.</summary>
     public bool Exists(string name) =>
@@ -125,7 +119,8 @@ public sealed class ProcessManager
             throw new ServiceAlreadyRunningException(name, live);
         }
 
-        if (UnfinishedJob(name) is { } job)
+        var backend = BackendFor(spec);
+        if (backend.UnfinishedJob(name) is { } job)
         {
             throw new ServiceAlreadyRunningException(name, job.JobId, job.State);
         }
@@ -147,22 +142,7 @@ public sealed class ProcessManager
             { Service = name };
         }
 
-        // GPUs are given (or refused, on an exclusive conflict) before anything is launched; the dashboard gets none.
-        // The supervisor passes the allocation on as CUDA_VISIBLE_DEVICES.
-        // Under Slurm the job's GPUs are the scheduler's to give (--gres), on a node this host cannot see.
-        if (spec.Slurm is null)
-        {
-            var gpus = new Resources.ResourceManager(State, _gpuProbe ??= Resources.GpuProbe.Detect(), _store)
-                .AllocateGpuResources(name, isDashboard: spec.Kind == ServiceKind.Dashboard || spec.HideGpus);
-            if (gpus.Devices.Count > 0)
-            {
-                progress?.Report($"GPUs {Resources.ResourceManager.CudaVisibleDevices(gpus)} given to '{name}'.");
-            }
-        }
-        else
-        {
-            new Resources.ResourceManager(State, Resources.NoGpuProbe.Instance, _store).ReleaseGpuResources(name);
-        }
+        backend.PrepareResources(spec, progress);
 
         // A fresh start: the old status and any unanswered request belong to the previous run.
         _store.Delete(State.ServiceControlPath(name), cancellationToken);
@@ -170,7 +150,7 @@ public sealed class ProcessManager
         _store.Write(State.ServiceSpecPath(name), spec, cancellationToken);
         progress?.Report(spec.Slurm is null ? $"Launching the supervisor of '{name}'." : $"Submitting the supervisor of '{name}' as a Slurm job.");
 
-        var launch = await LauncherFor(spec).LaunchAsync(State, name, cancellationToken).ConfigureAwait(false);
+        var launch = await backend.LaunchAsync(State, name, cancellationToken).ConfigureAwait(false);
         if (launch.JobId is { } jobId)
         {
             // A cluster job starts when the scheduler says, which may be hours away: the start is done once it is queued.
@@ -221,9 +201,8 @@ public sealed class ProcessManager
             spec = ServiceSpec.ForKind(ServiceKind.Program, name, "");
         }
 
-        if (spec.Slurm is not null && ReadJobRecord(name) is { } record)
+        if (await BackendFor(spec).TryStopAsync(name, spec, timeout, force, progress, cancellationToken).ConfigureAwait(false))
         {
-            await StopJobAsync(name, spec, record.JobId, timeout, force, progress, cancellationToken).ConfigureAwait(false);
             return GetStatus(name);
         }
 
@@ -269,7 +248,7 @@ public sealed class ProcessManager
     {
         var spec = GetSpec(name);
         var before = ReadStatus(name).Document;
-        if (LiveSupervisor(before) is null && spec.Slurm is not null && UnfinishedJob(name) is { } job)
+        if (LiveSupervisor(before) is null && BackendFor(spec).UnfinishedJob(name) is { } job)
         {
             // Queued, or on a node and not up yet: there is nothing to restart, and a second job would be a duplicate.
             progress?.Report($"'{name}' is Slurm job {job.JobId} ({job.State.ToLowerInvariant()}): not up yet, nothing to restart.");
@@ -338,21 +317,7 @@ public sealed class ProcessManager
     public IReadOnlyList<string> ReadLog(string name, int lines, ServiceLogStream stream = ServiceLogStream.Stdout)
     {
         RequireValidName(name);
-        if (!Exists(name))
-        {
-            throw new ServiceNotFoundException(name, State.Root);
-        }
-
-        ArgumentOutOfRangeException.ThrowIfNegative(lines);
-        var path = LogPath(State, name, stream);
-        var current = ReadLines(path);
-        if (current.Count >= lines)
-        {
-            return current.Skip(current.Count - lines).ToList();
-        }
-
-        var previous = ReadLines(path + ".1");
-        return previous.Skip(Math.Max(0, previous.Count - (lines - current.Count))).Concat(current).ToList();
+        return Exists(name) ? _logs.Tail(name, lines, stream) : throw new ServiceNotFoundException(name, State.Root);
     }
 
     /// <summary>
@@ -360,81 +325,14 @@ public sealed class ProcessManager
     /// rotations, until cancelled.
     /// </summary>
     /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
-    public async IAsyncEnumerable<string> FollowLogAsync(string name, int tail, ServiceLogStream stream = ServiceLogStream.Stdout,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<string> FollowLogAsync(string name, int tail, ServiceLogStream stream = ServiceLogStream.Stdout, CancellationToken cancellationToken = default)
     {
-        foreach (var line in ReadLog(name, tail, stream))
-        {
-            yield return line;
-        }
-
-        var path = LogPath(State, name, stream);
-        var offset = File.Exists(path) ? new FileInfo(path).Length : 0;
-        var pending = new StringBuilder();
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                yield break;
-            }
-
-            var length = File.Exists(path) ? new FileInfo(path).Length : 0;
-            if (length < offset)
-            {
-                // Rotated (or truncated): the new file starts over.
-                offset = 0;
-            }
-
-            if (length == offset)
-            {
-                continue;
-            }
-
-            string chunk;
-            using (var reader = SafeFile.OpenRead(path))
-            {
-                reader.Position = offset;
-                var buffer = new byte[length - offset];
-                var read = reader.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-                offset += read;
-                chunk = Encoding.UTF8.GetString(buffer, 0, read);
-            }
-
-            pending.Append(chunk);
-            var text = pending.ToString();
-            var lastNewline = text.LastIndexOf('\n');
-            if (lastNewline < 0)
-            {
-                continue;
-            }
-
-            pending.Clear().Append(text, lastNewline + 1, text.Length - lastNewline - 1);
-            foreach (var line in text[..lastNewline].Split('\n'))
-            {
-                yield return line.TrimEnd('\r');
-            }
-        }
+        RequireValidName(name);
+        return Exists(name) ? _logs.FollowAsync(name, tail, stream, cancellationToken) : throw new ServiceNotFoundException(name, State.Root);
     }
 
     /// <summary>The tail of a service's stderr and stdout, for error messages.</summary>
-    public string LogTail(string name, int lines)
-    {
-        var text = new StringBuilder();
-        foreach (var stream in new[] { ServiceLogStream.Stderr, ServiceLogStream.Stdout })
-        {
-            var tail = ReadLines(LogPath(State, name, stream));
-            foreach (var line in tail.Skip(Math.Max(0, tail.Count - lines)))
-            {
-                text.Append(stream == ServiceLogStream.Stderr ? "[stderr] " : "[stdout] ").AppendLine(line);
-            }
-        }
-
-        return text.ToString();
-    }
+    public string LogTail(string name, int lines) => _logs.ErrorTail(name, lines);
 
     private async Task<ServiceInfo> WaitForStartAsync(ServiceSpec spec, SupervisorLaunch launch, IProgress<string>? progress, CancellationToken cancellationToken)
     {
@@ -665,10 +563,13 @@ public sealed class ProcessManager
 
     private int? LiveSupervisor(ProcessStatus? status) => LiveSupervisorIdentity(status)?.Pid;
 
+    /// <summary>True when the service's supervisor is alive now (pid and start time, or a fresh heartbeat from another host).</summary>
+    internal bool HasLiveSupervisor(string name) => LiveSupervisor(ReadStatus(name).Document) is not null;
+
     /// <summary>The supervisor of a non-final status when it is alive (pid and start time) and its heartbeat is fresh.</summary>
     private ProcessIdentity? LiveSupervisorIdentity(ProcessStatus? status)
     {
-        if (status is null || status.SupervisorPid <= 0 || IsFinal(status.Status))
+        if (status is null || status.SupervisorPid <= 0 || Liveness.IsFinal(status.Status))
         {
             return null;
         }
@@ -676,7 +577,7 @@ public sealed class ProcessManager
         if (status.Host is { } host && host != Environment.MachineName)
         {
             // Another host's supervisor (a cluster job): only its heartbeat tells.
-            return _options.TimeProvider.GetUtcNow() - (status.LastHeartbeat ?? status.WrittenAt) <= _options.StaleAfter
+            return !Liveness.IsStale(status, _options.TimeProvider.GetUtcNow(), _options.StaleAfter)
                 ? new ProcessIdentity(status.SupervisorPid, status.SupervisorStartTicks)
                 : null;
         }
@@ -688,8 +589,7 @@ public sealed class ProcessManager
     private ServiceInfo Judge(string name, ReadResult<ProcessStatus> read)
     {
         var spec = _store.Read<ServiceSpec>(State.ServiceSpecPath(name)).Document;
-        var local = JudgeLocal(name, spec, read);
-        return spec?.Slurm is null ? local : MergeJob(local, read.Document);
+        return BackendFor(spec).Merge(JudgeLocal(name, spec, read), read.Document);
     }
 
     private ServiceInfo JudgeLocal(string name, ServiceSpec? spec, ReadResult<ProcessStatus> read)
@@ -724,12 +624,12 @@ public sealed class ProcessManager
             LastControl = s.LastControl,
             Status = s,
         };
-        if (IsFinal(s.Status))
+        if (Liveness.IsFinal(s.Status))
         {
             return info with { Pid = 0 };
         }
 
-        var heartbeatAge = _options.TimeProvider.GetUtcNow() - (s.LastHeartbeat ?? s.WrittenAt);
+        var heartbeatAge = Liveness.HeartbeatAge(s, _options.TimeProvider.GetUtcNow());
         if (LiveSupervisorIdentity(s) is null)
         {
             return info with { State = ServiceState.Unknown, ErrorMessage = $"Its supervisor (pid {s.SupervisorPid}) is gone; the service may still run. Stop it (-Force) or start it again." };
@@ -743,204 +643,12 @@ public sealed class ProcessManager
         return info;
     }
 
-    /// <summary>
-    /// Merges what Slurm says of a service's job with what its supervisor wrote: a queued job is <c>pending</c> (with
-    /// Slurm's reason), a job on its node whose supervisor has not written yet is <c>starting</c>, and a job that ended
-    /// without its supervisor recording an end is <c>stopped</c> (cancelled) or <c>fatal</c> (failed, timed out, lost).
-    /// </summary>
-    private ServiceInfo MergeJob(ServiceInfo info, ProcessStatus? status)
-    {
-        info = info with { Backend = "slurm" };
-        if (ReadJobRecord(info.Name) is not { } record)
-        {
-            return info;
-        }
-
-        info = info with { JobId = record.JobId };
-        SlurmJob? job;
-        try
-        {
-            job = SlurmClient.Query(record.JobId);
-        }
-        catch (SchedulerException ex)
-        {
-            return info with { ErrorMessage = info.ErrorMessage is null ? ex.Message : $"{info.ErrorMessage} ({ex.Message})" };
-        }
-
-        if (job is null)
-        {
-            // Slurm forgot the job (MinJobAge): what the supervisor wrote is all there is.
-            return info;
-        }
-
-        info = info with { JobState = job.State, JobReason = job.IsPending ? job.Reason : null, Node = job.BatchHost ?? job.NodeList };
-        // A requeued job keeps its id: status.json belongs to the job's current run only when written after it started.
-        var current = status is not null && job.StartTime is { } started && status.WrittenAt >= new DateTimeOffset(started);
-        if (job.IsPending)
-        {
-            return info with
-            {
-                State = ServiceState.Pending, Pid = 0, CpuPercent = 0, MemoryMB = 0,
-                ErrorMessage = job.Reason is { } reason ? $"Slurm holds job {job.JobId} back: {reason}." : null,
-            };
-        }
-
-        if (job.IsActive)
-        {
-            return current ? info : info with { State = ServiceState.Starting, Pid = 0, CpuPercent = 0, MemoryMB = 0, ErrorMessage = null };
-        }
-
-        if (status is not null && IsFinal(status.Status) && current)
-        {
-            return info;
-        }
-
-        if (job.State == "CANCELLED")
-        {
-            return info with
-            {
-                State = ServiceState.Stopped, Pid = 0, CpuPercent = 0, MemoryMB = 0,
-                ErrorMessage = $"Slurm job {job.JobId} was cancelled{(job.BatchHost is null ? " before it ran" : $" on {job.BatchHost}")}.",
-            };
-        }
-
-        var output = ReadLines(SlurmLauncher.JobOutputPath(State, info.Name, job.JobId));
-        var said = output.Count == 0 ? "" : " Its batch output ends: " + string.Join(" | ", output.Skip(Math.Max(0, output.Count - 3)));
-        return info with
-        {
-            State = ServiceState.Fatal, Pid = 0, CpuPercent = 0, MemoryMB = 0,
-            ErrorMessage = $"Slurm job {job.JobId} ended {job.State} (exit {job.ExitCode ?? "?"}){(job.BatchHost is { } host ? $" on {host}" : "")} " +
-                           $"before its supervisor recorded an end.{said}",
-        };
-    }
-
-    /// <summary>
-    /// Stops a service's Slurm job: a queued job is cancelled; a running one is asked through its supervisor first
-    /// (the control request: graceful, the trainer checkpoints), then with <c>scancel --signal=TERM</c> and the grace
-    /// period, then cancelled outright. Returns once Slurm has ended the job.
-    /// </summary>
-    private async Task StopJobAsync(string name, ServiceSpec spec, string jobId, TimeSpan? timeout, bool force, IProgress<string>? progress, CancellationToken cancellationToken)
-    {
-        var job = SlurmClient.Query(jobId);
-        if (job is null || job.IsFinished)
-        {
-            return;
-        }
-
-        var graceful = timeout ?? spec.StopTimeout;
-        if (job.IsActive && !force && LiveSupervisor(ReadStatus(name).Document) is not null)
-        {
-            progress?.Report($"Asking the supervisor of '{name}' (Slurm job {jobId} on {job.BatchHost ?? "its node"}) to stop it.");
-            try
-            {
-                await SendAsync(name, ControlRequest.Create(ControlCommand.Stop, _options.TimeProvider, graceful), cancellationToken).ConfigureAwait(false);
-                // The supervisor ends after 'stopped', and with it the job.
-                if (await WaitForJobEndAsync(jobId, graceful + TimeSpan.FromSeconds(15), cancellationToken).ConfigureAwait(false))
-                {
-                    return;
-                }
-            }
-            catch (ProcessCommunicationException ex)
-            {
-                progress?.Report($"The supervisor of '{name}' did not answer ({ex.Message}); asking Slurm.");
-            }
-        }
-
-        if (job.IsActive && !force)
-        {
-            progress?.Report($"Sending SIGTERM to Slurm job {jobId}; {graceful.TotalSeconds:0.#} s to end.");
-            AuditCancel(name, jobId, "TERM");
-            SlurmClient.Cancel(jobId, "TERM");
-            if (await WaitForJobEndAsync(jobId, graceful, cancellationToken).ConfigureAwait(false))
-            {
-                return;
-            }
-        }
-
-        progress?.Report($"Cancelling Slurm job {jobId}.");
-        AuditCancel(name, jobId, null);
-        SlurmClient.Cancel(jobId);
-        // Slurm signals TERM, waits its KillWait, then kills: allow for a long KillWait (default 30 s).
-        if (!await WaitForJobEndAsync(jobId, TimeSpan.FromSeconds(90), cancellationToken).ConfigureAwait(false))
-        {
-            throw new ProcessCommunicationException($"Slurm job {jobId} of '{name}' did not end within 90 s of scancel. See squeue -j {jobId} and scontrol show job {jobId}.") { Service = name };
-        }
-    }
-
-    private void AuditCancel(string name, string jobId, string? signal) => _events.Append(new StabilityEvent
-    {
-        Time = _options.TimeProvider.GetUtcNow(), Service = name, Type = "slurm_cancel", Severity = "info",
-        Message = signal is null ? $"scancel {jobId} for '{name}'." : $"scancel --signal={signal} {jobId} for '{name}'.",
-        Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
-    });
-
-    /// <summary>Polls Slurm until the job has ended; false at the timeout. A job Slurm forgot has ended.</summary>
-    private async Task<bool> WaitForJobEndAsync(string jobId, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var time = _options.TimeProvider;
-        var deadline = time.GetUtcNow() + timeout;
-        while (true)
-        {
-            if (SlurmClient.Query(jobId) is not { } job || job.IsFinished)
-            {
-                return true;
-            }
-
-            if (time.GetUtcNow() > deadline)
-            {
-                return false;
-            }
-
-            // scontrol asks the controller: a poll ten times a second is plenty and spares it.
-            await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The service's Slurm job when it is still pending or running; null for a local service or an ended job.</summary>
-    private SlurmJob? UnfinishedJob(string name) =>
-        _store.Read<ServiceSpec>(State.ServiceSpecPath(name)).Document?.Slurm is not null && ReadJobRecord(name) is { } record
-            && SlurmClient.Query(record.JobId) is { IsFinished: false } job
-            ? job
-            : null;
-
-    private SlurmJobRecord? ReadJobRecord(string name) => _store.Read<SlurmJobRecord>(SlurmLauncher.RecordPath(State, name)).Document;
-
-    private static bool IsFinal(ServiceState state) => state is ServiceState.Stopped or ServiceState.Completed or ServiceState.Fatal;
-
     private static void RequireValidName(string name)
     {
         if (!StateDirectory.IsValidServiceName(name))
         {
             throw new ConfigurationException(new ConfigurationProblem(null, null, "name",
                 $"'{name}' is not a valid service name: use 1 to 63 characters of lower-case letters, digits, '.', '_' and '-', starting with a letter or digit.")) { Service = name };
-        }
-    }
-
-    private static List<string> ReadLines(string path)
-    {
-        try
-        {
-            using var stream = SafeFile.OpenRead(path);
-            // Only the end matters for a tail: read at most the last 1 MiB.
-            const int cap = 1024 * 1024;
-            if (stream.Length > cap)
-            {
-                stream.Position = stream.Length - cap;
-            }
-
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            var text = reader.ReadToEnd();
-            var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
-            if (lines.Count > 0 && lines[^1].Length == 0)
-            {
-                lines.RemoveAt(lines.Count - 1);
-            }
-
-            return lines;
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
-        {
-            return [];
         }
     }
 }

@@ -6,10 +6,11 @@ namespace StabilityTools.Engine.Services;
 /// </summary>
 /// <remarks>
 /// The first restart of a streak is immediate; each further one waits <c>backoff_initial_ms × 2^(n-2)</c>, capped
-/// at <c>backoff_max_ms</c>. A run that lasted <c>backoff_reset_after_ms</c> ends the streak. More than
-/// <c>circuit_max_restarts</c> restarts within <c>circuit_window_ms</c> opens the circuit: the decision is
-/// <see cref="RestartAction.Fatal"/> until <see cref="Reset"/> (a manual restart). Not thread-safe: one supervisor
-/// loop owns it.
+/// at <c>backoff_max_ms</c>. A run that lasted <c>backoff_reset_after_ms</c> ends the streak. An exit code in
+/// <c>fatal_exit_codes</c> or <c>no_restart_exit_codes</c> is <see cref="RestartAction.Fatal"/> at once, whatever the
+/// policy. More than <c>circuit_max_restarts</c> restarts within <c>circuit_window_ms</c> opens the circuit: the
+/// decision is <see cref="RestartAction.Fatal"/> until <see cref="Reset"/> (a manual restart). Not thread-safe: one
+/// supervisor loop owns it.
 /// </remarks>
 public sealed class RestartTracker
 {
@@ -71,6 +72,15 @@ public sealed class RestartTracker
                 exitCode == ServiceSpec.PortInUseExitCode
                     ? $"The service {how}: its port{(_spec.Port is { } p ? $" {p}" : "")} is in use by another process. Free the port or choose another one."
                     : $"The service {how}, which its spec lists as fatal (fatal_exit_codes).",
+                CountInWindow(now));
+        }
+
+        if (signal is null && _spec.NoRestartExitCodes.Contains(exitCode))
+        {
+            return new RestartDecision(RestartAction.Fatal, TimeSpan.Zero,
+                exitCode == ServiceSpec.ConfigurationErrorExitCode
+                    ? $"The service {how} (EX_CONFIG, a configuration error), which no restart can fix (no_restart_exit_codes): it was not restarted. Fix its configuration (its log says what is wrong: Get-StabilityLog), then start it again."
+                    : $"The service {how}, which its spec lists as one no restart can fix (no_restart_exit_codes): it was not restarted. Fix the cause (see its log: Get-StabilityLog), then start it again.",
                 CountInWindow(now));
         }
 

@@ -16,6 +16,9 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
     /// <summary>The exit code the dashboard uses when its port is taken.</summary>
     public const int PortInUseExitCode = 98;
 
+    /// <summary>EX_CONFIG (sysexits.h): the exit code of the trainer and the dashboard for a configuration error.</summary>
+    public const int ConfigurationErrorExitCode = 78;
+
     /// <inheritdoc />
     public static string SchemaName => "service_spec";
 
@@ -88,6 +91,23 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
 
     /// <summary>Exit codes that end supervision as <c>fatal</c> at once, without a restart (a dashboard's port conflict, 98). Default none.</summary>
     public IReadOnlyList<int> FatalExitCodes { get; init; } = [];
+
+    /// <summary>
+    /// Exit codes that no restart can fix (systemd's <c>RestartPreventExitStatus</c>): such an exit ends supervision as
+    /// <c>fatal</c> at once, whatever the restart policy, with the reason in <c>status.json</c>, a <c>fatal</c> event
+    /// and an alert. Each is 1–128 or 193–255 (129–192 read as deaths by a signal). Default <c>[78]</c>
+    /// (<see cref="ConfigurationErrorExitCode"/>); a spec written without the field (or with null) reads with the
+    /// default, and <c>[]</c> restarts after every exit code.
+    /// </summary>
+    public IReadOnlyList<int> NoRestartExitCodes
+    {
+        // A spec without the field (written before it existed) or with null reads as the default: the generated
+        // deserializer sets a missing init-only property to null rather than leaving its initializer's value.
+        get => _noRestartExitCodes ?? [ConfigurationErrorExitCode];
+        init => _noRestartExitCodes = value;
+    }
+
+    private readonly IReadOnlyList<int>? _noRestartExitCodes;
 
     /// <summary>The TCP port the service listens on, when it has one (reported in conflicts).</summary>
     public int? Port { get; init; }
@@ -291,6 +311,12 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
             Problem("alert_command", "The alert command must name a program (and may add arguments).");
         }
 
+        foreach (var code in NoRestartExitCodes.Where(c => !IsNoRestartExitCode(c)).Distinct())
+        {
+            Problem("no_restart_exit_codes",
+                $"{code} cannot be an exit code no restart fixes: use 1 to 128 or 193 to 255 (0 is success, and 129 to 192 read as a death by signal 1 to 64).");
+        }
+
         if (Port is { } port && port is < 1 or > 65535)
         {
             Problem("port", $"must be between 1 and 65535; was {port}.");
@@ -344,6 +370,9 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
             }
         }
     }
+
+    /// <summary>True when <paramref name="code"/> can be listed in <see cref="NoRestartExitCodes"/>: 1–128 or 193–255.</summary>
+    public static bool IsNoRestartExitCode(int code) => code is (>= 1 and <= 128) or (>= 193 and <= 255);
 
     private static bool IsHttpUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);

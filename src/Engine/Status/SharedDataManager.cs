@@ -63,6 +63,7 @@ public sealed class SharedDataManager
     public ReadResult<ResourceQuotas> ReadQuotas() => Store.Read<ResourceQuotas>(State.QuotasPath);
 
     /// <summary>Changes <c>resources/quotas.json</c> by locked read-modify-write (a missing file starts empty).</summary>
+    /// <exception cref="Errors.CorruptDocumentException">The file exists but cannot be read; it is left as it is.</exception>
     public ResourceQuotas UpdateQuotas(Func<ResourceQuotas, ResourceQuotas> update) =>
         Store.Update<ResourceQuotas>(State.QuotasPath, current => update(current ?? new ResourceQuotas()));
 }

@@ -50,10 +50,12 @@ public sealed class StatusStore
     }
 
     /// <summary>
-    /// Locked read-modify-write: reads the current document (null when missing or corrupt), applies
+    /// Locked read-modify-write: reads the current document (null when missing), applies
     /// <paramref name="update"/>, and writes the result, all under the lock, so concurrent updaters in
-    /// any process never lose each other's changes.
+    /// any process never lose each other's changes. A document that exists but cannot be read is never
+    /// written over: that would silently drop everything it holds.
     /// </summary>
+    /// <exception cref="CorruptDocumentException">The document exists but is corrupt, oversized or unreadable; it is left byte for byte as it is and <paramref name="update"/> is not called.</exception>
     /// <exception cref="LockTimeoutException">The lock was held by another process for the whole bounded wait.</exception>
     /// <exception cref="StatusWriteException">The write failed; the previous document is intact.</exception>
     public T Update<T>(string path, Func<T?, T> update, CancellationToken cancellationToken = default)
@@ -62,6 +64,11 @@ public sealed class StatusStore
         ArgumentNullException.ThrowIfNull(update);
         using var held = FileLock.Acquire(LockPathFor(path), _options.LockTimeout, cancellationToken);
         var current = Read<T>(path);
+        if (current.State is not (ReadState.Ok or ReadState.Stale or ReadState.Missing))
+        {
+            throw new CorruptDocumentException(path, current.State, current.Error ?? "it could not be read");
+        }
+
         var next = update(current.Document) ?? throw new ArgumentException("The update returned null.", nameof(update));
         return WriteLocked(path, next, current.Document?.Seq ?? ReadSeq(path));
     }

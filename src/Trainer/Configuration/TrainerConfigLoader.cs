@@ -257,6 +257,7 @@ internal static partial class TrainerConfigLoader
         return RunIdPattern().IsMatch(value) ? value : null;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    // \A…\z, not ^…$: "$" also matches before a final newline, and a run id names a folder.
+    [GeneratedRegex(@"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\z", RegexOptions.CultureInvariant)]
     private static partial Regex RunIdPattern();
 }

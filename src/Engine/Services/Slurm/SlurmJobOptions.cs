@@ -133,9 +133,10 @@ public sealed partial record SlurmJobOptions
         }
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9_.\-]+(,[A-Za-z0-9_.\-]+)*$")]
+    // \A…\z, not ^…$: "$" also matches before a final newline, which would reach sbatch inside an option.
+    [GeneratedRegex(@"\A[A-Za-z0-9_.\-]+(,[A-Za-z0-9_.\-]+)*\z")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex(@"^(?:(?<unlimited>UNLIMITED|INFINITE|infinite|unlimited)|(?<days>\d+)-(?<dh>\d{1,2})(?::(?<dm>\d{1,2})(?::(?<ds>\d{1,2}))?)?|(?<h>\d+):(?<hm>\d{1,2}):(?<hs>\d{1,2})|(?<m>\d+)(?::(?<s>\d{1,2}))?)$")]
+    [GeneratedRegex(@"\A(?:(?<unlimited>UNLIMITED|INFINITE|infinite|unlimited)|(?<days>\d+)-(?<dh>\d{1,2})(?::(?<dm>\d{1,2})(?::(?<ds>\d{1,2}))?)?|(?<h>\d+):(?<hm>\d{1,2}):(?<hs>\d{1,2})|(?<m>\d+)(?::(?<s>\d{1,2}))?)\z")]
     private static partial Regex TimeLimitPattern();
 }

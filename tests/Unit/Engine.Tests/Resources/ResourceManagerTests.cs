@@ -238,4 +238,85 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Empty(within);
         Assert.Empty(otherDevice);
     }
+
+    public static TheoryData<string> Corruptions => ["bom", "truncated", "not-json", "wrong-schema", "wrong-type", "json-null"];
+
+    /// <summary>A quotas.json that held another service's limit and quota, then was damaged as <paramref name="how"/> says.</summary>
+    private byte[] CorruptQuotas(string how)
+    {
+        var manager = Gpus();
+        manager.SetResourceLimit("other", memoryLimitMb: 512);
+        manager.SetGpuQuota("other", 1024, device: 1);
+        var good = File.ReadAllBytes(_state.QuotasPath);
+        var text = System.Text.Encoding.UTF8.GetString(good);
+        byte[] bad = how switch
+        {
+            "bom" => [0xEF, 0xBB, 0xBF, .. good],
+            "truncated" => good[..(good.Length / 2)],
+            "not-json" => "resource quotas, as edited by hand"u8.ToArray(),
+            "wrong-schema" => System.Text.Encoding.UTF8.GetBytes(text.Replace("resource_quotas/1", "resource_quotas/9", StringComparison.Ordinal)),
+            "wrong-type" => System.Text.Encoding.UTF8.GetBytes(System.Text.RegularExpressions.Regex.Replace(text, "\"limits\":\\[.*?\\]", "\"limits\":\"none\"")),
+            "json-null" => "null"u8.ToArray(),
+            _ => throw new ArgumentOutOfRangeException(nameof(how)),
+        };
+        Assert.NotEqual(good, bad);
+        File.WriteAllBytes(_state.QuotasPath, bad);
+        return bad;
+    }
+
+    [Theory]
+    [MemberData(nameof(Corruptions))]
+    public void A_quotas_file_that_cannot_be_read_refuses_every_change_and_stays_byte_for_byte(string how)
+    {
+        var bad = CorruptQuotas(how);
+        var manager = Gpus();
+        var changes = new (string Name, Action Change)[]
+        {
+            ("SetResourceLimit", () => manager.SetResourceLimit("training", memoryLimitMb: 256)),
+            ("SetGpuQuota", () => manager.SetGpuQuota("training", 2048)),
+            ("RemoveGpuQuota", () => manager.RemoveGpuQuota("other")),
+            ("AllocateGpuResources", () => manager.AllocateGpuResources("training", isDashboard: false)),
+            ("AllocateGpuResources (dashboard)", () => manager.AllocateGpuResources("dashboard", isDashboard: true)),
+            ("RecordDevices", () => manager.RecordDevices()),
+        };
+
+        foreach (var (name, change) in changes)
+        {
+            var error = Assert.Throws<CorruptDocumentException>(change);
+
+            Assert.True(bad.AsSpan().SequenceEqual(File.ReadAllBytes(_state.QuotasPath)), $"{name} changed the file");
+            Assert.Equal(_state.QuotasPath, error.Path);
+            Assert.Equal(ReadState.Corrupt, error.State);
+            Assert.Equal("CorruptDocument", error.ErrorId);
+            Assert.Contains(_state.QuotasPath, error.Message, StringComparison.Ordinal);
+            Assert.Contains(error.Problem, error.Message, StringComparison.Ordinal);
+            Assert.Contains("GPU quotas, GPU allocations and CPU and memory limits", error.Message, StringComparison.Ordinal);
+            Assert.Contains("Fix the file", error.Message, StringComparison.Ordinal);
+            Assert.Contains("remove it", error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(ReadState.Corrupt, new StateDirectoryInspector().Inspect(_state).Documents.Single(d => d.Name == "resources/quotas.json").State);
+    }
+
+    [Fact]
+    public void Releasing_GPUs_past_a_quotas_file_that_cannot_be_read_changes_nothing_and_does_not_fail()
+    {
+        var bad = CorruptQuotas("bom");
+
+        Gpus().ReleaseGpuResources("training");
+
+        Assert.Equal(bad, File.ReadAllBytes(_state.QuotasPath));
+    }
+
+    [Fact]
+    public void Once_the_broken_quotas_file_is_removed_changes_start_from_an_empty_one()
+    {
+        CorruptQuotas("truncated");
+        File.Delete(_state.QuotasPath);
+
+        var limits = Gpus().SetResourceLimit("training", memoryLimitMb: 256);
+
+        Assert.Equal(256, limits.MemoryLimitMb);
+        Assert.Equal(ReadState.Ok, new StatusStore().Read<ResourceQuotas>(_state.QuotasPath).State);
+    }
 }

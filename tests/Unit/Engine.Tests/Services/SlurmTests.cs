@@ -122,6 +122,24 @@ public sealed class SlurmJobOptionsTests
         Assert.Contains("leave it out", problem.Message);
     }
 
+    [Theory]
+    [InlineData("gpu\n")]
+    [InlineData("gpu\r\n")]
+    [InlineData("gpu\n--wrap=id")]
+    [InlineData("gpu,\ncpu")]
+    public void A_partition_or_account_with_a_newline_is_refused_even_at_the_end(string name)
+    {
+        var problems = Problems(new SlurmJobOptions { Partition = name, Account = name });
+
+        Assert.Equal("slurm.account slurm.partition", string.Join(" ", problems.Select(p => p.Key).Order()));
+    }
+
+    [Fact]
+    public void Partition_lists_and_account_names_of_letters_digits_and_punctuation_are_accepted()
+    {
+        Assert.Empty(Problems(new SlurmJobOptions { Partition = "gpu,a100-x.y_z", Account = "ml-team.1" }));
+    }
+
     [Fact]
     public void A_pass_through_word_that_is_not_an_option_is_refused()
     {

@@ -173,10 +173,30 @@ public sealed class StatusStoreTests : IDisposable
     }
 
     [Fact]
-    public void An_update_of_a_corrupt_document_starts_from_nothing_and_repairs_it()
+    public void An_update_of_a_corrupt_document_is_refused_and_leaves_it_byte_for_byte()
     {
         var path = _dir.File("doc.json");
         File.WriteAllText(path, "{garbage");
+        var before = File.ReadAllBytes(path);
+        var called = false;
+
+        var error = Assert.Throws<CorruptDocumentException>(() =>
+            _store.Update<TestDocument>(path, current => { called = true; return new TestDocument(); }));
+
+        Assert.False(called);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Equal(ReadState.Corrupt, error.State);
+        Assert.Equal(path, error.Path);
+        Assert.Equal("CorruptDocument", error.ErrorId);
+        Assert.Contains(path, error.Message);
+        Assert.Contains("not valid JSON", error.Message);
+        Assert.Contains("remove it", error.Message);
+    }
+
+    [Fact]
+    public void An_update_of_a_missing_document_starts_from_nothing()
+    {
+        var path = _dir.File("doc.json");
 
         var updated = _store.Update<TestDocument>(path, current => new TestDocument { Counter = current is null ? 1 : 99 });
 

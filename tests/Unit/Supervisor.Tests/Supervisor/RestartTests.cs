@@ -69,6 +69,57 @@ public sealed class RestartTests
     }
 
     [Fact]
+    public async Task A_trainer_that_exits_78_goes_fatal_at_once_with_the_reason_an_event_and_an_alert()
+    {
+        await using var h = new SupervisorHarness();
+        var alertFile = Path.Combine(h.State.Root, "alert.json");
+        // A trainer under its default policy (on-failure): it runs, then finds its configuration wrong and exits 78.
+        var spec = SupervisorHarness.Dummy("configured", ServiceKind.Training, "crash", "--after-ms", "600", "--exit-code", "78", "--message", "bad learning_rate") with
+        {
+            StartupGraceMs = 100,
+            AlertCommand = ["/bin/sh", "-c", $"printf '%s' \"$STABILITY_EVENT\" > '{alertFile}.tmp' && mv '{alertFile}.tmp' '{alertFile}'"],
+        };
+        var started = await h.StartAsync(spec);
+        Assert.Equal(ServiceState.Running, started.State);
+
+        await h.WaitForEventAsync("configured", "fatal");
+        var fatal = h.Manager.GetStatus("configured");
+        Assert.Equal(ServiceState.Fatal, fatal.State);
+        Assert.Equal(78, fatal.LastExitCode);
+        Assert.Equal(0, fatal.Restarts);
+        Assert.Contains("exited with code 78 (EX_CONFIG", fatal.ErrorMessage);
+        Assert.Contains("no restart can fix", fatal.ErrorMessage);
+        Assert.Single(h.Manager.GetEvents("configured", type: "exited"));
+        Assert.Empty(h.Manager.GetEvents("configured", type: "restarting"));
+        var fatalEvent = Assert.Single(h.Manager.GetEvents("configured", type: "fatal"));
+        Assert.Equal("78", fatalEvent.Data!["exit_code"]);
+        await SupervisorHarness.WaitGoneAsync(new ProcessIdentity(started.SupervisorPid, fatal.Status!.SupervisorStartTicks));
+
+        await SupervisorHarness.EventuallyAsync(() => File.Exists(alertFile), e => e, "the alert command's file");
+        var alert = System.Text.Json.JsonDocument.Parse(File.ReadAllText(alertFile)).RootElement;
+        Assert.Equal("fatal", alert.GetProperty("type").GetString());
+        Assert.Contains("no restart can fix", alert.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task A_listed_no_restart_exit_code_is_fatal_at_once_even_under_restart_always()
+    {
+        await using var h = new SupervisorHarness();
+        var spec = SupervisorHarness.Dummy("picky", ServiceKind.Program, "crash", "--after-ms", "600", "--exit-code", "3") with
+        {
+            RestartPolicy = RestartPolicy.Always, StartupGraceMs = 100, NoRestartExitCodes = [78, 3],
+        };
+        var started = await h.StartAsync(spec);
+
+        await h.WaitForEventAsync("picky", "fatal");
+        var fatal = h.Manager.GetStatus("picky");
+        Assert.Equal((ServiceState.Fatal, 3, 0), (fatal.State, fatal.LastExitCode, fatal.Restarts));
+        Assert.Contains("no_restart_exit_codes", fatal.ErrorMessage);
+        Assert.Empty(h.Manager.GetEvents("picky", type: "restarting"));
+        await SupervisorHarness.WaitGoneAsync(new ProcessIdentity(started.SupervisorPid, fatal.Status!.SupervisorStartTicks));
+    }
+
+    [Fact]
     public async Task A_service_that_fails_at_start_raises_an_error_with_its_log_and_leaves_nothing_behind()
     {
         await using var h = new SupervisorHarness();

@@ -105,7 +105,9 @@ public sealed class SingleInstanceTests
         var control = h.Manager.GetEvents("ctl", type: "control");
         Assert.Equal(2, control.Count);
         Assert.Equal(Environment.UserName, control[1].Data!["requested_by_user"]);
-        Assert.Equal(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), control[1].Data!["requested_by_pid"]);
+        // The requester is the control file's owner as the kernel reports it; the pid the writer wrote is only a claim.
+        Assert.Equal(StabilityTools.Engine.Platform.Native.GetEffectiveUserId().ToString(System.Globalization.CultureInfo.InvariantCulture), control[1].Data!["requested_by_uid"]);
+        Assert.Equal(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), control[1].Data!["claimed_pid"]);
     }
 
     [Fact]

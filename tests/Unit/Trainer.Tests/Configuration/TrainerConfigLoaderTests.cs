@@ -115,6 +115,31 @@ public sealed class TrainerConfigLoaderTests
         Assert.Contains(error.Problems, p => p.Key == "training:speed" && p.Message.Contains("unknown key"));
     }
 
+    [Theory]
+    [InlineData("run-1\n")]
+    [InlineData("run-1\r\n")]
+    [InlineData("run-1\nrun-2")]
+    [InlineData("\nrun-1")]
+    public void A_run_id_with_a_newline_is_refused_even_at_the_end(string runId)
+    {
+        using var temp = new TempDirectory();
+        var path = WriteConfig(temp, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["run_id"] = runId }));
+
+        var fromFile = Assert.Throws<ConfigurationException>(() => TrainerConfigLoader.Load(path, NoEnvironment));
+        var fromEnvironment = Assert.Throws<ConfigurationException>(() =>
+            TrainerConfigLoader.Load(null, new Hashtable { ["STABILITY_TRAINER_RUN_ID"] = runId }));
+
+        Assert.Equal("run_id", Assert.Single(fromFile.Problems).Key);
+        Assert.Equal("run_id", Assert.Single(fromEnvironment.Problems).Key);
+        Assert.Contains("starting with a letter or digit", fromEnvironment.Problems[0].Message);
+    }
+
+    [Fact]
+    public void A_plain_run_id_is_accepted()
+    {
+        Assert.Equal("run-1.a_b", TrainerConfigLoader.Load(null, new Hashtable { ["STABILITY_TRAINER_RUN_ID"] = "run-1.a_b" }).RunId);
+    }
+
     [Fact]
     public void A_missing_config_file_is_an_error_naming_it()
     {

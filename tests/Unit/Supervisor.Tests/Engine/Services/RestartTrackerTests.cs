@@ -131,6 +131,56 @@ public sealed class RestartTrackerTests
         Assert.Contains("port 8050 is in use", decision.Reason);
     }
 
+    [Theory]
+    [InlineData(ServiceKind.Training, RestartPolicy.OnFailure)]
+    [InlineData(ServiceKind.Dashboard, RestartPolicy.Always)]
+    [InlineData(ServiceKind.Program, RestartPolicy.Always)]
+    public void A_configuration_error_exit_78_is_fatal_at_once_by_default_whatever_the_policy(ServiceKind kind, RestartPolicy policy)
+    {
+        var (tracker, _) = Create(ServiceSpec.ForKind(kind, "svc", "/bin/true") with { RestartPolicy = policy });
+        tracker.RecordStart();
+
+        var decision = tracker.OnExit(78);
+
+        Assert.Equal(RestartAction.Fatal, decision.Action);
+        Assert.Contains("exited with code 78 (EX_CONFIG", decision.Reason);
+        Assert.Contains("no restart can fix", decision.Reason);
+        Assert.Equal(0, tracker.TotalRestarts);
+    }
+
+    [Fact]
+    public void A_listed_no_restart_exit_code_is_fatal_at_once_and_other_codes_still_restart()
+    {
+        var (tracker, _) = Create(Spec with { NoRestartExitCodes = [78, 3] });
+        tracker.RecordStart();
+
+        Assert.Equal(RestartAction.Restart, tracker.OnExit(4).Action);
+        var decision = tracker.OnExit(3);
+
+        Assert.Equal(RestartAction.Fatal, decision.Action);
+        Assert.Contains("exited with code 3, which its spec lists as one no restart can fix (no_restart_exit_codes)", decision.Reason);
+        Assert.Equal(1, tracker.TotalRestarts);
+    }
+
+    [Fact]
+    public void An_empty_no_restart_list_restarts_after_78_too()
+    {
+        var (tracker, _) = Create(Spec with { NoRestartExitCodes = [] });
+        tracker.RecordStart();
+
+        Assert.Equal(RestartAction.Restart, tracker.OnExit(78).Action);
+    }
+
+    [Fact]
+    public void A_death_by_a_signal_is_never_a_no_restart_exit()
+    {
+        // 78 as a "signal" number cannot happen, but 128 + 9 as a listed code must not match a SIGKILL either.
+        var (tracker, _) = Create(Spec with { NoRestartExitCodes = [78, 9] });
+        tracker.RecordStart();
+
+        Assert.Equal(RestartAction.Restart, tracker.OnExit(137, signal: 9).Action);
+    }
+
     [Fact]
     public void Delays_follow_the_documented_defaults()
     {

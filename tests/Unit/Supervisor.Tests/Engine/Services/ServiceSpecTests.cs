@@ -51,6 +51,71 @@ public sealed class ServiceSpecTests
     }
 
     [Fact]
+    public void No_restart_exit_codes_default_to_78_and_travel_as_no_restart_exit_codes()
+    {
+        using var dir = new StabilityTools.Tests.Shared.TempDirectory();
+        var store = new StatusStore();
+        var path = dir.File("spec.json");
+        store.Write(path, ServiceSpec.ForKind(ServiceKind.Training, "training", "/bin/true") with { NoRestartExitCodes = [3, 78] }, TestContext.Current.CancellationToken);
+
+        Assert.Equal([78], new ServiceSpec().NoRestartExitCodes);
+        Assert.Equal([78], ServiceSpec.ForKind(ServiceKind.Dashboard, "dashboard", "/bin/true").NoRestartExitCodes);
+        Assert.Contains("\"no_restart_exit_codes\":[3,78]", File.ReadAllText(path));
+        Assert.Equal([3, 78], store.Read<ServiceSpec>(path).GetDocumentOrThrow().NoRestartExitCodes);
+    }
+
+    [Fact]
+    public void An_old_spec_without_no_restart_exit_codes_still_reads_with_the_default()
+    {
+        using var dir = new StabilityTools.Tests.Shared.TempDirectory();
+        var store = new StatusStore();
+        var path = dir.File("spec.json");
+        store.Write(path, ServiceSpec.ForKind(ServiceKind.Training, "training", "/bin/true"), TestContext.Current.CancellationToken);
+        var old = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        Assert.True(old.Remove("no_restart_exit_codes"));
+        File.WriteAllText(path, old.ToJsonString());
+
+        var read = store.Read<ServiceSpec>(path);
+
+        Assert.Equal(ReadState.Ok, read.State);
+        Assert.Equal([78], read.Document!.NoRestartExitCodes);
+        Assert.Same(read.Document, read.Document.Validate(path));
+        old["no_restart_exit_codes"] = null;
+        File.WriteAllText(path, old.ToJsonString());
+        Assert.Equal([78], store.Read<ServiceSpec>(path).GetDocumentOrThrow().NoRestartExitCodes);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(129)]
+    [InlineData(143)]
+    [InlineData(192)]
+    [InlineData(256)]
+    [InlineData(-1)]
+    public void A_no_restart_exit_code_that_can_never_be_seen_is_refused(int code)
+    {
+        var spec = ServiceSpec.ForKind(ServiceKind.Program, "svc", "/bin/true") with { NoRestartExitCodes = [78, code] };
+
+        var problem = Assert.Single(Assert.Throws<ConfigurationException>(() => spec.Validate()).Problems);
+
+        Assert.Equal("no_restart_exit_codes", problem.Key);
+        Assert.Contains($"{code} cannot be", problem.Message);
+        Assert.Contains("1 to 128 or 193 to 255", problem.Message);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(128)]
+    [InlineData(193)]
+    [InlineData(255)]
+    public void A_no_restart_exit_code_a_process_can_exit_with_is_accepted(int code)
+    {
+        var spec = ServiceSpec.ForKind(ServiceKind.Program, "svc", "/bin/true") with { NoRestartExitCodes = [code] };
+
+        Assert.Same(spec, spec.Validate());
+    }
+
+    [Fact]
     public void A_control_request_names_its_command_as_the_protocol_does()
     {
         var request = ControlRequest.Create(ControlCommand.ReloadLimits);

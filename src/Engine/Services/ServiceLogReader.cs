@@ -1,0 +1,155 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.State;
+
+namespace StabilityTools.Engine.Services;
+
+/// <summary>
+/// Reads a service's captured output and its supervisor's log (<c>services/&lt;name&gt;/logs/</c>): tails across the
+/// newest rotation, follows new lines through rotations, and the short tail that error messages quote. Never through
+/// a link (<see cref="SafeFile"/>).
+/// </summary>
+public sealed class ServiceLogReader
+{
+    private readonly StateDirectory _state;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates a reader over <paramref name="state"/>; <paramref name="time"/> paces <see cref="FollowAsync"/>.</summary>
+    public ServiceLogReader(StateDirectory state, TimeProvider? time = null)
+    {
+        _state = state ?? throw new ArgumentNullException(nameof(state));
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The current file of a service's log.</summary>
+    public static string LogPath(StateDirectory state, string name, ServiceLogStream stream) => Path.Combine(
+        state.ServiceLogDirectory(name),
+        stream switch
+        {
+            ServiceLogStream.Stderr => "stderr.log",
+            ServiceLogStream.Supervisor => "supervisor.log",
+            _ => "stdout.log",
+        });
+
+    /// <summary>The last <paramref name="lines"/> lines of a log, across its newest rotated file when needed.</summary>
+    public IReadOnlyList<string> Tail(string name, int lines, ServiceLogStream stream = ServiceLogStream.Stdout)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(lines);
+        var path = LogPath(_state, name, stream);
+        var current = ReadLines(path);
+        if (current.Count >= lines)
+        {
+            return current.Skip(current.Count - lines).ToList();
+        }
+
+        var previous = ReadLines(path + ".1");
+        return previous.Skip(Math.Max(0, previous.Count - (lines - current.Count))).Concat(current).ToList();
+    }
+
+    /// <summary>The last <paramref name="tail"/> lines, then every new line as it is written, following rotations, until cancelled.</summary>
+    public async IAsyncEnumerable<string> FollowAsync(string name, int tail, ServiceLogStream stream = ServiceLogStream.Stdout,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var line in Tail(name, tail, stream))
+        {
+            yield return line;
+        }
+
+        var path = LogPath(_state, name, stream);
+        var offset = File.Exists(path) ? new FileInfo(path).Length : 0;
+        var pending = new StringBuilder();
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                yield break;
+            }
+
+            var length = File.Exists(path) ? new FileInfo(path).Length : 0;
+            if (length < offset)
+            {
+                // Rotated (or truncated): the new file starts over.
+                offset = 0;
+            }
+
+            if (length == offset)
+            {
+                continue;
+            }
+
+            string chunk;
+            using (var reader = SafeFile.OpenRead(path))
+            {
+                reader.Position = offset;
+                var buffer = new byte[length - offset];
+                var read = reader.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                offset += read;
+                chunk = Encoding.UTF8.GetString(buffer, 0, read);
+            }
+
+            pending.Append(chunk);
+            var text = pending.ToString();
+            var lastNewline = text.LastIndexOf('\n');
+            if (lastNewline < 0)
+            {
+                continue;
+            }
+
+            pending.Clear().Append(text, lastNewline + 1, text.Length - lastNewline - 1);
+            foreach (var line in text[..lastNewline].Split('\n'))
+            {
+                yield return line.TrimEnd('\r');
+            }
+        }
+    }
+
+    /// <summary>The tail of a service's stderr and stdout, each line marked with its stream, for error messages.</summary>
+    public string ErrorTail(string name, int lines)
+    {
+        var text = new StringBuilder();
+        foreach (var stream in new[] { ServiceLogStream.Stderr, ServiceLogStream.Stdout })
+        {
+            var tail = ReadLines(LogPath(_state, name, stream));
+            foreach (var line in tail.Skip(Math.Max(0, tail.Count - lines)))
+            {
+                text.Append(stream == ServiceLogStream.Stderr ? "[stderr] " : "[stdout] ").AppendLine(line);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The lines of a file (at most its last 1 MiB); none when it is missing or unreadable.</summary>
+    public static List<string> ReadLines(string path)
+    {
+        try
+        {
+            using var stream = SafeFile.OpenRead(path);
+            // Only the end matters for a tail: read at most the last 1 MiB.
+            const int cap = 1024 * 1024;
+            if (stream.Length > cap)
+            {
+                stream.Position = stream.Length - cap;
+            }
+
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var text = reader.ReadToEnd();
+            var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+            if (lines.Count > 0 && lines[^1].Length == 0)
+            {
+                lines.RemoveAt(lines.Count - 1);
+            }
+
+            return lines;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+}

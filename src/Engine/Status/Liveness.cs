@@ -1,0 +1,34 @@
+using StabilityTools.Engine.Models;
+
+namespace StabilityTools.Engine.Status;
+
+/// <summary>
+/// The one rule for whether a writer that should be beating is still there (DESIGN.md, "The status-file protocol":
+/// staleness is judged at read time from the heartbeat, else <c>written_at</c>). The cmdlets, the dashboard and the
+/// training monitor all ask here, so they never disagree about a service.
+/// </summary>
+public static class Liveness
+{
+    /// <summary>How long a supervisor may go without rewriting its status before readers call it gone: 5 s (it writes every second).</summary>
+    public static readonly TimeSpan SupervisorStaleAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a running trainer may go without a heartbeat before readers call it stale: 30 s.</summary>
+    public static readonly TimeSpan TrainerStaleAfter = TimeSpan.FromSeconds(30);
+
+    /// <summary>A state no supervisor leaves by itself: stopped, completed or fatal.</summary>
+    public static bool IsFinal(ServiceState state) => state is ServiceState.Stopped or ServiceState.Completed or ServiceState.Fatal;
+
+    /// <summary>How old a supervisor's last heartbeat is at <paramref name="now"/> (its <c>written_at</c> when it has none).</summary>
+    public static TimeSpan HeartbeatAge(ProcessStatus status, DateTimeOffset now) => now - (status.LastHeartbeat ?? status.WrittenAt);
+
+    /// <summary>A status in a live state whose supervisor stopped rewriting it within <paramref name="staleAfter"/>.</summary>
+    public static bool IsStale(ProcessStatus status, DateTimeOffset now, TimeSpan staleAfter) =>
+        !IsFinal(status.Status) && HeartbeatAge(status, now) > staleAfter;
+
+    /// <summary>How old a trainer's last heartbeat is at <paramref name="now"/> (its <c>written_at</c> when it has none).</summary>
+    public static TimeSpan HeartbeatAge(TrainingStatus status, DateTimeOffset now) => now - (status.Heartbeat ?? status.WrittenAt);
+
+    /// <summary>A trainer that says it runs but has not beaten its heartbeat within <paramref name="staleAfter"/>: hung or gone.</summary>
+    public static bool IsStale(TrainingStatus status, DateTimeOffset now, TimeSpan staleAfter) =>
+        (status.IsRunning || status.State is "running" or "starting") && HeartbeatAge(status, now) > staleAfter;
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Globalization;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.Resources;
+using StabilityTools.Engine.Services;
+using StabilityTools.Engine.State;
+using StabilityTools.Engine.Status;
+
+namespace StabilityTools.Supervisor;
+
+/// <summary>
+/// What the supervisor executes for one run of a service, built from its immutable spec: the program in a session of
+/// its own, at its priority, as its user, with its environment, its GPUs and, where a memory cgroup is writable, in
+/// that group from its first instruction. Every wrapper execs the next, so the service keeps the pid the supervisor
+/// started.
+/// </summary>
+internal static class StartCommand
+{
+    public static ProcessStartInfo Build(ServiceSpec spec, string name, StateDirectory state, StatusStore store, MemoryCgroup? memoryGroup)
+    {
+        // setsid(1) execs the program in a new session (the pid stays the same: a freshly forked child is not a group
+        // leader, so setsid needs no fork). nice(1) and setpriv(1) exec in turn, so the service keeps that pid too.
+        var info = new ProcessStartInfo(ExecutableResolver.Resolve("setsid") ?? "/usr/bin/setsid")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = spec.WorkingDirectory ?? state.Root,
+        };
+        if (spec.Nice is { } nice)
+        {
+            info.ArgumentList.Add(ExecutableResolver.Resolve("nice") ?? "/usr/bin/nice");
+            info.ArgumentList.Add("-n");
+            info.ArgumentList.Add(Str(nice));
+        }
+
+        if (spec.RunAsUser is { } user && UserAccount.Find(user) is { } account)
+        {
+            info.ArgumentList.Add(ExecutableResolver.Resolve("setpriv") ?? "/usr/bin/setpriv");
+            info.ArgumentList.Add($"--reuid={Str(account.Uid)}");
+            info.ArgumentList.Add($"--regid={Str(account.Gid)}");
+            info.ArgumentList.Add("--init-groups");
+            info.Environment["HOME"] = account.Home;
+            info.Environment["USER"] = account.Name;
+            info.Environment["LOGNAME"] = account.Name;
+        }
+
+        info.ArgumentList.Add(ExecutableResolver.Resolve(spec.FilePath) ?? spec.FilePath);
+        foreach (var argument in spec.Arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in spec.Environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        info.Environment[StateDirectory.HomeVariable] = state.Root;
+        info.Environment["STABILITY_SERVICE"] = name;
+        AddGpus(info, spec, name, state, store);
+        if (memoryGroup is not null)
+        {
+            JoinMemoryGroup(info, memoryGroup);
+        }
+
+        return info;
+    }
+
+    private static void AddGpus(ProcessStartInfo info, ServiceSpec spec, string name, StateDirectory state, StatusStore store)
+    {
+        if (spec.HideGpus || spec.Kind == ServiceKind.Dashboard)
+        {
+            info.Environment["CUDA_VISIBLE_DEVICES"] = "";
+            info.Environment["NVIDIA_VISIBLE_DEVICES"] = "none";
+        }
+        else if (store.Read<ResourceQuotas>(state.QuotasPath).Document is { } resources
+                 && resources.GpuAllocations.FirstOrDefault(a => a.Service == name) is { Devices.Count: > 0 } gpus)
+        {
+            // The ResourceManager's allocation (made by the start, before this supervisor was launched).
+            info.Environment["CUDA_VISIBLE_DEVICES"] = ResourceManager.CudaVisibleDevices(gpus);
+            // Under MPS the quota becomes a hard limit inside CUDA itself; sampling still watches and reports.
+            if (MpsLimit.IsDaemonActive() && MpsLimit.For(resources.GpuQuotas.Where(q => q.Service == name).ToList(), gpus.Devices) is { } limit)
+            {
+                info.Environment[MpsLimit.Variable] = limit;
+            }
+        }
+    }
+
+    // Join the memory cgroup before the program runs, so a limit holds from its first allocation: a shell writes its
+    // own pid into the group and execs the rest (same pid throughout, as with setsid).
+    private static void JoinMemoryGroup(ProcessStartInfo info, MemoryCgroup memoryGroup)
+    {
+        var chain = new List<string> { "-c", "echo $$ > \"$0\" 2>/dev/null; exec \"$@\"", Path.Combine(memoryGroup.Path, "cgroup.procs"), info.FileName };
+        chain.AddRange(info.ArgumentList);
+        info.FileName = "/bin/sh";
+        info.ArgumentList.Clear();
+        foreach (var argument in chain)
+        {
+            info.ArgumentList.Add(argument);
+        }
+    }
+
+    private static string Str(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
