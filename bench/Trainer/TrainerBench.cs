@@ -85,14 +85,14 @@ internal static class TrainerBench
         var clock = Stopwatch.StartNew();
         var blockStart = clock.Elapsed;
         var suspended = false;
-        StatusPublisher? seen = null;
+        var probe = new StatusWriterProbe();
         TimeSpan? warmCpu = null;
         var warmWall = TimeSpan.Zero;
         var hooks = new SessionHooks
         {
-            StepCompleted = (step, publisher) =>
+            StatusWriter = probe.Hooks,
+            StepCompleted = (step, _) =>
             {
-                seen = publisher;
                 if (step % blockSteps != 0)
                 {
                     return;
@@ -101,7 +101,7 @@ internal static class TrainerBench
                 if (step == 2 * blockSteps)
                 {
                     // CPU used so far is start-up (JIT, serializer metadata, first files): measure from here on.
-                    warmCpu = publisher.WriterCpuTime;
+                    warmCpu = probe.WriterCpuTime;
                     warmWall = clock.Elapsed;
                 }
 
@@ -113,7 +113,7 @@ internal static class TrainerBench
                 }
 
                 suspended = !suspended;
-                publisher.Suspended = suspended;
+                probe.Suspended = suspended;
                 blockStart = clock.Elapsed;
             },
         };
@@ -133,11 +133,11 @@ internal static class TrainerBench
         Console.WriteLine();
         var sorted = costs.Order().ToList();
         Console.WriteLine(Invariant($"Cost: median of pairs {BenchReport.Median(costs):P2} (interquartile {sorted[pairs / 4]:P1} to {sorted[3 * pairs / 4]:P1}); goal ≤ 1 %."));
-        if (seen?.WriterCpuTime is { } cpu && warmCpu is { } warm)
+        if (probe.WriterCpuTime is { } cpu && warmCpu is { } warm)
         {
             var steady = cpu - warm;
             var span = wall - warmWall;
-            Console.WriteLine(Invariant($"The writer thread used (by /proc, in 10 ms ticks, so coarse) {steady.TotalMilliseconds:N0} ms of CPU in the {span.TotalSeconds:N1} s after warm-up ({warm.TotalMilliseconds:N0} ms before), writing half the time: {2 * steady / span:P2} of one core when always on (busy {seen.BusyTime.TotalMilliseconds:N0} ms in all, fsync waits included)."));
+            Console.WriteLine(Invariant($"The writer thread used (by /proc, in 10 ms ticks, so coarse) {steady.TotalMilliseconds:N0} ms of CPU in the {span.TotalSeconds:N1} s after warm-up ({warm.TotalMilliseconds:N0} ms before), writing half the time: {2 * steady / span:P2} of one core when always on (busy {probe.BusyTime.TotalMilliseconds:N0} ms in all, fsync waits included)."));
         }
     }
 

@@ -1,4 +1,4 @@
-// stability-trainer --state-dir DIR [--config FILE]: the isolated TorchSharp training process (DESIGN.md).
+// stability-trainer --state-dir DIR [--config FILE]: the isolated TorchSharp training process (docs/ARCHITECTURE.md).
 // It talks to the world only through the state directory; see TrainingSession for the resume rules.
 using System.Runtime.InteropServices;
 using StabilityTools.Engine.Errors;
@@ -44,6 +44,9 @@ PosixSignalRegistration OnSignal(PosixSignal signal, int code) => PosixSignalReg
 using var onTerm = OnSignal(PosixSignal.SIGTERM, ExitCodes.Terminated);
 using var onInt = OnSignal(PosixSignal.SIGINT, ExitCodes.Interrupted);
 
+// The service this trainer runs as: its supervisor passes the name (Start-TrainingProcess -Name exp2), so events say exp2.
+var events = TrainerEvents.FromEnvironment();
+
 StateDirectory state;
 try
 {
@@ -58,16 +61,16 @@ catch (StateDirectoryException ex)
 try
 {
     var options = TrainerConfigLoader.Load(configPath);
-    var outcome = TrainingSession.Run(options, state, stop.Token);
-    Console.WriteLine(outcome.State == "completed"
+    var outcome = TrainingSession.Run(options, state, stop.Token, events: events);
+    Console.WriteLine(outcome.State == TrainerState.Completed
         ? $"stability-trainer: run {outcome.RunId} completed ({outcome.EpochsDone} epochs, {outcome.Step} steps); model: {outcome.ModelPath}"
         : $"stability-trainer: run {outcome.RunId} stopped at step {outcome.Step}; checkpoint: {outcome.ModelPath ?? "none"}");
-    return outcome.State == "completed" ? ExitCodes.Completed : Volatile.Read(ref stopSignal) is var code and not 0 ? code : ExitCodes.Terminated;
+    return outcome.State == TrainerState.Completed ? ExitCodes.Completed : Volatile.Read(ref stopSignal) is var code and not 0 ? code : ExitCodes.Terminated;
 }
 catch (Exception ex) when (ex is ConfigurationException or MarketDataException)
 {
     Console.Error.WriteLine($"stability-trainer: {ex.Message}");
-    ReportInvalidInput(state, ex);
+    ReportInvalidInput(state, events, ex);
     return ExitCodes.InvalidInput;
 }
 catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -84,29 +87,20 @@ catch (Exception ex) when (ex is not OutOfMemoryException)
 }
 
 // Bad input is reported where a supervisor and Wait-Training look: one atomic status document and one event.
-static void ReportInvalidInput(StateDirectory state, Exception ex)
+static void ReportInvalidInput(StateDirectory state, TrainerEvents events, Exception ex)
 {
     try
     {
         var shared = new SharedDataManager(state);
         shared.WriteTrainingStatus(new TrainingStatus
         {
-            State = "failed",
+            State = TrainerState.Failed.ToWire(),
             ErrorMessage = ex.Message,
             LastUpdate = DateTimeOffset.UtcNow,
             Heartbeat = DateTimeOffset.UtcNow,
             Pid = Environment.ProcessId,
         });
-        shared.Events.Append(new StabilityEvent
-        {
-            Time = DateTimeOffset.UtcNow,
-            Service = TrainingSession.Service,
-            Type = "invalid_input",
-            Severity = "error",
-            Message = ex.Message,
-            Pid = Environment.ProcessId,
-            Host = Environment.MachineName,
-        });
+        shared.Events.Append(events.Create("invalid_input", "error", ex.Message));
     }
     catch (Exception writeError) when (writeError is StabilityException or IOException or UnauthorizedAccessException)
     {

@@ -34,12 +34,6 @@ BeforeAll {
         ([double]$fields[11] + [double]$fields[12]) / $clockTicks
     }
 
-    # Whether a process lives: a zombie (killed, not yet reaped by its new parent) has ended and counts as gone.
-    function Test-ProcessAlive([int] $ProcessId) {
-        $stat = Get-Content "/proc/$ProcessId/stat" -Raw -ErrorAction Ignore
-        $stat -and $stat.Substring($stat.LastIndexOf(')') + 2, 1) -ne 'Z'
-    }
-
     # The pids of live processes whose environment carries $Marker (CHAOS_MARK=<marker>): a service's tree, whatever its name.
     function Get-MarkedProcess([string] $Marker) {
         Find-Process { param($environ) $environ -contains "CHAOS_MARK=$Marker" }
@@ -330,7 +324,7 @@ Describe 'Disk full' {
         elseif ((id -u) -ne '0') { $script:diskSkip = 'needs root to mount a tmpfs' }
         else {
             $script:mount = New-TestStateDirectory 'st-pester-diskfull'
-            mount -t tmpfs -o size=16m tmpfs $mount 2>&1 | Out-Null
+            mount -t tmpfs -o size=16m,mode=0700 tmpfs $mount 2>&1 | Out-Null
             if ($LASTEXITCODE -ne 0) { $script:diskSkip = "mount -t tmpfs failed (exit $LASTEXITCODE)"; Remove-Item $mount -Force; $script:mount = $null }
         }
         if ($diskSkip) { Write-Host "   Disk full: skipped, $diskSkip." }

@@ -5,31 +5,12 @@ BeforeAll {
     Import-Module $env:STABILITY_TEST_MODULE -Force
     $script:state = Join-Path ([IO.Path]::GetTempPath()) ("st-life-" + [guid]::NewGuid().ToString('N').Substring(0, 12))
     $script:sleep = (Get-Command sleep -CommandType Application | Select-Object -First 1).Source
-
-    # True while a process with this pid lives (a zombie is gone for us, as it is for the supervisor).
-    function script:Test-Alive([int] $ProcessId) {
-        $stat = "/proc/$ProcessId/stat"
-        if (-not (Test-Path $stat)) { return $false }
-        $fields = (Get-Content $stat -Raw -ErrorAction Ignore) -replace '^.*\) ', ''
-        return ($fields -and -not $fields.StartsWith('Z'))
-    }
-
-    # Polls until the script block returns true; fails after the timeout (no blind sleeps).
-    function script:Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 20, [string] $What = 'the condition') {
-        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
-        while ([DateTime]::UtcNow -lt $deadline) {
-            if (& $Condition) { return }
-            Start-Sleep -Milliseconds 50
-        }
-        throw "Timed out after $TimeoutSeconds s waiting for $What."
-    }
+    . $PSScriptRoot/TestSupport.ps1
 }
 
 AfterAll {
     Get-ProcessStatus -StateDirectory $state -ErrorAction Ignore | Stop-TrainingProcess -Force -Confirm:$false -ErrorAction Ignore
     # Anything still carrying this state directory in its command line or environment was started by this file.
-    # (Dot-sourced here only: this file keeps its own Wait-Until.)
-    . $PSScriptRoot/TestSupport.ps1
     Find-Process { param($environ, $command) ($environ + $command) -join "`0" -like "*$state*" } |
         ForEach-Object { Stop-Process -Id $_ -Force -ErrorAction Ignore }
     Remove-Item -Recurse -Force $state -ErrorAction Ignore
@@ -40,7 +21,7 @@ Describe 'Starting, restarting and stopping a service' {
         $started = Start-TrainingProcess -Name sleeper -FilePath $sleep -ArgumentList 3600 -StateDirectory $state -PassThru
         $started.State | Should -Be 'Running'
         $started.Pid | Should -BeGreaterThan 0
-        Test-Alive $started.Pid | Should -BeTrue
+        Test-ProcessAlive $started.Pid | Should -BeTrue
 
         $status = Get-ProcessStatus -Name sleeper -StateDirectory $state
         $status.State | Should -Be 'Running'
@@ -56,7 +37,7 @@ Describe 'Starting, restarting and stopping a service' {
         $after.State | Should -Be 'Running'
         $after.Pid | Should -Not -Be $before.Pid
         $after.Restarts | Should -Be ($before.Restarts + 1)
-        Wait-Until { -not (Test-Alive $before.Pid) } -What "the old pid $($before.Pid) to be gone"
+        Wait-Until { Test-ProcessAlive $before.Pid } { param($alive) -not $alive } "the old pid $($before.Pid) to be gone" 20 | Out-Null
         @(Get-StabilityEvent -Name sleeper -Type control -StateDirectory $state).Count | Should -Be 1
     }
 
@@ -104,8 +85,8 @@ Describe 'Starting, restarting and stopping a service' {
         $before = Get-ProcessStatus -Name sleeper -StateDirectory $state
         $stopped = Stop-TrainingProcess -Name sleeper -StateDirectory $state -Timeout 5 -PassThru -Confirm:$false
         $stopped.State | Should -Be 'Stopped'
-        Test-Alive $before.Pid | Should -BeFalse
-        Wait-Until { -not (Test-Alive $before.SupervisorPid) } -What 'the supervisor to exit'
+        Test-ProcessAlive $before.Pid | Should -BeFalse
+        Wait-Until { Test-ProcessAlive $before.SupervisorPid } { param($alive) -not $alive } 'the supervisor to exit' 20 | Out-Null
         (Get-ProcessStatus -Name sleeper -StateDirectory $state).State | Should -Be 'Stopped'
         @(Get-StabilityEvent -Name sleeper -Type stopped -StateDirectory $state).Count | Should -Be 1
     }

@@ -27,7 +27,8 @@ BeforeAll {
         $config
     }
 
-    function Get-Job([string] $JobId) {
+    # The fields of a Slurm job (scontrol show job), by name.
+    function Get-SlurmJob([string] $JobId) {
         $line = scontrol show job -o $JobId 2>$null
         $fields = @{}
         foreach ($word in "$line" -split ' ') { if ($word -match '^([^=]+)=(.*)$') { $fields[$Matches[1]] = $Matches[2] } }
@@ -58,7 +59,7 @@ Describe 'Training as a Slurm job' -Skip:([bool]$slurmSkipReason) {
         $submitted.Backend | Should -Be 'slurm'
         $submitted.JobId | Should -Match '^\d+$'
         $submitted.JobReason | Should -Be 'JobHeldUser'
-        $job = Get-Job $submitted.JobId
+        $job = Get-SlurmJob $submitted.JobId
         $job.JobState | Should -Be 'PENDING'
         $job.TimeLimit | Should -Be '00:30:00'
         $job.Requeue | Should -Be '1'
@@ -98,7 +99,7 @@ Describe 'Training as a Slurm job' -Skip:([bool]$slurmSkipReason) {
         $final = Wait-Until { Get-ProcessStatus -Name training -StateDirectory $state } { param($s) $s.State -in 'Fatal', 'Stopped' -or $s.JobState -eq 'COMPLETED' } 'the job to end' 240
         $final.State | Should -Be 'Completed'
         $final.JobState | Should -Be 'COMPLETED'
-        (Get-Job $jobId).Restarts | Should -Be '2'
+        (Get-SlurmJob $jobId).Restarts | Should -Be '2'
         (Get-StabilityEvent -StateDirectory $state -Type time_limit).Message | Should -Match "Slurm job $jobId nears its time limit"
         # Each resume starts from a checkpoint taken when the job was stopped, so no epoch is trained twice or lost.
         $history = Get-Content (Join-Path $state 'data/metrics.jsonl') | ForEach-Object { $_ | ConvertFrom-Json } | Where-Object kind -eq 'epoch'
@@ -115,7 +116,7 @@ Describe 'Training as a Slurm job' -Skip:([bool]$slurmSkipReason) {
         $stopped = Stop-TrainingProcess -StateDirectory $state -PassThru
 
         $stopped.State | Should -Be 'Stopped'
-        (Get-Job $jobId).JobState | Should -BeIn 'COMPLETED', 'CANCELLED'
+        (Get-SlurmJob $jobId).JobState | Should -BeIn 'COMPLETED', 'CANCELLED'
         squeue -h -j $jobId -t PENDING,RUNNING,COMPLETING | Should -BeNullOrEmpty
         Get-StateProcess $state | Should -BeNullOrEmpty
         (Get-StabilityEvent -StateDirectory $state -Type control).Count | Should -BeGreaterOrEqual 1
@@ -131,7 +132,7 @@ Describe 'Training as a Slurm job' -Skip:([bool]$slurmSkipReason) {
 
         $stopped.State | Should -Be 'Stopped'
         $stopped.ErrorMessage | Should -Be "Slurm job $jobId was cancelled before it ran."
-        (Get-Job $jobId).JobState | Should -Be 'CANCELLED'
+        (Get-SlurmJob $jobId).JobState | Should -Be 'CANCELLED'
         (Get-StabilityEvent -StateDirectory $state -Type slurm_cancel).Message | Should -Be "scancel $jobId for 'training'."
     }
 
@@ -145,15 +146,19 @@ Describe 'Training as a Slurm job' -Skip:([bool]$slurmSkipReason) {
 }
 
 Describe 'Slurm options without a Slurm job' {
+    # A state directory of its own: the temp folder itself is world-writable, which the trust check refuses first.
+    BeforeEach { $script:state = New-TestStateDirectory 'st-pester-slurmopts' }
+    AfterEach { Remove-TestStateDirectory $state }
+
     BeforeAll { Import-Module $env:STABILITY_TEST_MODULE -Force }
 
     It 'refuses Slurm-only parameters on a local start, naming them' {
-        { Start-TrainingProcess -StateDirectory ([IO.Path]::GetTempPath()) -Partition gpu -Gpus 1 -WhatIf -ErrorAction Stop } |
+        { Start-TrainingProcess -StateDirectory $state -Partition gpu -Gpus 1 -WhatIf -ErrorAction Stop } |
             Should -Throw -ExpectedMessage '*-Partition, -Gpus are for a Slurm job: add -Backend Slurm*' -ErrorId 'InvalidConfiguration,StabilityTools.Cmdlets.StartTrainingProcessCommand'
     }
 
     It 'refuses a time limit Slurm would not read before anything is submitted' {
-        { Start-TrainingProcess -StateDirectory ([IO.Path]::GetTempPath()) -Backend Slurm -TimeLimit 4h -WhatIf -ErrorAction Stop } |
+        { Start-TrainingProcess -StateDirectory $state -Backend Slurm -TimeLimit 4h -WhatIf -ErrorAction Stop } |
             Should -Throw -ExpectedMessage "*slurm.time_limit*'4h' is not a Slurm time limit*"
     }
 }

@@ -25,6 +25,13 @@ function Wait-Until([scriptblock] $Probe, [scriptblock] $Condition, [string] $Wh
     throw "Timed out after $Seconds s waiting for $What; last: $($value | Out-String)"
 }
 
+# Whether a process lives: a zombie (killed, not yet reaped by its new parent) has ended and counts as gone, as it
+# does for the supervisor.
+function Test-ProcessAlive([int] $ProcessId) {
+    $stat = Get-Content "/proc/$ProcessId/stat" -Raw -ErrorAction Ignore
+    [bool]($stat -and $stat.Substring($stat.LastIndexOf(')') + 2, 1) -ne 'Z')
+}
+
 # The pids of live processes (this one excepted) for which $Match holds, given each one's environment and command line
 # as arrays of strings (Linux /proc): a test's way to find what it started, whatever the program's name.
 function Find-Process([scriptblock] $Match) {

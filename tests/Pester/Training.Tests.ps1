@@ -2,6 +2,7 @@
 # the built module (hosts/trainer).
 BeforeAll {
     Import-Module $env:STABILITY_TEST_MODULE -Force
+    . $PSScriptRoot/TestSupport.ps1
     $script:trainerDll = Join-Path (Split-Path $env:STABILITY_TEST_MODULE) 'hosts/trainer/stability-trainer.dll'
 
     function script:Write-TrainingStatus([string] $TrainerState, [hashtable] $Fields = @{}) {
@@ -84,6 +85,24 @@ Describe 'Wait-Training' {
         }
         finally {
             Stop-TrainingProcess -StateDirectory $state -Confirm:$false -ErrorAction SilentlyContinue | Out-Null
+            Remove-Item -LiteralPath $config -ErrorAction Ignore
+        }
+    }
+
+    It 'writes the trainer''s events under the name given to Start-TrainingProcess -Name' {
+        $config = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-" + [guid]::NewGuid().ToString('N').Substring(0, 8) + '.json')
+        '{ "data": { "bars": 3000 }, "training": { "epochs": 1, "threads": 1 } }' | Set-Content -LiteralPath $config
+        try {
+            Start-TrainingProcess -Name exp2 -StateDirectory $state -ConfigPath $config | Out-Null
+            Wait-Training -StateDirectory $state -Timeout 120 -ErrorAction Stop | Out-Null
+            # The trainer's own completion event ("Run <id> completed: ..."), written just after its final status.
+            $completed = Wait-Until { @(Get-StabilityEvent -StateDirectory $state -Type completed | Where-Object Message -like 'Run *') } { param($e) $e.Count -ge 1 } 'the trainer''s completed event' 30
+            $completed.Service | Should -Be 'exp2'
+            @(Get-StabilityEvent -StateDirectory $state -Type started | Where-Object Message -like 'Started run *').Service | Should -Be 'exp2'
+            Get-StabilityEvent -StateDirectory $state | Where-Object Service -ne 'exp2' | Should -BeNullOrEmpty
+        }
+        finally {
+            Stop-TrainingProcess -Name exp2 -StateDirectory $state -Confirm:$false -ErrorAction SilentlyContinue | Out-Null
             Remove-Item -LiteralPath $config -ErrorAction Ignore
         }
     }

@@ -15,7 +15,10 @@ namespace StabilityTools.Trainer.Training;
 /// goes on, having lost nothing) or a stop is requested (then the run resumes later from its last durable checkpoint,
 /// losing at most one checkpoint interval). Any other failure is thrown as before.
 /// </remarks>
-internal sealed class DiskFullPause(StatusPublisher publisher, CancellationToken stop)
+/// <param name="publisher">Where the events and the <c>paused</c> status go.</param>
+/// <param name="stop">Ends a pause.</param>
+/// <param name="events">The events' service name; default <see cref="TrainerEvents.Default"/>.</param>
+internal sealed class DiskFullPause(StatusPublisher publisher, CancellationToken stop, TrainerEvents? events = null)
 {
     /// <summary>The longest wait between two attempts.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(5);
@@ -58,7 +61,7 @@ internal sealed class DiskFullPause(StatusPublisher publisher, CancellationToken
                         new Dictionary<string, string> { ["what"] = what }));
                     if (publisher.Latest is { } latest)
                     {
-                        publisher.Report(latest with { State = "paused", ErrorMessage = "The disk is full; training is paused until space returns.", LastUpdate = DateTimeOffset.UtcNow });
+                        publisher.Report(latest with { State = TrainerState.Paused, ErrorMessage = "The disk is full; training is paused until space returns.", LastUpdate = DateTimeOffset.UtcNow });
                     }
 
                     Console.Error.WriteLine($"stability-trainer: disk full writing {what}; paused until space returns.");
@@ -74,9 +77,6 @@ internal sealed class DiskFullPause(StatusPublisher publisher, CancellationToken
         }
     }
 
-    private static StabilityEvent Event(string type, string severity, string message, IReadOnlyDictionary<string, string> data) => new()
-    {
-        Time = DateTimeOffset.UtcNow, Service = TrainingSession.Service, Type = type, Severity = severity, Message = message,
-        Pid = Environment.ProcessId, Host = Environment.MachineName, Data = data,
-    };
+    private StabilityEvent Event(string type, string severity, string message, IReadOnlyDictionary<string, string> data) =>
+        (events ?? TrainerEvents.Default).Create(type, severity, message, data);
 }

@@ -3,8 +3,8 @@ namespace StabilityTools.Trainer.Training;
 /// <summary>The training thread's latest position, handed to the status writer (latest wins).</summary>
 internal sealed record ProgressSnapshot
 {
-    /// <summary><c>starting</c>, <c>running</c>, <c>completed</c>, <c>stopped</c> or <c>failed</c>.</summary>
-    public string State { get; init; } = "starting";
+    /// <summary>Where the run stands.</summary>
+    public TrainerState State { get; init; } = TrainerState.Starting;
 
     /// <summary>The epoch in progress (or last completed when not running).</summary>
     public int Epoch { get; init; }

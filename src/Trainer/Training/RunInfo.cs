@@ -9,8 +9,8 @@ internal sealed record RunInfo
     /// <summary>The fingerprint of the configuration that defines the run.</summary>
     public string Fingerprint { get; init; } = "";
 
-    /// <summary><c>running</c> or <c>completed</c>.</summary>
-    public string State { get; init; } = "running";
+    /// <summary><see cref="TrainerState.Running"/> or <see cref="TrainerState.Completed"/> (<c>running</c>, <c>completed</c> in the file).</summary>
+    public TrainerState State { get; init; } = TrainerState.Running;
 
     /// <summary>When the run was first started.</summary>
     public DateTimeOffset Created { get; init; }

@@ -8,4 +8,7 @@ internal sealed record SessionHooks
 
     /// <summary>Called on the training thread after each optimizer step with the run's step count.</summary>
     public Action<long, StatusPublisher>? StepCompleted { get; init; }
+
+    /// <summary>Wrappers around the status writer thread and its write rounds.</summary>
+    public StatusWriterHooks? StatusWriter { get; init; }
 }

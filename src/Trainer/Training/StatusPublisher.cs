@@ -18,9 +18,11 @@ namespace StabilityTools.Trainer.Training;
 /// Epoch records already in <c>metrics.jsonl</c> for this run (from before a restart) are not written again, nor
 /// step records at or below the highest step already there.
 /// </remarks>
-internal sealed partial class StatusPublisher : IDisposable
+internal sealed class StatusPublisher : IDisposable
 {
     private const int MaxUnwritten = 10_000;
+    private static readonly string EpochKind = MetricKind.Epoch.ToWire();
+    private static readonly string StepKind = MetricKind.Step.ToWire();
 
     private readonly SharedDataManager _shared;
     private readonly TimeSpan _interval;
@@ -39,17 +41,21 @@ internal sealed partial class StatusPublisher : IDisposable
     private ProgressSnapshot? _progress;
     private ModelMetrics? _modelMetrics;
     private MarketData? _market;
+    private readonly StatusWriterHooks? _hooks;
     private long _requested;
     private long _completed;
     private int _failures;
-    private bool _suspended;
-    private long _busyTicks;
-    private int _writerTid;
-    private long _finalCpuTicks = -1;
 
     /// <summary>Starts the writer thread (none when <paramref name="enabled"/> is false: nothing is written).</summary>
-    public StatusPublisher(SharedDataManager shared, string runId, string device, TimeSpan interval, bool enabled)
+    /// <param name="shared">The state directory's documents and logs.</param>
+    /// <param name="runId">The run, written in <c>training_status.json</c>.</param>
+    /// <param name="device">The device, written in <c>training_status.json</c>.</param>
+    /// <param name="interval">How often the writer thread writes (a fresh heartbeat each time).</param>
+    /// <param name="enabled">False to write nothing (benchmarks).</param>
+    /// <param name="hooks">Wrappers around the writer thread (benchmarks); null for none.</param>
+    public StatusPublisher(SharedDataManager shared, string runId, string device, TimeSpan interval, bool enabled, StatusWriterHooks? hooks = null)
     {
+        _hooks = hooks;
         _shared = shared;
         _runId = runId;
         _device = device;
@@ -59,31 +65,15 @@ internal sealed partial class StatusPublisher : IDisposable
         if (enabled)
         {
             var existing = shared.Metrics.ReadAll().Records.Where(r => r.RunId == runId).ToList();
-            _recordedEpochs = existing.Where(r => r.Kind == "epoch").Select(r => r.Epoch).ToHashSet();
-            _maxRecordedStep = existing.Where(r => r.Kind == "step").Select(r => r.Step).DefaultIfEmpty(0).Max();
-            _thread = new Thread(Run) { IsBackground = true, Name = "status-writer" };
+            _recordedEpochs = existing.Where(r => r.Kind == EpochKind).Select(r => r.Epoch).ToHashSet();
+            _maxRecordedStep = existing.Where(r => r.Kind == StepKind).Select(r => r.Step).DefaultIfEmpty(0).Max();
+            _thread = new Thread(hooks?.Thread is { } wrap ? () => wrap(Run) : Run) { IsBackground = true, Name = "status-writer" };
             _thread.Start();
         }
     }
 
     /// <summary>False when status writing is off (benchmarks).</summary>
     public bool Enabled { get; }
-
-    /// <summary>While true the writer thread writes nothing (reports still pile up, latest wins). For benchmarks that
-    /// compare training with and without status writing inside one run.</summary>
-    public bool Suspended
-    {
-        get => Volatile.Read(ref _suspended);
-        set => Volatile.Write(ref _suspended, value);
-    }
-
-    /// <summary>Wall time the writer thread spent writing (fsync waits included), for benchmarks.</summary>
-    public TimeSpan BusyTime => TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks));
-
-    /// <summary>CPU time (user + system) the writer thread has used, from /proc (Linux; null elsewhere). For benchmarks.</summary>
-    public TimeSpan? WriterCpuTime => Volatile.Read(ref _writerTid) is var tid and > 0 ? ThreadCpuTime(tid) ?? FinalCpu : null;
-
-    private TimeSpan? FinalCpu => Interlocked.Read(ref _finalCpuTicks) is var t and >= 0 ? TimeSpan.FromTicks(t) : null;
 
     /// <summary>Status writes that failed so far.</summary>
     public int Failures => Volatile.Read(ref _failures);
@@ -186,11 +176,6 @@ internal sealed partial class StatusPublisher : IDisposable
 
     private void Run()
     {
-        if (OperatingSystem.IsLinux())
-        {
-            Volatile.Write(ref _writerTid, GetTid());
-        }
-
         while (!_stop.IsCancellationRequested)
         {
             try
@@ -208,52 +193,25 @@ internal sealed partial class StatusPublisher : IDisposable
                 target = _requested;
             }
 
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            WriteOnce();
-            Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
+            if (_hooks?.Round is { } round)
+            {
+                round(WriteOnce);
+            }
+            else
+            {
+                WriteOnce();
+            }
+
             lock (_flushGate)
             {
                 _completed = Math.Max(_completed, target);
                 Monitor.PulseAll(_flushGate);
             }
         }
-
-        // The thread's /proc entry goes away with it: keep its final CPU time.
-        if (ThreadCpuTime(Volatile.Read(ref _writerTid)) is { } cpu)
-        {
-            Interlocked.Exchange(ref _finalCpuTicks, cpu.Ticks);
-        }
-    }
-
-    /// <summary>User + system CPU time of one of this process's threads, from /proc (Linux).</summary>
-    private static TimeSpan? ThreadCpuTime(int tid)
-    {
-        if (tid <= 0 || !OperatingSystem.IsLinux())
-        {
-            return null;
-        }
-
-        try
-        {
-            // Fields after the ")" of the command name: state is field 3, utime 14 and stime 15 (clock ticks, USER_HZ = 100).
-            var stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
-            return TimeSpan.FromMilliseconds(ticks * 10);
-        }
-        catch (Exception ex) when (ex is IOException or FormatException or IndexOutOfRangeException)
-        {
-            return null;
-        }
     }
 
     private void WriteOnce()
     {
-        if (Suspended)
-        {
-            return;
-        }
-
         // Records leave the queue for a writer-thread list and leave that list only once appended, so a failed
         // append (a lock held too long, a full disk) is retried next round rather than lost.
         while (_metrics.TryDequeue(out var record))
@@ -276,10 +234,10 @@ internal sealed partial class StatusPublisher : IDisposable
             records = [];
             foreach (var r in _unwrittenMetrics)
             {
-                if (r.Kind == "epoch" ? epochs.Add(r.Epoch) : r.Step > maxStep)
+                if (r.Kind == EpochKind ? epochs.Add(r.Epoch) : r.Step > maxStep)
                 {
                     records.Add(r);
-                    maxStep = r.Kind == "step" ? r.Step : maxStep;
+                    maxStep = r.Kind == StepKind ? r.Step : maxStep;
                 }
             }
         }
@@ -291,7 +249,7 @@ internal sealed partial class StatusPublisher : IDisposable
             {
                 foreach (var r in records)
                 {
-                    if (r.Kind == "epoch")
+                    if (r.Kind == EpochKind)
                     {
                         _recordedEpochs.Add(r.Epoch);
                     }
@@ -329,8 +287,8 @@ internal sealed partial class StatusPublisher : IDisposable
             var now = DateTimeOffset.UtcNow;
             Try(() => _shared.WriteTrainingStatus(new TrainingStatus
             {
-                IsRunning = p.State is "starting" or "running",
-                State = p.State,
+                IsRunning = p.State is TrainerState.Starting or TrainerState.Running,
+                State = p.State.ToWire(),
                 CurrentEpoch = p.Epoch,
                 TotalEpochs = p.TotalEpochs,
                 Loss = p.Loss,
@@ -372,6 +330,4 @@ internal sealed partial class StatusPublisher : IDisposable
         }
     }
 
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "gettid")]
-    private static partial int GetTid();
 }

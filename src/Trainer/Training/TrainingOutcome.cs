@@ -1,7 +1,7 @@
 namespace StabilityTools.Trainer.Training;
 
 /// <summary>How a training session ended.</summary>
-/// <param name="State"><c>completed</c> or <c>stopped</c> (a failure is an exception).</param>
+/// <param name="State"><see cref="TrainerState.Completed"/> or <see cref="TrainerState.Stopped"/> (a failure is an exception).</param>
 /// <param name="RunId">The run.</param>
 /// <param name="EpochsDone">Completed epochs of the run.</param>
 /// <param name="Step">Optimizer steps of the run.</param>
@@ -11,7 +11,7 @@ namespace StabilityTools.Trainer.Training;
 /// <param name="Device">The device trained on.</param>
 /// <param name="Threads">The intra-op thread count.</param>
 internal sealed record TrainingOutcome(
-    string State,
+    TrainerState State,
     string RunId,
     int EpochsDone,
     long Step,

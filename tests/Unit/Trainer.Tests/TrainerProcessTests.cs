@@ -236,6 +236,37 @@ public sealed partial class TrainerProcessTests
         }
     }
 
+    [Fact]
+    public void A_trainer_run_as_another_service_writes_its_events_under_that_name()
+    {
+        using var temp = new TempDirectory("st-service");
+        var config = TrainerTestConfig.Write(temp.Path, new
+        {
+            data = new { bars = 3000, window = 16 },
+            model = new { kind = "mlp", hidden_size = 32, layers = 2 },
+            training = new { epochs = 1, batch_size = 64, threads = 1 },
+            status = new { write_interval_ms = 50 },
+        });
+
+        // What the supervisor of `Start-TrainingProcess -Name exp2` puts in the trainer's environment.
+        using var trainer = TestPrograms.Start(TestPrograms.Metadata("TrainerPath"), ["--state-dir", temp.File("state"), "--config", config],
+            new Dictionary<string, string> { ["STABILITY_SERVICE"] = "exp2" });
+        try
+        {
+            Assert.True(trainer.WaitForExit((int)TimeSpan.FromMinutes(2).TotalMilliseconds), "the trainer did not finish in time");
+            Assert.True(trainer.ExitCode == 0, $"exit code {trainer.ExitCode}: {trainer.StandardError.ReadToEnd()}");
+
+            var events = new SharedDataManager(StateDirectory.Open(temp.File("state"))).Events.ReadAll().Records;
+            Assert.Contains(events, e => e.Type == "started");
+            Assert.Contains(events, e => e.Type == "completed");
+            Assert.All(events, e => Assert.Equal("exp2", e.Service));
+        }
+        finally
+        {
+            KillAndReap(trainer);
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);
 }

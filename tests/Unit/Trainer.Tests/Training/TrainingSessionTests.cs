@@ -21,7 +21,7 @@ public sealed class TrainingSessionTests
         var validationUp = features.Labels.Skip(features.ValidationStart).Average();
         var majority = Math.Max(validationUp, 1 - validationUp);
         var accuracy = outcome.History[^1].ValAccuracy;
-        Assert.Equal("completed", outcome.State);
+        Assert.Equal(TrainerState.Completed, outcome.State);
         Assert.True(accuracy >= 0.57, $"validation accuracy {accuracy:F3} is below 0.57");
         Assert.True(accuracy >= majority + 0.05, $"validation accuracy {accuracy:F3} does not beat always guessing the majority ({majority:F3}) by 0.05");
     }
@@ -66,7 +66,7 @@ public sealed class TrainingSessionTests
         var state = StateDirectory.Open(interrupted.Path);
         var hooks = new SessionHooks { EpochStarting = (epoch, _) => { if (epoch == 2) { stop.Cancel(); } } };
         var stopped = TrainingSession.Run(options, state, stop.Token, hooks);
-        Assert.Equal("stopped", stopped.State);
+        Assert.Equal(TrainerState.Stopped, stopped.State);
         Assert.Equal(1, stopped.EpochsDone);
         Assert.Contains("-b000001", Path.GetFileName(stopped.ModelPath));
 
@@ -100,7 +100,7 @@ public sealed class TrainingSessionTests
 
         var resumed = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
 
-        Assert.Equal("completed", resumed.State);
+        Assert.Equal(TrainerState.Completed, resumed.State);
         Assert.Equal(previous, resumed.ResumedFrom);
         Assert.True(File.Exists(newest + ".corrupt"));
         var shared = new SharedDataManager(state);
@@ -157,7 +157,7 @@ public sealed class TrainingSessionTests
         }
 
         // Training finished every step; the only wait was the bounded final flush (3 s) and shutdown (2 s + 2 s).
-        Assert.Equal("completed", outcome.State);
+        Assert.Equal(TrainerState.Completed, outcome.State);
         Assert.Equal(2, outcome.History.Count);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
         var shared = new SharedDataManager(state);
@@ -179,7 +179,7 @@ public sealed class TrainingSessionTests
         var hooks = new SessionHooks { StepCompleted = (step, _) => { if (step == batchesPerEpoch) { stop.Cancel(); } } };
         var stopped = TrainingSession.Run(options, state, stop.Token, hooks);
 
-        Assert.Equal(("stopped", 1), (stopped.State, stopped.EpochsDone));
+        Assert.Equal((TrainerState.Stopped, 1), (stopped.State, stopped.EpochsDone));
         Assert.Equal("ckpt-e00001-b000000.ckpt", Path.GetFileName(stopped.ModelPath));
         var shared = new SharedDataManager(state);
         Assert.Equal([1], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
@@ -262,7 +262,7 @@ public sealed class TrainingSessionTests
 
         var again = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
 
-        Assert.Equal(("completed", first.RunId, first.ModelPath), (again.State, again.RunId, again.ModelPath));
+        Assert.Equal((TrainerState.Completed, first.RunId, first.ModelPath), (again.State, again.RunId, again.ModelPath));
         Assert.Empty(again.History); // nothing was trained
         Assert.Equal(modelWritten, File.GetLastWriteTimeUtc(first.ModelPath!));
         var shared = new SharedDataManager(state);
