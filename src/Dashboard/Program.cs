@@ -1,6 +1,6 @@
 using StabilityTools.Dashboard.Hosting;
 
-// stability-dashboard: the isolated Kestrel dashboard (DESIGN.md, "The processes"). Reads the state directory,
+// stability-dashboard: the isolated Kestrel dashboard (docs/ARCHITECTURE.md, "The processes"). Reads the state directory,
 // serves the page and API, writes only data/dashboard_state.json. Exit codes are a contract with the
 // supervisor (DashboardExitCodes): 64 bad command line, 78 invalid configuration, 98 port in use.
 var (options, exitCode, message) = DashboardCommandLine.Parse(args, Environment.GetEnvironmentVariable);

@@ -3,7 +3,7 @@ using StabilityTools.Engine.Models;
 namespace StabilityTools.Supervisor;
 
 /// <summary>
-/// Hang detection by progress (DESIGN.md, "Lifecycle rules"): armed only once the trainer's status carries the run's
+/// Hang detection by progress (docs/status-files.md): armed only once the trainer's status carries the run's
 /// pid, so a program that never beats a heartbeat is never judged hung; then a progress counter that stays put for
 /// the hang timeout is a hang. The heartbeat timer checks; the loop resets it for each new run, hence the lock.
 /// </summary>

@@ -1,5 +1,5 @@
 // stability-supervisor --state-dir DIR --service NAME
-// Supervises one service from services/NAME/spec.json (DESIGN.md, "The processes"). Detaches from its caller
+// Supervises one service from services/NAME/spec.json (docs/ARCHITECTURE.md, "The processes"). Detaches from its caller
 // (new session, standard streams on /dev/null) once set up; until then errors go to stderr for the launcher.
 using System.Runtime.InteropServices;
 using Serilog;

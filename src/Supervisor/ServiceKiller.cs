@@ -5,7 +5,7 @@ using Serilog;
 namespace StabilityTools.Supervisor;
 
 /// <summary>
-/// The two-stage stop (CliWrap's killer; DESIGN.md, "Lifecycle rules"): SIGTERM to the run's process group, a bounded
+/// The two-stage stop (CliWrap's killer; docs/status-files.md): SIGTERM to the run's process group, a bounded
 /// wait, then SIGKILL to everything of the service — the freezer cgroup where there is one, else the tree walked from
 /// /proc, grandchildren that left the group and double-forked orphans included — and a bounded wait that reports
 /// survivors. Also ends what a dead predecessor left running.

@@ -2,7 +2,7 @@ namespace StabilityTools.Engine.Errors;
 
 /// <summary>
 /// A symbolic link, a file owned by someone else or something other than a regular file stands where a product file
-/// belongs, so the product refused to open it (DESIGN.md, "Trust").
+/// belongs, so the product refused to open it (docs/SECURITY.md).
 /// </summary>
 /// <remarks>
 /// An <see cref="IOException"/> rather than a <see cref="StabilityException"/>: it arises at the one place files are

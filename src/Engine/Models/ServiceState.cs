@@ -1,6 +1,6 @@
 namespace StabilityTools.Engine.Models;
 
-/// <summary>The lifecycle state of a supervised service (DESIGN.md, "Lifecycle rules").</summary>
+/// <summary>The lifecycle state of a supervised service (docs/status-files.md).</summary>
 public enum ServiceState
 {
     /// <summary>The state could not be determined: the supervisor is gone (stale heartbeat) or the status is unreadable.</summary>

@@ -4,7 +4,7 @@ namespace StabilityTools.Engine.Platform;
 
 /// <summary>
 /// Identifies a process by pid and start time, so that a reused pid is never mistaken for ours
-/// (DESIGN.md, "The status-file protocol").
+/// (docs/status-files.md).
 /// </summary>
 /// <param name="Pid">The process id.</param>
 /// <param name="StartTicks">The start time as the OS reports it: on Linux field 22 of <c>/proc/&lt;pid&gt;/stat</c> (clock ticks since boot); elsewhere <see cref="Process.StartTime"/> in UTC ticks.</param>

@@ -1,4 +1,4 @@
-// Overview: every file the product creates or writes goes through here (DESIGN.md, "Trust"). On Unix the file is
+// Overview: every file the product creates or writes goes through here (docs/SECURITY.md). On Unix the file is
 // opened with open(2) ourselves, because .NET's FileStream follows symbolic links for every mode but CreateNew:
 // O_NOFOLLOW refuses a link at the last component, O_CREAT|O_EXCL refuses any existing name (a link included),
 // and an fstat of the open descriptor — the file actually opened, not a name that may have been swapped since —

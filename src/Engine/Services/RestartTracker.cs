@@ -1,7 +1,7 @@
 namespace StabilityTools.Engine.Services;
 
 /// <summary>
-/// The restart policy, exponential backoff and circuit breaker of one service (DESIGN.md "Lifecycle rules"),
+/// The restart policy, exponential backoff and circuit breaker of one service (docs/status-files.md),
 /// driven by an injected <see cref="TimeProvider"/> so that it is tested without sleeping.
 /// </summary>
 /// <remarks>

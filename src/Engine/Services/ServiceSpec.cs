@@ -8,7 +8,7 @@ namespace StabilityTools.Engine.Services;
 /// <summary>
 /// <c>services/&lt;name&gt;/spec.json</c> (schema <c>service_spec/1</c>): what a supervisor runs and how it treats it.
 /// Immutable; the caller writes it, the supervisor reads it at start and on <c>reload-limits</c>.
-/// Build one with <see cref="ForKind"/> to get the defaults of DESIGN.md "Lifecycle rules" for its kind,
+/// Build one with <see cref="ForKind"/> to get the defaults of docs/status-files.md for its kind,
 /// change it with <c>with</c>, and call <see cref="Validate"/> before use.
 /// </summary>
 public sealed record ServiceSpec : StatusDocument, IStatusSchema

@@ -6,7 +6,7 @@ namespace StabilityTools.Engine.State;
 
 /// <summary>
 /// The state directory: the one source of truth that every process and cmdlet reads and writes
-/// (DESIGN.md, "The state directory"). Knows the layout; creates what it needs with owner-only permissions.
+/// (docs/status-files.md). Knows the layout; creates what it needs with owner-only permissions.
 /// </summary>
 public sealed partial class StateDirectory
 {

@@ -3,7 +3,7 @@ using StabilityTools.Engine.Platform;
 namespace StabilityTools.Engine.State;
 
 /// <summary>
-/// Whether a state directory may be used (DESIGN.md, "Trust"; OpenSSH's StrictModes, git's safe.directory): the
+/// Whether a state directory may be used (docs/SECURITY.md; OpenSSH's StrictModes, git's safe.directory): the
 /// directory and every product folder in it must be owned by the caller or root and not writable by group or others,
 /// and no folder above it may let anyone else swap it (owned by the caller or root; writable by others only with the
 /// sticky bit, as <c>/tmp</c> is). Whoever can write a folder can plant links and files there or replace a spec, and

@@ -3,7 +3,7 @@ using StabilityTools.Engine.Models;
 namespace StabilityTools.Engine.Status;
 
 /// <summary>
-/// The one rule for whether a writer that should be beating is still there (DESIGN.md, "The status-file protocol":
+/// The one rule for whether a writer that should be beating is still there (docs/status-files.md:
 /// staleness is judged at read time from the heartbeat, else <c>written_at</c>). The cmdlets, the dashboard and the
 /// training monitor all ask here, so they never disagree about a service.
 /// </summary>
