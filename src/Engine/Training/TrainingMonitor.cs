@@ -35,7 +35,7 @@ public sealed class TrainingMonitor
     /// <param name="staleAfter">A document older than this is reported Stale. Default: 30 s.</param>
     public TrainingStatusReport GetStatus(TimeSpan? staleAfter = null)
     {
-        var read = _shared.ReadTrainingStatus(staleAfter ?? TimeSpan.FromSeconds(30));
+        var read = _shared.ReadTrainingStatus(staleAfter ?? Liveness.TrainerStaleAfter);
         var service = _state.Exists ? _shared.ReadProcessStatus(ServiceName).Document : null;
         return new TrainingStatusReport(read, service, _time.GetUtcNow());
     }

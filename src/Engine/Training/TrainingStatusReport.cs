@@ -20,11 +20,16 @@ public sealed class TrainingStatusReport
         Status = read.Document;
         ServiceState = service?.Status;
         Restarts = service?.Restarts ?? 0;
-        if (Status?.Heartbeat is { } beat)
+        if (Status is { Heartbeat: not null } beating)
         {
-            HeartbeatAge = now - beat;
+            HeartbeatAge = Liveness.HeartbeatAge(beating, now);
         }
+
+        IsStale = Status is not null && Liveness.IsStale(Status, now, Liveness.TrainerStaleAfter);
     }
+
+    /// <summary>True when the trainer says it runs but has not beaten its heartbeat for <see cref="Liveness.TrainerStaleAfter"/>: hung or gone (the rule the dashboard uses too).</summary>
+    public bool IsStale { get; }
 
     /// <summary>The trainer's document, when one could be read.</summary>
     public TrainingStatus? Status { get; }
