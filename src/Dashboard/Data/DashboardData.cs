@@ -30,6 +30,7 @@ internal sealed class DashboardData
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _refreshGate = new();
     private readonly LatencyWindow _updateLag = new(512);
+    private readonly long[] _versions = new long[6];
     private int _dirty;
     private long _metricsOffset = -1;
     private long _eventsOffset = -1;
@@ -96,6 +97,12 @@ internal sealed class DashboardData
     /// <summary>Open subscriptions (stream clients).</summary>
     public int SubscriberCount => _subscribers.Count;
 
+    /// <summary>
+    /// How often <paramref name="topic"/> (one flag) has changed: it goes up before the change is announced, so a
+    /// stream that hears of a change always finds a version at least that new (see <c>StreamFrames</c>).
+    /// </summary>
+    public long Version(DashboardTopic topic) => Volatile.Read(ref _versions[System.Numerics.BitOperations.Log2((uint)topic)]);
+
     /// <summary>Marks topics for the refresh loop; cheap, callable from any thread (the file-system watcher's).</summary>
     public void MarkDirty(DashboardTopic topics)
     {
@@ -148,6 +155,14 @@ internal sealed class DashboardData
 
         if (changed != DashboardTopic.None)
         {
+            for (var bit = 0; bit < _versions.Length; bit++)
+            {
+                if (((int)changed & (1 << bit)) != 0)
+                {
+                    Interlocked.Increment(ref _versions[bit]);
+                }
+            }
+
             LastDataUpdate = Time.GetUtcNow();
             foreach (var subscriber in _subscribers.Keys)
             {

@@ -1,0 +1,146 @@
+using System.Security.Cryptography;
+using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.State;
+
+namespace StabilityTools.Engine.Services;
+
+/// <summary>
+/// A dashboard's access token: 32 random bytes as 64 hex digits, kept owner-only (0600) in
+/// <c>services/&lt;name&gt;/dashboard.token</c>, so each dashboard of a state directory has its own. The token never
+/// travels on a command line (other local users can read those): the dashboard reads it from the file.
+/// <c>Start-Dashboard</c> and <c>stability-dashboard</c> both call <see cref="ReadOrCreate"/>, so whichever runs
+/// first makes it and the other reads the same one.
+/// </summary>
+public static class DashboardToken
+{
+    /// <summary>The token file's name inside the service directory.</summary>
+    public const string FileName = "dashboard.token";
+
+    /// <summary>The shortest token accepted.</summary>
+    public const int MinimumLength = 16;
+
+    /// <summary><c>services/&lt;name&gt;/dashboard.token</c>.</summary>
+    /// <exception cref="ArgumentException">The name is not a valid service name.</exception>
+    public static string PathFor(StateDirectory state, string name)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return Path.Combine(state.ServiceDirectory(name), FileName);
+    }
+
+    /// <summary>A new random token (256 bits, hex).</summary>
+    public static string Generate() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>True when <paramref name="token"/> is long enough and holds no white space.</summary>
+    public static bool IsValid(string? token) => token is { Length: >= MinimumLength } && !token.Any(char.IsWhiteSpace);
+
+    /// <summary>
+    /// The token of dashboard <paramref name="name"/>: read from its token file, or made and written there (owner-only,
+    /// created exclusively, so two starters racing end up with the same token).
+    /// </summary>
+    /// <exception cref="StateDirectoryException">The file cannot be read or written, or holds no valid token.</exception>
+    public static string ReadOrCreate(StateDirectory state, string name)
+    {
+        var path = PathFor(state, name);
+        if (File.Exists(path))
+        {
+            return Read(path);
+        }
+
+        FilePermissions.CreateOwnerOnlyDirectory(Path.GetDirectoryName(path)!);
+        var token = Generate();
+        try
+        {
+            using (var stream = new FileStream(path, FilePermissions.CreateOptions(FileMode.CreateNew, FileAccess.Write, FileShare.None)))
+            {
+                stream.Write(System.Text.Encoding.ASCII.GetBytes(token + "\n"));
+                stream.Flush(flushToDisk: true);
+            }
+
+            return token;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another starter made it first: use theirs.
+            return Read(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateDirectoryException(path, $"Cannot write the dashboard token file '{path}': {ex.Message} Check the state directory's owner and permissions.", ex) { Service = name };
+        }
+    }
+
+    /// <summary>Replaces the token of dashboard <paramref name="name"/> with <paramref name="token"/> (written atomically, owner-only).</summary>
+    /// <exception cref="ArgumentException">The token is too short or holds white space.</exception>
+    /// <exception cref="StateDirectoryException">The file cannot be written.</exception>
+    public static string Write(StateDirectory state, string name, string token)
+    {
+        if (!IsValid(token))
+        {
+            throw new ArgumentException($"A dashboard token must be at least {MinimumLength} characters without white space (e.g. 32 random hex digits).", nameof(token));
+        }
+
+        var path = PathFor(state, name);
+        var temporary = $"{path}.tmp-{Environment.ProcessId}";
+        try
+        {
+            FilePermissions.CreateOwnerOnlyDirectory(Path.GetDirectoryName(path)!);
+            using (var stream = new FileStream(temporary, FilePermissions.CreateOptions(FileMode.CreateNew, FileAccess.Write, FileShare.None)))
+            {
+                stream.Write(System.Text.Encoding.ASCII.GetBytes(token + "\n"));
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+            return path;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temporary);
+            throw new StateDirectoryException(path, $"Cannot write the dashboard token file '{path}': {ex.Message} Check the state directory's owner and permissions.", ex) { Service = name };
+        }
+    }
+
+    /// <summary>Reads a token file (white space around the token is ignored).</summary>
+    /// <exception cref="StateDirectoryException">The file cannot be read or holds no valid token.</exception>
+    public static string Read(string path)
+    {
+        string text;
+        try
+        {
+            using var stream = new FileStream(path, FilePermissions.CreateOptions(FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+            using var reader = new StreamReader(stream);
+            // A token file is one short line; anything big is not one.
+            var buffer = new char[4096];
+            var count = reader.ReadBlock(buffer, 0, buffer.Length);
+            text = new string(buffer, 0, count).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StateDirectoryException(path, $"Cannot read the dashboard token file '{path}': {ex.Message}", ex);
+        }
+
+        return IsValid(text)
+            ? text
+            : throw new StateDirectoryException(path, $"The dashboard token file '{path}' does not hold a token of at least {MinimumLength} characters without white space. Delete it to have a new one made.");
+    }
+
+    /// <summary>The login link: <paramref name="baseUrl"/> with <c>/?token=</c>; opening it once signs a browser in.</summary>
+    public static string LoginUrl(string baseUrl, string token)
+    {
+        ArgumentNullException.ThrowIfNull(baseUrl);
+        return $"{baseUrl.TrimEnd('/')}/?token={Uri.EscapeDataString(token)}";
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a leftover temporary file is harmless and named after our pid.
+        }
+    }
+}
