@@ -14,8 +14,18 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
     public StatusView Status()
     {
         var now = data.Time.GetUtcNow();
-        return new StatusView(now, Training(now), Self(now));
+        return new StatusView(now, Training(now), Self(now), Dashboards(now));
     }
+
+    public IReadOnlyList<DashboardPeerView> Dashboards(DateTimeOffset now) => [.. data.Dashboards.Select(d =>
+    {
+        var result = d.Snapshot.Result;
+        var doc = result.Document;
+        // A dashboard rewrites its document every few seconds; one not rewritten for long is gone or stuck.
+        var stale = doc is not null && now - doc.WrittenAt > data.Options.StateWriteInterval * 6 + TimeSpan.FromSeconds(30);
+        return new DashboardPeerView(d.Name, Path.GetFileName(result.Path), stale ? "stale" : Name(result.State), doc?.Url,
+            doc is not null && doc.IsConnected && !stale, doc is null ? null : Seconds(now - doc.WrittenAt));
+    })];
 
     public TrainingView Training(DateTimeOffset now)
     {

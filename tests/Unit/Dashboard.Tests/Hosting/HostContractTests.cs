@@ -33,10 +33,10 @@ public sealed class HostContractTests
     {
         using var sample = new SampleState();
 
-        var (code, stdout, stderr) = await RunToExitAsync(["--state-dir", sample.Root, "--bind", "0.0.0.0", "--port", "0"], new Dictionary<string, string> { ["STABILITY_DASHBOARD_TOKEN"] = "" });
+        var (code, stdout, stderr) = await RunToExitAsync(["--state-dir", sample.Root, "--bind", "0.0.0.0", "--port", "0", "--no-auth"], new Dictionary<string, string> { ["STABILITY_DASHBOARD_TOKEN"] = "" });
 
         Assert.Equal(DashboardExitCodes.Configuration, code);
-        Assert.Contains("needs a token", stderr);
+        Assert.Contains("loopback only", stderr);
         Assert.DoesNotContain("serving", stdout);
     }
 
