@@ -10,6 +10,7 @@ namespace StabilityTools.Dashboard.Tests.Security;
 /// Connection bounds of the real dashboard process against a hostile local client: idle connections cannot take it
 /// offline, refused requests keep no connection, idle ones are closed after the keep-alive timeout.
 /// </summary>
+[Collection(LoadTestCollection.Name)]
 public sealed class ConnectionBoundsTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
