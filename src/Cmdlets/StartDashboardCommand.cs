@@ -113,6 +113,8 @@ public sealed class StartDashboardCommand : StartServiceCommandBase
                     : DashboardToken.ReadOrCreate(state, Name);
             }
 
+            var service = Start(state, spec, passThru: false);
+            // Only once it runs (a failed start leaves no limit behind); the supervisor applies it on its next sample.
             var resources = new ResourceManager(state, NoGpuProbe.Instance);
             if (resources.GetLimits(Name)?.MemoryLimitMb is null)
             {
@@ -120,7 +122,6 @@ public sealed class StartDashboardCommand : StartServiceCommandBase
                 WriteVerbose($"Memory limit of '{Name}': {BuiltInServices.DefaultDashboardMemoryLimitMb} MiB, restart over it (change it with Set-ResourceLimit).");
             }
 
-            var service = Start(state, spec, passThru: false);
             var login = token is null ? url : DashboardToken.LoginUrl(url, token);
             // Printed like Jupyter prints its link: the one way into a dashboard that needs a token.
             WriteInformation(new InformationRecord(new HostInformationMessage { Message = $"Dashboard '{Name}': {login}" }, "Start-Dashboard") { Tags = { "PSHOST" } });

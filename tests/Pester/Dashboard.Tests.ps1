@@ -52,10 +52,10 @@ Describe 'Start-Dashboard' {
     }
 
     It 'gives the dashboard a 512 MiB memory limit that Set-ResourceLimit changes' {
-        $limits = Get-ResourceUsage -StateDirectory $state | Select-Object -ExpandProperty Services | Where-Object Name -eq dashboard
+        $limits = Get-ResourceUsage -StateDirectory $state | Select-Object -ExpandProperty Services | Where-Object Service -eq dashboard
         $limits.MemoryLimitMb | Should -Be 512
         Set-ResourceLimit -Name dashboard -MemoryLimitMB 768 -StateDirectory $state | Out-Null
-        (Get-ResourceUsage -StateDirectory $state).Services.Where({ $_.Name -eq 'dashboard' }).MemoryLimitMb | Should -Be 768
+        (Get-ResourceUsage -StateDirectory $state).Services.Where({ $_.Service -eq 'dashboard' }).MemoryLimitMb | Should -Be 768
     }
 
     It 'runs a second dashboard with its own token and state document; every view lists both' {
