@@ -43,10 +43,9 @@ internal static class DashboardBench
         var (latency, load, rss) = await RunWithDashboardAsync(dll, async (http, data, _, dashboard, _) =>
             (await MeasureLatencyAsync(http, data, samples), await MeasureLoadAsync(http, loadSeconds, concurrency), await MeasureSoakAsync(http, data, dashboard, clients, soakSeconds)));
 
-        Console.WriteLine("## dashboard");
-        Console.WriteLine();
-        Console.WriteLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} CPU(s), .NET {Environment.Version}, load average {LoadAverage()} at the end; " +
-                          "the real stability-dashboard process on 127.0.0.1, token on (every request sends `Authorization: Bearer`), rate limit off (`--rate-limit 0`), file-system watch on.");
+        Console.WriteLine(BenchReport.Header("Dashboard (`stability-bench dashboard`)"));
+        Console.WriteLine($"Load average {LoadAverage()} at the end; the real stability-dashboard process on 127.0.0.1, token on (every request sends " +
+                          "`Authorization: Bearer`), rate limit off (`--rate-limit 0`), file-system watch on.");
         Console.WriteLine();
         Console.WriteLine("| figure | value | goal |");
         Console.WriteLine("|---|---|---|");
