@@ -121,6 +121,32 @@ public sealed class HostContractTests
     }
 
     [Fact]
+    public async Task With_a_pem_certificate_and_its_key_file_it_serves_https_and_the_token_cookie_is_secure()
+    {
+        using var sample = new SampleState();
+        using var secrets = new TempDirectory("st-cert");
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(secrets.File("dashboard.crt"), certificate.ExportCertificatePem());
+        File.WriteAllText(secrets.File("dashboard.key"), key.ExportPkcs8PrivateKeyPem());
+
+        await using var server = await DashboardServer.StartProcessAsync(sample.Root, ["--cert", secrets.File("dashboard.crt"), "--cert-key", secrets.File("dashboard.key")]);
+        string? seen = null;
+        using var client = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            SslOptions = { RemoteCertificateValidationCallback = (_, cert, _, _) => (seen = cert?.GetCertHashString()) == certificate.Thumbprint },
+        });
+        using var login = await client.GetAsync($"{server.Url}/?token={server.OwnToken}", Ct);
+
+        Assert.StartsWith("https://", server.Url);
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        Assert.Equal(certificate.Thumbprint, seen);
+        Assert.Contains("secure", login.Headers.GetValues("Set-Cookie").Single(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Sigterm_stops_it_with_exit_0_and_a_last_state_that_says_disconnected()
     {
         using var sample = new SampleState();
