@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Platform;
@@ -44,28 +45,37 @@ public static class DashboardToken
         var path = PathFor(state, name);
         if (File.Exists(path))
         {
+            // Made 0600; a token others can read or replace guards nothing.
+            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & ~FilePermissions.OwnerOnlyFile) != 0)
+            {
+                throw new StateDirectoryException(path, $"The dashboard token file '{path}' can be read or written by other users " +
+                    $"(mode {Convert.ToString((int)File.GetUnixFileMode(path), 8)}). Delete it to have a new one made, or 'chmod 600' it.") { Service = name };
+            }
+
             return Read(path);
         }
 
         FilePermissions.CreateOwnerOnlyDirectory(Path.GetDirectoryName(path)!);
         var token = Generate();
+        // Written whole to a file of our own, then hard-linked into place, which fails if the name exists (.NET's
+        // File.Move without overwrite checks, then renames: two racers could both "win"): a reader never sees a
+        // half-written token, and of two racing starters one wins and the other reads the winner's.
+        var temporary = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
         {
-            using (var stream = new FileStream(path, FilePermissions.CreateOptions(FileMode.CreateNew, FileAccess.Write, FileShare.None)))
-            {
-                stream.Write(System.Text.Encoding.ASCII.GetBytes(token + "\n"));
-                stream.Flush(flushToDisk: true);
-            }
-
+            WriteNew(temporary, token);
+            LinkNew(temporary, path);
+            TryDelete(temporary);
             return token;
         }
         catch (IOException) when (File.Exists(path))
         {
-            // Another starter made it first: use theirs.
+            TryDelete(temporary);
             return Read(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            TryDelete(temporary);
             throw new StateDirectoryException(path, $"Cannot write the dashboard token file '{path}': {ex.Message} Check the state directory's owner and permissions.", ex) { Service = name };
         }
     }
@@ -81,16 +91,11 @@ public static class DashboardToken
         }
 
         var path = PathFor(state, name);
-        var temporary = $"{path}.tmp-{Environment.ProcessId}";
+        var temporary = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
         {
             FilePermissions.CreateOwnerOnlyDirectory(Path.GetDirectoryName(path)!);
-            using (var stream = new FileStream(temporary, FilePermissions.CreateOptions(FileMode.CreateNew, FileAccess.Write, FileShare.None)))
-            {
-                stream.Write(System.Text.Encoding.ASCII.GetBytes(token + "\n"));
-                stream.Flush(flushToDisk: true);
-            }
-
+            WriteNew(temporary, token);
             File.Move(temporary, path, overwrite: true);
             return path;
         }
@@ -130,6 +135,32 @@ public static class DashboardToken
     {
         ArgumentNullException.ThrowIfNull(baseUrl);
         return $"{baseUrl.TrimEnd('/')}/?token={Uri.EscapeDataString(token)}";
+    }
+
+    private static void LinkNew(string source, string destination)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            // MoveFileEx without REPLACE_EXISTING fails atomically when the destination exists.
+            File.Move(source, destination, overwrite: false);
+            return;
+        }
+
+        if (link(source, destination) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException(errno == 17 /* EEXIST */ ? $"'{destination}' exists." : $"link failed with errno {errno}.");
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int link([MarshalAs(UnmanagedType.LPStr)] string oldpath, [MarshalAs(UnmanagedType.LPStr)] string newpath);
+
+    private static void WriteNew(string path, string token)
+    {
+        using var stream = new FileStream(path, FilePermissions.CreateOptions(FileMode.CreateNew, FileAccess.Write, FileShare.None));
+        stream.Write(System.Text.Encoding.ASCII.GetBytes(token + "\n"));
+        stream.Flush(flushToDisk: true);
     }
 
     private static void TryDelete(string path)

@@ -36,9 +36,22 @@ public sealed class DashboardTokenTests : IDisposable
     {
         var state = StateDirectory.Open(_dir.File("state"));
 
-        var tokens = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => DashboardToken.ReadOrCreate(state, "dashboard"))));
+        for (var round = 0; round < 20; round++)
+        {
+            var name = $"race-{round}";
+            using var go = new ManualResetEventSlim();
+            var racers = Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            {
+                go.Wait(TimeSpan.FromSeconds(10));
+                return DashboardToken.ReadOrCreate(state, name);
+            })).ToList();
+            go.Set();
+            var tokens = await Task.WhenAll(racers);
 
-        Assert.Single(tokens.Distinct());
+            Assert.Single(tokens.Distinct());
+            Assert.Equal(tokens[0], DashboardToken.ReadOrCreate(state, name));
+            Assert.Single(Directory.GetFiles(state.ServiceDirectory(name)));
+        }
     }
 
     [Fact]
@@ -68,6 +81,19 @@ public sealed class DashboardTokenTests : IDisposable
 
         Assert.Contains("Delete it", error.Message);
         Assert.Equal(path, error.Path);
+    }
+
+    [Fact]
+    public void An_own_token_file_others_can_read_is_refused()
+    {
+        var state = StateDirectory.Open(_dir.File("state"));
+        DashboardToken.ReadOrCreate(state, "dashboard");
+        var path = DashboardToken.PathFor(state, "dashboard");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+
+        var error = Assert.Throws<StateDirectoryException>(() => DashboardToken.ReadOrCreate(state, "dashboard"));
+
+        Assert.Contains("chmod 600", error.Message);
     }
 
     [Fact]
