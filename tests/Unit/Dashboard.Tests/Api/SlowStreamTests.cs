@@ -10,7 +10,7 @@ namespace StabilityTools.Dashboard.Tests.Api;
 /// <summary>
 /// Streams that cannot blow up: hostile clients that open <c>/api/stream</c> and never read, against the real dashboard
 /// process with a market document near the 4 MiB cap (rewritten every 10 s, so every stream has a new 3.6 MB view to
-/// send), a training write every 500 ms. The old dashboard grew from ~96 MB to 1.4 GB RSS in 8 s.
+/// send), a training write every second. The old dashboard grew from ~96 MB to 1.4 GB RSS in 8 s.
 /// </summary>
 [Collection(LoadTestCollection.Name)]
 public sealed class SlowStreamTests
@@ -40,7 +40,7 @@ public sealed class SlowStreamTests
         try
         {
             var wave = 0;
-            var lastMarket = TimeSpan.Zero;
+            var marketWrites = 0;
             while (clock.Elapsed < Load)
             {
                 // Every 10 s a new wave: the dropped ones come back, as an attacker's would.
@@ -59,15 +59,17 @@ public sealed class SlowStreamTests
                     }
                 }
 
-                if (clock.Elapsed - lastMarket >= TimeSpan.FromSeconds(10))
+                // Halfway between waves, so the two big pushes do not land in the same second.
+                if (clock.Elapsed >= TimeSpan.FromSeconds(5 + (10 * marketWrites)))
                 {
-                    lastMarket = clock.Elapsed;
-                    sample.Data.WriteMarketData(market with { Symbol = "SYNTH" + wave });
+                    marketWrites++;
+                    sample.Data.WriteMarketData(market with { Symbol = "SYNTH" + marketWrites });
                 }
 
                 written.Add(sample.WriteTraining(epoch: 1 + (written.Count % 20)).Seq);
                 rssMax = Math.Max(rssMax, Rss(pid));
-                await Task.Delay(500, Ct);
+                // A trainer's heartbeat pace: each write is a change the reader must see, not one the file system coalesced.
+                await Task.Delay(1000, Ct);
                 rssMax = Math.Max(rssMax, Rss(pid));
             }
 
