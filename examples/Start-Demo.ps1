@@ -1,7 +1,7 @@
 <#
 .SYNOPSIS
     The main job: starts training on the built-in synthetic market data and the dashboard, shows progress over
-    epochs, prints the dashboard URL and the service table, and leaves the dashboard running.
+    epochs, prints the dashboard's login link and the service table, and leaves the dashboard running.
 
 .DESCRIPTION
     Run by `dotnet pwsh ./build.ps1 Demo` after the build. Uses the default state directory (or $env:STABILITY_HOME)
@@ -22,12 +22,13 @@ if ($missing) {
 }
 
 Start-TrainingProcess | Out-Null
-Start-Dashboard -Port $Port | Out-Null
-Write-Host "Dashboard: http://127.0.0.1:$Port/"
+# The dashboard needs its token: the login link carries it once, then the browser keeps a session cookie.
+$dashboard = Start-Dashboard -Port $Port -PassThru -InformationAction Ignore
+Write-Host "Dashboard: $($dashboard.LoginUrl)"
 $final = Wait-Training
 $final
 # The trainer writes its final status just before it exits; give its supervisor a moment to record the exit.
 $deadline = [DateTime]::UtcNow.AddSeconds(10)
 while ((Get-ProcessStatus -Name training).State -in 'Running', 'Starting' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
 Get-ProcessStatus | Format-Table
-Write-Host "Dashboard still running at http://127.0.0.1:$Port/ — stop it with: Stop-Dashboard"
+Write-Host "Dashboard still running; open $($dashboard.LoginUrl) — stop it with: Stop-Dashboard"

@@ -11,12 +11,16 @@ namespace StabilityTools.Bench.Dashboard;
 /// <summary>
 /// The dashboard suite (issue #5), against the real <c>stability-dashboard</c> process on a loopback port:
 /// file write → SSE event latency, <c>/api/status</c> requests per second from a bounded in-process load
-/// generator, and the dashboard's RSS while 20 SSE clients stay connected and the trainer keeps writing.
+/// generator (with the token), the dashboard's RSS while 20 SSE clients stay connected and the trainer keeps writing,
+/// and its RSS under 60 stream clients that never read with a 3.6 MB market document (issue #14), optionally against a
+/// baseline build too.
 /// </summary>
 /// <remarks>
 /// Options: <c>--samples N</c> (latency samples, default 200), <c>--load-seconds N</c> (default 5),
 /// <c>--concurrency N</c> (default 16), <c>--soak-seconds N</c> (default 60; the issue asks for 600),
-/// <c>--clients N</c> (default 20), <c>--dashboard PATH</c> (a built stability-dashboard.dll).
+/// <c>--clients N</c> (default 20), <c>--slow-clients N</c> (default 60), <c>--slow-seconds N</c> (default 30),
+/// <c>--dashboard PATH</c> (a built stability-dashboard.dll), <c>--baseline PATH</c> (another build, measured under the
+/// slow readers too).
 /// </remarks>
 internal static class DashboardBench
 {
@@ -27,16 +31,82 @@ internal static class DashboardBench
         var concurrency = Option(args, "--concurrency", 16);
         var soakSeconds = Option(args, "--soak-seconds", 60);
         var clients = Option(args, "--clients", 20);
+        var slowClients = Option(args, "--slow-clients", 60);
+        var slowSeconds = Option(args, "--slow-seconds", 30);
+        var baseline = OptionText(args, "--baseline");
         var dll = OptionText(args, "--dashboard") ?? typeof(DashboardBench).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == "DashboardPath").Value!;
 
+        var slow = await RunWithDashboardAsync(dll, (http, data, state, dashboard, token) => MeasureSlowClientsAsync(http, data, state, dashboard, token, slowClients, slowSeconds));
+        var before = baseline is null ? null
+            : await RunWithDashboardAsync(baseline, (http, data, state, dashboard, token) => MeasureSlowClientsAsync(http, data, state, dashboard, token, slowClients, slowSeconds));
+        var (latency, load, rss) = await RunWithDashboardAsync(dll, async (http, data, _, dashboard, _) =>
+            (await MeasureLatencyAsync(http, data, samples), await MeasureLoadAsync(http, loadSeconds, concurrency), await MeasureSoakAsync(http, data, dashboard, clients, soakSeconds)));
+
+        Console.WriteLine(BenchReport.Header("Dashboard (`stability-bench dashboard`)"));
+        Console.WriteLine($"Load average {LoadAverage()} at the end; the real stability-dashboard process on 127.0.0.1, token on (every request sends " +
+                          "`Authorization: Bearer`), rate limit off (`--rate-limit 0`), file-system watch on.");
+        Console.WriteLine();
+        Console.WriteLine("| figure | value | goal |");
+        Console.WriteLine("|---|---|---|");
+        Console.WriteLine($"| file write → SSE `training` event, p50 ({latency.Count} samples) | {Percentile(latency, 50):0.0} ms | ≤ 5 ms |");
+        Console.WriteLine($"| file write → SSE `training` event, p95 | {Percentile(latency, 95):0.0} ms | ≤ 15 ms |");
+        Console.WriteLine($"| file write → SSE `training` event, max | {latency.Max():0.0} ms | |");
+        Console.WriteLine($"| `/api/status` requests/s with the token ({concurrency} concurrent clients, {loadSeconds} s) | {load.PerSecond:0} | |");
+        Console.WriteLine($"| `/api/status` latency under that load, p50 / p95 | {load.P50:0.0} / {load.P95:0.0} ms | |");
+        Console.WriteLine($"| `/api/status` non-200 answers | {load.Failures} | 0 |");
+        Console.WriteLine($"| RSS with {clients} SSE clients, after 10 s warm-up | {rss.AfterWarmup:0.0} MB | |");
+        Console.WriteLine($"| RSS with {clients} SSE clients, at the end of a {soakSeconds} s soak (1 training write/s) | {rss.End:0.0} MB | no growth |");
+        Console.WriteLine($"| RSS max during the soak | {rss.Max:0.0} MB | |");
+        Console.WriteLine($"| `training` SSE events received per client during the soak (min) / training writes | {rss.MinEventsPerClient} / {rss.Writes} | all (pushes coalesce only when writes overlap) |");
+        Console.WriteLine();
+        Console.WriteLine($"Slow readers: a {slow.MarketMb:0.0} MB `market_data.json`, {slowClients} clients that open `/api/stream` and never read (4 KiB receive buffer, " +
+                          $"all reopened every 10 s), for {slowSeconds} s; a training write every 500 ms and one reading stream client; market rewritten every 5 s.");
+        Console.WriteLine();
+        Console.WriteLine("| dashboard | RSS before the load | RSS max under it | RSS at its end | RSS 5 s after | reader: training writes seen / made | `/healthz` under load, max |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        if (before is not null)
+        {
+            Console.WriteLine(SlowRow($"before (`{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(baseline!)))}`)", before));
+        }
+
+        Console.WriteLine(SlowRow("this build", slow));
+        Console.WriteLine();
+        Console.WriteLine("RSS and managed heap over the soak (heap from the dashboard's own `dashboard_state.json`):");
+        Console.WriteLine();
+        Console.WriteLine("| second | RSS MB | managed heap MB |");
+        Console.WriteLine("|---|---|---|");
+        foreach (var (second, rssMb, heapMb) in rss.Timeline)
+        {
+            Console.WriteLine($"| {second} | {rssMb:0.0} | {(heapMb is { } h ? h.ToString("0.0", CultureInfo.InvariantCulture) : "–")} |");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"Reproduce: `dotnet build -c Release bench && dotnet bench/bin/Release/net10.0/stability-bench.dll dashboard --soak-seconds {soakSeconds}" +
+                          (baseline is null ? "" : " --baseline BEFORE/stability-dashboard.dll") + "` (the baseline: `git worktree add /tmp/before 25a4f05 && dotnet build -c Release /tmp/before/src/Dashboard`, then `/tmp/before/src/Dashboard/bin/Release/net10.0/stability-dashboard.dll`).");
+        return 0;
+    }
+
+    private static string SlowRow(string name, SlowResult r) =>
+        $"| {name} | {r.RssBefore:0} MB | {r.RssMax:0} MB | {r.RssEnd:0} MB | {r.RssAfter:0} MB | {r.Seen} / {r.Writes} | {(r.HealthMaxMs is { } h ? $"{h:0} ms" : "no answer")} |";
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+
+    /// <summary>Starts <paramref name="dll"/> on a fresh populated state directory with a token, runs <paramref name="measure"/>, stops it.</summary>
+    private static async Task<T> RunWithDashboardAsync<T>(string dll, Func<HttpClient, SharedDataManager, StateDirectory, Process, string, Task<T>> measure)
+    {
         var root = Path.Combine(Path.GetTempPath(), $"st-bench-dash-{Guid.NewGuid():N}"[..26]);
         var state = StateDirectory.Open(root);
         // The trainer's writers with fsync off: this measures the dashboard's pipeline, not the disk.
         var data = new SharedDataManager(state, new StatusStoreOptions { Fsync = false });
         Populate(data, state);
+        // A token file both this build and older ones read (--token-file): every request is authenticated.
+        var token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var tokenFile = Path.Combine(root, "bench.token");
+        File.WriteAllText(tokenFile, token);
 
-        using var dashboard = Start(dll, root);
+        using var dashboard = Start(dll, root, tokenFile);
         try
         {
             var url = await WaitForUrlAsync(dashboard);
@@ -44,42 +114,9 @@ internal static class DashboardBench
             {
                 BaseAddress = new Uri(url + "/"),
                 Timeout = TimeSpan.FromSeconds(30),
+                DefaultRequestHeaders = { Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token) },
             };
-
-            var latency = await MeasureLatencyAsync(http, data, samples);
-            var load = await MeasureLoadAsync(http, loadSeconds, concurrency);
-            var rss = await MeasureSoakAsync(http, data, dashboard, clients, soakSeconds);
-
-            Console.WriteLine("## dashboard");
-            Console.WriteLine();
-            Console.WriteLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} CPU(s), .NET {Environment.Version}; " +
-                              "the real stability-dashboard process on 127.0.0.1, rate limit off (`--rate-limit 0`), file-system watch on.");
-            Console.WriteLine();
-            Console.WriteLine("| figure | value | goal |");
-            Console.WriteLine("|---|---|---|");
-            Console.WriteLine($"| file write → SSE `training` event, p50 ({latency.Count} samples) | {Percentile(latency, 50):0.0} ms | ≤ 50 ms |");
-            Console.WriteLine($"| file write → SSE `training` event, p95 | {Percentile(latency, 95):0.0} ms | ≤ 50 ms |");
-            Console.WriteLine($"| file write → SSE `training` event, max | {latency.Max():0.0} ms | |");
-            Console.WriteLine($"| `/api/status` requests/s ({concurrency} concurrent clients, {loadSeconds} s) | {load.PerSecond:0} | |");
-            Console.WriteLine($"| `/api/status` latency under that load, p50 / p95 | {load.P50:0.0} / {load.P95:0.0} ms | |");
-            Console.WriteLine($"| `/api/status` non-200 answers | {load.Failures} | 0 |");
-            Console.WriteLine($"| RSS with {clients} SSE clients, after 10 s warm-up | {rss.AfterWarmup:0.0} MB | |");
-            Console.WriteLine($"| RSS with {clients} SSE clients, at the end of a {soakSeconds} s soak (1 training write/s) | {rss.End:0.0} MB | no growth |");
-            Console.WriteLine($"| RSS max during the soak | {rss.Max:0.0} MB | |");
-            Console.WriteLine($"| `training` SSE events received per client during the soak (min) / training writes | {rss.MinEventsPerClient} / {rss.Writes} | all (pushes coalesce only when writes overlap) |");
-            Console.WriteLine();
-            Console.WriteLine("RSS and managed heap over the soak (heap from the dashboard's own `dashboard_state.json`):");
-            Console.WriteLine();
-            Console.WriteLine("| second | RSS MB | managed heap MB |");
-            Console.WriteLine("|---|---|---|");
-            foreach (var (second, rssMb, heapMb) in rss.Timeline)
-            {
-                Console.WriteLine($"| {second} | {rssMb:0.0} | {(heapMb is { } h ? h.ToString("0.0", CultureInfo.InvariantCulture) : "–")} |");
-            }
-
-            Console.WriteLine();
-            Console.WriteLine($"Reproduce: `dotnet run -c Release --project bench -- dashboard --soak-seconds {soakSeconds}`.");
-            return 0;
+            return await measure(http, data, state, dashboard, token);
         }
         finally
         {
@@ -97,6 +134,106 @@ internal static class DashboardBench
             {
                 // Temp clutter only.
             }
+        }
+    }
+
+    private sealed record SlowResult(double MarketMb, double RssBefore, double RssMax, double RssEnd, double RssAfter, int Seen, int Writes, double? HealthMaxMs);
+
+    /// <summary>Hostile slow readers (issue #14): non-reading stream clients and a market document near the 4 MiB cap.</summary>
+    private static async Task<SlowResult> MeasureSlowClientsAsync(HttpClient http, SharedDataManager data, StateDirectory state, Process dashboard, string token, int clients, int seconds)
+    {
+        var market = new MarketData
+        {
+            Symbol = "SYNTH",
+            Source = "synthetic",
+            Bars = Enumerable.Range(0, 18_000).Select(i => new MarketBar(DateTimeOffset.UtcNow.AddMinutes(i - 18_000), 100.123456 + i, 101.123456 + i, 99.123456 + i, 100.523456 + i, 1000 + i)).ToList(),
+            Predictions = Enumerable.Range(0, 18_000).Select(i => new MarketPrediction(DateTimeOffset.UtcNow.AddMinutes(i - 18_000), 0.5 + (i % 10) / 100.0, i % 3 - 1)).ToList(),
+        };
+        data.WriteMarketData(market);
+        var marketMb = new FileInfo(state.MarketDataPath).Length / 1048576.0;
+        var port = http.BaseAddress!.Port;
+        await using var reader = await SseStream.OpenAsync(http);
+        await reader.NextAsync("market", _ => true, TimeSpan.FromSeconds(60));
+        await Task.Delay(1000);
+        var rssBefore = RssMb(dashboard.Id);
+
+        var written = new List<int>();
+        var hostile = new List<System.Net.Sockets.Socket>();
+        double rssMax = rssBefore;
+        double? healthMax = 0;
+        var clock = Stopwatch.StartNew();
+        var wave = 0;
+        var lastMarket = TimeSpan.Zero;
+        var epoch = 7_000_000;
+        try
+        {
+            while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
+            {
+                if (clock.Elapsed >= TimeSpan.FromSeconds(10 * wave))
+                {
+                    wave++;
+                    hostile.ForEach(h => h.Dispose());
+                    hostile.Clear();
+                    for (var i = 0; i < clients; i++)
+                    {
+                        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                        hostile.Add(socket);
+                        try
+                        {
+                            using var connect = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                            await socket.ConnectAsync(System.Net.IPAddress.Loopback, port, connect.Token);
+                            await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes($"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"), connect.Token);
+                        }
+                        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or OperationCanceledException)
+                        {
+                            // Refused or too slow: a bounded dashboard may do that to an attacker.
+                        }
+                    }
+                }
+
+                if (clock.Elapsed - lastMarket >= TimeSpan.FromSeconds(5))
+                {
+                    lastMarket = clock.Elapsed;
+                    data.WriteMarketData(market with { Symbol = "SYNTH" + wave });
+                }
+
+                WriteTraining(data, ++epoch);
+                written.Add(epoch);
+                if (healthMax is not null && written.Count % 4 == 0)
+                {
+                    healthMax = await ProbeHealthAsync(port) is { } ms ? Math.Max(healthMax.Value, ms) : null;
+                }
+
+                rssMax = Math.Max(rssMax, RssMb(dashboard.Id));
+                await Task.Delay(500);
+                rssMax = Math.Max(rssMax, RssMb(dashboard.Id));
+            }
+        }
+        finally
+        {
+            hostile.ForEach(h => h.Dispose());
+        }
+
+        var rssEnd = RssMb(dashboard.Id);
+        await Task.Delay(5000);
+        var rssAfter = RssMb(dashboard.Id);
+        var seen = reader.Seen("training", written.Select(e => $"\"current_epoch\":{e},"));
+        return new SlowResult(marketMb, rssBefore, rssMax, rssEnd, rssAfter, seen, written.Count, healthMax);
+    }
+
+    /// <summary>What the supervisor's probe sees: a fresh connection with a 1 s timeout; null when it got no answer.</summary>
+    private static async Task<double?> ProbeHealthAsync(int port)
+    {
+        using var probe = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(1) };
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            using var response = await probe.GetAsync($"http://127.0.0.1:{port}/healthz");
+            return response.IsSuccessStatusCode ? clock.Elapsed.TotalMilliseconds : null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return null;
         }
     }
 
@@ -241,10 +378,10 @@ internal static class DashboardBench
         return double.NaN;
     }
 
-    private static Process Start(string dll, string root)
+    private static Process Start(string dll, string root, string tokenFile)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { dll, "--state-dir", root, "--port", "0", "--rate-limit", "0", "--max-stream-clients", "64" })
+        foreach (var arg in new[] { dll, "--state-dir", root, "--port", "0", "--rate-limit", "0", "--max-stream-clients", "64", "--token-file", tokenFile })
         {
             info.ArgumentList.Add(arg);
         }
@@ -296,6 +433,7 @@ internal static class DashboardBench
         private readonly Channel<(string Type, string Data)> _events = Channel.CreateBounded<(string, string)>(
             new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest });
         private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
+        private readonly List<string> _training = [];
         private readonly CancellationTokenSource _stop = new();
         private readonly HttpResponseMessage _response;
         private readonly Task _reader;
@@ -318,6 +456,15 @@ internal static class DashboardBench
             lock (_counts)
             {
                 return _counts.GetValueOrDefault(type);
+            }
+        }
+
+        /// <summary>How many of <paramref name="markers"/> appear in some <paramref name="type"/> event received (training only).</summary>
+        public int Seen(string type, IEnumerable<string> markers)
+        {
+            lock (_training)
+            {
+                return markers.Count(m => _training.Any(d => d.Contains(m, StringComparison.Ordinal)));
             }
         }
 
@@ -350,6 +497,13 @@ internal static class DashboardBench
                         }
 
                         _events.Writer.TryWrite((type, data));
+                        if (type == "training")
+                        {
+                            lock (_training)
+                            {
+                                _training.Add(data);
+                            }
+                        }
                         type = "message";
                         data = "";
                     }

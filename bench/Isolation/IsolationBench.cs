@@ -186,7 +186,8 @@ internal static class IsolationBench
         var stateDir = Value(args, "--state-dir");
         var options = TrainerConfigLoader.Load(Value(args, "--config"));
         var state = StateDirectory.Open(stateDir);
-        var app = DashboardApp.Build(new DashboardOptions { StateDirectory = stateDir, Port = 0, RateLimitPerSecond = 0, MaxStreamClients = 64 });
+        // The load generator stands for remote clients without a token: this measures isolation, not authentication.
+        var app = DashboardApp.Build(new DashboardOptions { StateDirectory = stateDir, Port = 0, RateLimitPerSecond = 0, MaxStreamClients = 64, NoAuthentication = true });
         await app.StartAsync();
         Console.Out.WriteLine($"stability-dashboard: serving {DashboardApp.ServedUrl(app)} from {stateDir}");
         Console.Out.Flush();

@@ -53,13 +53,19 @@ public abstract class StartServiceCommandBase : StabilityCmdlet
     /// After the caller's ShouldProcess: creates the state directory (only now, so -WhatIf creates nothing), starts
     /// <paramref name="spec"/> and waits until it runs, with progress; Ctrl+C stops the wait.
     /// </summary>
-    protected void Start(ServiceSpec spec)
+    /// <returns>The service's status once it runs; written too with -PassThru unless <paramref name="passThru"/> is false (the caller writes its own).</returns>
+    protected ServiceInfo Start(ServiceSpec spec, bool passThru = true) => Start(OpenStateDirectory(), spec, passThru);
+
+    /// <summary>As <see cref="Start(ServiceSpec, bool)"/>, in a state directory the caller opened already.</summary>
+    protected ServiceInfo Start(Engine.State.StateDirectory state, ServiceSpec spec, bool passThru = true)
     {
-        var manager = new ProcessManager(OpenStateDirectory());
+        var manager = new ProcessManager(state);
         var info = PipelineWait.Run(this, $"Starting '{spec.Name}'", (progress, token) => manager.StartAsync(spec, progress, token), CancellationToken);
-        if (PassThru)
+        if (PassThru && passThru)
         {
             WriteObject(info);
         }
+
+        return info;
     }
 }

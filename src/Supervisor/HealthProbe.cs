@@ -14,7 +14,15 @@ internal sealed class HealthProbe(TimeProvider time, Action<SupervisorMessage> p
     /// <summary>Probes until the run ends (<paramref name="cancellationToken"/>) or a hang has been posted.</summary>
     public async Task RunAsync(ServiceRun run, ServiceSpec spec, CancellationToken cancellationToken)
     {
-        _http ??= new HttpClient();
+        // Each probe on a fresh connection, closed after the answer: a pooled connection would still get answers from a
+        // dashboard that refuses every new client (all its connections taken), and the probe would call it healthy.
+        // The certificate is not checked: the probe sends nothing secret and reads only the status code.
+        _http ??= new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.Zero,
+            ConnectTimeout = TimeSpan.FromMilliseconds(spec.HealthTimeoutMs),
+            SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+        });
         var failures = 0;
         var startDeadline = time.GetUtcNow() + TimeSpan.FromMilliseconds(spec.StartupTimeoutMs);
         string? lastError = null;
@@ -27,7 +35,8 @@ internal sealed class HealthProbe(TimeProvider time, Action<SupervisorMessage> p
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                     timeout.CancelAfter(spec.HealthTimeoutMs);
-                    using var response = await _http.GetAsync(spec.HealthUrl, timeout.Token).ConfigureAwait(false);
+                    using var request = new HttpRequestMessage(HttpMethod.Get, spec.HealthUrl) { Headers = { ConnectionClose = true } };
+                    using var response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
                     ok = response.IsSuccessStatusCode;
                     lastError = ok ? null : $"HTTP {(int)response.StatusCode}";
                 }

@@ -30,8 +30,11 @@ internal sealed record DashboardSelfView(
     int SkippedMetricLines,
     int SkippedEventLines);
 
-/// <summary><c>/api/status</c>.</summary>
-internal sealed record StatusView(DateTimeOffset ServerTime, TrainingView Training, DashboardSelfView Dashboard);
+/// <summary>One dashboard of the state directory, from its own state document (<c>data/dashboard_state[.NAME].json</c>).</summary>
+internal sealed record DashboardPeerView(string Name, string File, string State, string? Url, bool IsConnected, double? AgeSeconds);
+
+/// <summary><c>/api/status</c>: the training card, this dashboard's own health, and every dashboard of the state directory.</summary>
+internal sealed record StatusView(DateTimeOffset ServerTime, TrainingView Training, DashboardSelfView Dashboard, IReadOnlyList<DashboardPeerView> Dashboards);
 
 /// <summary>One row of the process table.</summary>
 internal sealed record ProcessView(

@@ -14,8 +14,18 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
     public StatusView Status()
     {
         var now = data.Time.GetUtcNow();
-        return new StatusView(now, Training(now), Self(now));
+        return new StatusView(now, Training(now), Self(now), Dashboards(now));
     }
+
+    public IReadOnlyList<DashboardPeerView> Dashboards(DateTimeOffset now) => [.. data.Dashboards.Select(d =>
+    {
+        var result = d.Snapshot.Result;
+        var doc = result.Document;
+        // A dashboard rewrites its document every few seconds; one not rewritten for long is gone or stuck.
+        var stale = doc is not null && now - doc.WrittenAt > data.Options.StateWriteInterval * 6 + TimeSpan.FromSeconds(30);
+        return new DashboardPeerView(d.Name, Path.GetFileName(result.Path), stale ? "stale" : Name(result.State), doc?.Url,
+            doc is not null && doc.IsConnected && !stale, doc is null ? null : Seconds(now - doc.WrittenAt));
+    })];
 
     public TrainingView Training(DateTimeOffset now)
     {
@@ -88,15 +98,11 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
 
     /// <summary>A running trainer whose heartbeat is older than the bound: it may be hung or gone.</summary>
     public static bool IsTrainingStale(FileSnapshot<TrainingStatus> snapshot, DashboardOptions options, DateTimeOffset now) =>
-        snapshot.Result.Document is { } doc
-        && (doc.IsRunning || doc.State is "running" or "starting")
-        && now - (doc.Heartbeat ?? doc.WrittenAt) > options.TrainingStaleAfter;
+        snapshot.Result.Document is { } doc && Liveness.IsStale(doc, now, options.TrainingStaleAfter);
 
     /// <summary>A live-state status whose supervisor stopped rewriting it: the supervisor is gone, the state unknown.</summary>
     public static bool IsProcessStale(FileSnapshot<ProcessStatus> snapshot, DashboardOptions options, DateTimeOffset now) =>
-        snapshot.Result.Document is { } doc
-        && doc.Status is not (ServiceState.Stopped or ServiceState.Completed or ServiceState.Fatal)
-        && now - (doc.LastHeartbeat ?? doc.WrittenAt) > options.ProcessStaleAfter;
+        snapshot.Result.Document is { } doc && Liveness.IsStale(doc, now, options.ProcessStaleAfter);
 
     private ProcessView Process(FileSnapshot<ProcessStatus> snapshot, DateTimeOffset now)
     {

@@ -24,6 +24,7 @@ internal static class PrometheusExporter
         w.Counter("stability_dashboard_requests_total", "HTTP requests served since start.", stats.Requests);
         w.Counter("stability_dashboard_errors_total", "Server errors and failed background operations since start.", status.Dashboard.ErrorCount);
         w.Gauge("stability_dashboard_stream_clients", "Open Server-Sent-Events streams.", stats.Streams);
+        w.Counter("stability_dashboard_slow_streams_closed_total", "Streams disconnected for taking longer than the send timeout for one message.", stats.SlowStreamsClosed);
         w.Gauge("stability_dashboard_request_latency_p50_seconds", "Median request latency over the recent window.", status.Dashboard.RequestLatencyP50Ms / 1000);
         w.Gauge("stability_dashboard_request_latency_p95_seconds", "95th percentile request latency over the recent window.", status.Dashboard.RequestLatencyP95Ms / 1000);
         w.Gauge("stability_dashboard_update_lag_p95_seconds", "95th percentile time from a file's write to the dashboard's cache.", status.Dashboard.UpdateLagP95Ms / 1000);

@@ -1,9 +1,7 @@
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using StabilityTools.Dashboard.Data;
-using StabilityTools.Dashboard.Hosting;
 using StabilityTools.Dashboard.Telemetry;
 using StabilityTools.Engine.Status;
 
@@ -16,14 +14,21 @@ namespace StabilityTools.Dashboard.Api;
 /// <c>events</c> with only what is new, or <c>reset</c> when the client must refetch), and a <c>ping</c>
 /// after 15 s of quiet so proxies keep the connection. Streams are capped (503 beyond the cap).
 /// </summary>
+/// <remarks>
+/// Bounded under slow or hostile readers (nginx's <c>send_timeout</c>): every frame is shared (<see cref="StreamFrames"/>);
+/// a stream's queue is its <see cref="ChangeSubscription"/>, which holds only which topics changed, so when the stream
+/// gets to send it sends the <em>latest</em> snapshot of each; frames go out in 16 KiB slices, each waiting for the
+/// client to take the previous ones, so Kestrel buffers at most its 64 KiB per stream; and a client that takes longer
+/// than <see cref="Hosting.DashboardOptions.StreamSendTimeout"/> for one frame is disconnected (the page reconnects
+/// and resyncs from <c>hello</c>).
+/// </remarks>
 internal static class StreamEndpoint
 {
-    /// <summary>Records or events per push; more means the client refetches.</summary>
-    private const int MaxDelta = 2_000;
+    private const int SliceBytes = 16 * 1024;
 
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
-    public static IResult Open(HttpContext context, DashboardViews views, RequestStats stats)
+    public static IResult Open(HttpContext context, DashboardViews views, StreamFrames frames, RequestStats stats)
     {
         if (!stats.TryOpenStream(views.Data.Options.MaxStreamClients))
         {
@@ -33,101 +38,133 @@ internal static class StreamEndpoint
 
         // Disposed with the request however it ends, so a slot is never leaked.
         context.Response.RegisterForDispose(new Slot(stats));
-        return TypedResults.ServerSentEvents(Events(views, context.RequestAborted));
+        return new StreamResult(views, frames, stats);
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> Events(DashboardViews views, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private sealed class StreamResult(DashboardViews views, StreamFrames frames, RequestStats stats) : IResult
     {
-        var data = views.Data;
-        using var subscription = data.Subscribe();
-        var generation = data.Metrics.Generation;
-        var metricsCount = data.Metrics.Count;
-        var eventsSeq = data.Events.LastSeq;
+        public async Task ExecuteAsync(HttpContext context)
+        {
+            var response = context.Response;
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache,no-store";
+            response.Headers.Pragma = "no-cache";
+            response.Headers.ContentEncoding = "identity";
+            context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
 
-        yield return new SseItem<string>(Serialize(new { server_time = data.Time.GetUtcNow(), metrics_total = metricsCount, last_event_seq = eventsSeq }), "hello")
-        {
-            ReconnectionInterval = TimeSpan.FromSeconds(2),
-        };
-        foreach (var item in Views(views, DashboardTopic.Training | DashboardTopic.Processes | DashboardTopic.Market | DashboardTopic.Resources))
-        {
-            yield return item;
+            var aborted = context.RequestAborted;
+            var data = views.Data;
+            using var subscription = data.Subscribe();
+            var generation = data.Metrics.Generation;
+            var metricsCount = data.Metrics.Count;
+            var eventsSeq = data.Events.LastSeq;
+            var sender = new Sender(context, data.Options.StreamSendTimeout, stats);
+            try
+            {
+                var hello = StreamFrames.Frame("hello", new { server_time = data.Time.GetUtcNow(), metrics_total = metricsCount, last_event_seq = eventsSeq }, TimeSpan.FromSeconds(2));
+                if (!await sender.SendAsync(hello).ConfigureAwait(false) || !await SendViewsAsync(sender, StreamFrames.ViewTopics).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                while (!aborted.IsCancellationRequested)
+                {
+                    var topics = await subscription.WaitAsync(KeepAlive, aborted).ConfigureAwait(false);
+                    if (aborted.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    if (topics == DashboardTopic.None)
+                    {
+                        if (!await sender.SendAsync(StreamFrames.Ping).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+
+                        continue;
+                    }
+
+                    if (!await SendViewsAsync(sender, topics & StreamFrames.ViewTopics).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    if (topics.HasFlag(DashboardTopic.Metrics))
+                    {
+                        (var frame, generation, metricsCount) = frames.Metrics(generation, metricsCount);
+                        if (!await sender.SendAsync(frame).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+                    }
+
+                    if (topics.HasFlag(DashboardTopic.Events))
+                    {
+                        (var frame, eventsSeq) = frames.Events(eventsSeq);
+                        if (!await sender.SendAsync(frame).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+            {
+                // The client went away: end the stream quietly.
+            }
         }
 
-        while (!cancellationToken.IsCancellationRequested)
+        private async Task<bool> SendViewsAsync(Sender sender, DashboardTopic topics)
         {
-            var topics = await Wait(subscription, cancellationToken).ConfigureAwait(false);
-            if (cancellationToken.IsCancellationRequested)
+            foreach (var topic in new[] { DashboardTopic.Training, DashboardTopic.Processes, DashboardTopic.Market, DashboardTopic.Resources })
             {
-                yield break;
+                // Fetched at send time: a stream that fell behind sends the newest snapshot, never a backlog.
+                if (topics.HasFlag(topic) && !await sender.SendAsync(frames.View(topic)).ConfigureAwait(false))
+                {
+                    return false;
+                }
             }
 
-            if (topics == DashboardTopic.None)
-            {
-                yield return new SseItem<string>("{}", "ping");
-                continue;
-            }
-
-            foreach (var item in Views(views, topics))
-            {
-                yield return item;
-            }
-
-            if (topics.HasFlag(DashboardTopic.Metrics))
-            {
-                var nowGeneration = data.Metrics.Generation;
-                var total = data.Metrics.Count;
-                var records = nowGeneration == generation && total - metricsCount <= MaxDelta ? data.Metrics.After(metricsCount, MaxDelta) : null;
-                generation = nowGeneration;
-                metricsCount = total;
-                yield return new SseItem<string>(Serialize(new MetricsDelta(records is null, total, records ?? [])), "metrics");
-            }
-
-            if (topics.HasFlag(DashboardTopic.Events))
-            {
-                var events = data.Events.After(eventsSeq, MaxDelta);
-                eventsSeq = data.Events.LastSeq;
-                yield return new SseItem<string>(Serialize(new EventsView(eventsSeq, data.SkippedEventLines, events.Select(DashboardViews.Item).ToList())), "events");
-            }
+            return true;
         }
     }
 
-    private static IEnumerable<SseItem<string>> Views(DashboardViews views, DashboardTopic topics)
+    /// <summary>Writes frames in slices under the send timeout; false (and the connection aborted) when the client was too slow or left.</summary>
+    private sealed class Sender(HttpContext context, TimeSpan sendTimeout, RequestStats stats)
     {
-        if (topics.HasFlag(DashboardTopic.Training))
+        public async Task<bool> SendAsync(byte[] frame)
         {
-            yield return new SseItem<string>(Serialize(views.Training(views.Data.Time.GetUtcNow())), "training");
-        }
+            var writer = context.Response.BodyWriter;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            timeout.CancelAfter(sendTimeout);
+            try
+            {
+                for (var offset = 0; offset < frame.Length; offset += SliceBytes)
+                {
+                    var slice = frame.AsMemory(offset, Math.Min(SliceBytes, frame.Length - offset));
+                    var result = await writer.WriteAsync(slice, timeout.Token).ConfigureAwait(false);
+                    if (result.IsCompleted || result.IsCanceled)
+                    {
+                        return false;
+                    }
+                }
 
-        if (topics.HasFlag(DashboardTopic.Processes))
-        {
-            yield return new SseItem<string>(Serialize(views.Processes()), "processes");
-        }
-
-        if (topics.HasFlag(DashboardTopic.Market))
-        {
-            yield return new SseItem<string>(Serialize(views.Market()), "market");
-        }
-
-        if (topics.HasFlag(DashboardTopic.Resources))
-        {
-            yield return new SseItem<string>(Serialize(views.Resources()), "resources");
+                return true;
+            }
+            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                // Too far behind: drop the client rather than hold its backlog.
+                stats.SlowStreamClosed();
+                context.Abort();
+                return false;
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                return false;
+            }
         }
     }
-
-    private static async Task<DashboardTopic> Wait(ChangeSubscription subscription, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await subscription.WaitAsync(KeepAlive, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The client went away: end the stream quietly.
-            return DashboardTopic.None;
-        }
-    }
-
-    private static string Serialize<T>(T value) => JsonSerializer.Serialize(value, StatusJson.Options);
 
     private sealed class Slot(RequestStats stats) : IDisposable
     {

@@ -30,6 +30,9 @@ internal sealed class DashboardData
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _refreshGate = new();
     private readonly LatencyWindow _updateLag = new(512);
+    private static readonly TimeSpan SettledAfter = TimeSpan.FromSeconds(2);
+    private readonly long[] _versions = new long[6];
+    private readonly Dictionary<string, (long Length, DateTime WrittenUtc)> _settled = new(StringComparer.Ordinal);
     private int _dirty;
     private long _metricsOffset = -1;
     private long _eventsOffset = -1;
@@ -71,6 +74,9 @@ internal sealed class DashboardData
 
     public IReadOnlyList<FileSnapshot<ProcessStatus>> Processes { get; private set; } = [];
 
+    /// <summary>The state documents of every dashboard of the state directory (this one included), re-read with the processes.</summary>
+    public IReadOnlyList<(string Name, FileSnapshot<DashboardState> Snapshot)> Dashboards { get; private set; } = [];
+
     public MetricHistory Metrics { get; }
 
     public EventFeed Events { get; }
@@ -95,6 +101,12 @@ internal sealed class DashboardData
 
     /// <summary>Open subscriptions (stream clients).</summary>
     public int SubscriberCount => _subscribers.Count;
+
+    /// <summary>
+    /// How often <paramref name="topic"/> (one flag) has changed: it goes up before the change is announced, so a
+    /// stream that hears of a change always finds a version at least that new (see <c>StreamFrames</c>).
+    /// </summary>
+    public long Version(DashboardTopic topic) => Volatile.Read(ref _versions[System.Numerics.BitOperations.Log2((uint)topic)]);
 
     /// <summary>Marks topics for the refresh loop; cheap, callable from any thread (the file-system watcher's).</summary>
     public void MarkDirty(DashboardTopic topics)
@@ -129,6 +141,19 @@ internal sealed class DashboardData
     /// <returns>The topics that changed.</returns>
     public DashboardTopic Refresh(DashboardTopic topics)
     {
+        // Training first and announced at once: re-reading a market document of megabytes must not hold back the
+        // card every page watches.
+        if (topics.HasFlag(DashboardTopic.Training) && topics != DashboardTopic.Training)
+        {
+            var training = RefreshAndPublish(DashboardTopic.Training);
+            return training | RefreshAndPublish(topics & ~DashboardTopic.Training);
+        }
+
+        return RefreshAndPublish(topics);
+    }
+
+    private DashboardTopic RefreshAndPublish(DashboardTopic topics)
+    {
         // A read stuck on a dead file system holds the gate; later refreshes give up on it instead of piling up.
         if (!_refreshGate.TryEnter(_options.OperationTimeout))
         {
@@ -148,6 +173,14 @@ internal sealed class DashboardData
 
         if (changed != DashboardTopic.None)
         {
+            for (var bit = 0; bit < _versions.Length; bit++)
+            {
+                if (((int)changed & (1 << bit)) != 0)
+                {
+                    Interlocked.Increment(ref _versions[bit]);
+                }
+            }
+
             LastDataUpdate = Time.GetUtcNow();
             foreach (var subscriber in _subscribers.Keys)
             {
@@ -171,7 +204,7 @@ internal sealed class DashboardData
             Training = training;
             ModelMetrics = metrics;
             // Staleness is a matter of time passing, not of the file: a flip is a change to show.
-            var stale = DashboardViews.IsTrainingStale(training, _options, now);
+            var stale = (training.Result.Document is { } trainingDoc && Liveness.IsStale(trainingDoc, now, _options.TrainingStaleAfter));
             if (trainingChanged || metricsChanged || stale != _trainingStale)
             {
                 _trainingStale = stale;
@@ -206,9 +239,10 @@ internal sealed class DashboardData
             }
 
             _processFingerprints = fingerprints;
+            Dashboards = [.. State.ListDashboardStates().Select(d => (d.Name, new FileSnapshot<DashboardState>(_store.Read<DashboardState>(d.Path), now)))];
 
             var fingerprint = string.Join("|", processes.Select(p =>
-                $"{p.Result.Path}:{p.Fingerprint}:{DashboardViews.IsProcessStale(p, _options, now)}"));
+                $"{p.Result.Path}:{p.Fingerprint}:{(p.Result.Document is { } processDoc && Liveness.IsStale(processDoc, now, _options.ProcessStaleAfter))}"));
             Processes = processes;
             if (fingerprint != _processesFingerprint)
             {
@@ -248,7 +282,27 @@ internal sealed class DashboardData
     private FileSnapshot<T> ReadIfChanged<T>(FileSnapshot<T> current, DateTimeOffset now, out bool changed)
         where T : StatusDocument, IStatusSchema
     {
-        var next = new FileSnapshot<T>(_store.Read<T>(current.Result.Path), now);
+        var path = current.Result.Path;
+        var stat = Stat(path);
+        if (current.Result.State == ReadState.Ok && stat is { } seen && _settled.TryGetValue(path, out var settled) && settled == seen)
+        {
+            // The same settled file as last time (every poll re-reads everything): parsing megabytes again would say nothing new.
+            changed = false;
+            return current;
+        }
+
+        var next = new FileSnapshot<T>(_store.Read<T>(path), now);
+        // Only a file last written well before it was read counts as settled: on a file system with coarse
+        // timestamps a rewrite in the same second would otherwise look unchanged.
+        if (next.Result.State == ReadState.Ok && stat is { } read && read.WrittenUtc < now.UtcDateTime - SettledAfter && Stat(path) == read)
+        {
+            _settled[path] = read;
+        }
+        else
+        {
+            _settled.Remove(path);
+        }
+
         changed = next.Fingerprint != current.Fingerprint;
         if (!changed)
         {
@@ -262,6 +316,19 @@ internal sealed class DashboardData
 
         RecordLag(next.Result, now);
         return next;
+    }
+
+    private static (long Length, DateTime WrittenUtc)? Stat(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            return info.Exists ? (info.Length, info.LastWriteTimeUtc) : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private void RecordLag<T>(ReadResult<T> result, DateTimeOffset now)

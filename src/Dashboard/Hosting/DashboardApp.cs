@@ -49,6 +49,7 @@ public static class DashboardApp
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);
         configureLogging?.Invoke(builder.Logging);
 
+        var guard = new ConnectionGuard(options.MaxConnectionsPerClient, options.MaxConnections);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -56,19 +57,27 @@ public static class DashboardApp
             kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
             kestrel.Limits.MaxRequestHeaderCount = 50;
             kestrel.Limits.MaxRequestLineSize = 4 * 1024;
-            kestrel.Limits.MaxConcurrentConnections = 512;
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            // The connection guard bounds connections by closing idle ones; Kestrel's own cap would refuse new ones
+            // (the health probe among them) instead. It stays, far above the guard's, as a last line.
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConnections * 2L;
+            // nginx's keepalive_timeout and client_header_timeout: an idle or dawdling connection is closed.
+            kestrel.Limits.KeepAliveTimeout = options.KeepAliveTimeout;
+            kestrel.Limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
             kestrel.Listen(options.BindAddress, options.Port, listen =>
             {
+                // Before TLS, so a handshake that never ends still counts against its client.
+                listen.Use(next => connection => guard.OnConnectionAsync(connection, next));
                 if (options.CertificatePath is not null)
                 {
-                    listen.UseHttps(X509CertificateLoader.LoadPkcs12FromFile(options.CertificatePath, options.CertificatePassword));
+                    listen.UseHttps(LoadCertificate(options));
                 }
             });
         });
 
         var services = builder.Services;
         services.AddSingleton(options);
+        services.AddSingleton(guard);
+        services.AddSingleton<StreamFrames>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<RequestStats>();
         services.AddSingleton<AsyncRunner>();
@@ -103,8 +112,20 @@ public static class DashboardApp
         });
 
         var app = builder.Build();
+        if (options.NoAuthentication)
+        {
+            app.Logger.LogWarning("Serving {Bind} WITHOUT a token (--no-auth): every local user can read this dashboard.", options.Bind);
+        }
+
+        app.Use(async (context, next) =>
+        {
+            // A connection with a request in flight (a stream included) is never closed to make room.
+            using var busy = guard.Busy(context);
+            await next(context).ConfigureAwait(false);
+        });
         app.UseMiddleware<RequestMeasurement>();
         app.UseMiddleware<SecurityHeaders>();
+        app.UseMiddleware<HostAllowList>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestLimits>();
@@ -123,6 +144,17 @@ public static class DashboardApp
             stats.Url = ServedUrl(app);
         });
         return app;
+    }
+
+    /// <summary>The HTTPS certificate: PKCS#12 (with its password), or PEM with the key in the same file or in <see cref="DashboardOptions.CertificateKeyPath"/>.</summary>
+    private static X509Certificate2 LoadCertificate(DashboardOptions options)
+    {
+        var path = options.CertificatePath!;
+        var isPem = options.CertificateKeyPath is not null
+            || File.ReadAllText(path).Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal);
+        return isPem
+            ? X509Certificate2.CreateFromPemFile(path, options.CertificateKeyPath)
+            : X509CertificateLoader.LoadPkcs12FromFile(path, options.CertificatePassword);
     }
 
     /// <summary>The address the started app serves, e.g. <c>http://127.0.0.1:8050</c> (with the real port when 0 was asked for).</summary>

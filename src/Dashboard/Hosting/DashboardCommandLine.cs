@@ -15,11 +15,15 @@ public static class DashboardCommandLine
     /// <summary>The usage text.</summary>
     public const string Usage = """
         usage: stability-dashboard [--state-dir DIR] [--bind ADDRESS] [--port N] [--name NAME]
-                                   [--token-file FILE] [--cert FILE.pfx [--cert-password-file FILE]]
-                                   [--rate-limit N] [--max-stream-clients N] [--poll-interval-ms N]
-                                   [--state-interval-ms N] [--training-stale-after-s N] [--process-stale-after-s N]
-                                   [--no-watch]
-          The token may also come from the STABILITY_DASHBOARD_TOKEN environment variable.
+                                   [--token-file FILE | --no-auth] [--allowed-host HOST]...
+                                   [--cert FILE.pfx [--cert-password-file FILE] | --cert FILE.pem [--cert-key FILE.key]]
+                                   [--rate-limit N] [--max-stream-clients N] [--max-connections-per-client N]
+                                   [--max-connections N] [--keep-alive-timeout-s N] [--stream-send-timeout-s N]
+                                   [--poll-interval-ms N] [--state-interval-ms N] [--training-stale-after-s N]
+                                   [--process-stale-after-s N] [--no-watch]
+          The token comes from --token-file, else the STABILITY_DASHBOARD_TOKEN environment variable, else the
+          dashboard's own token file services/NAME/dashboard.token in the state directory (made on first use, 0600).
+          --no-auth serves without a token, on a loopback address only.
           Exit codes: 64 bad command line, 78 invalid configuration, 98 port in use.
         """;
 
@@ -49,6 +53,12 @@ public static class DashboardCommandLine
                 continue;
             }
 
+            if (name == "--no-auth")
+            {
+                options.NoAuthentication = true;
+                continue;
+            }
+
             if (!name.StartsWith("--", StringComparison.Ordinal))
             {
                 usage.Add($"unexpected argument '{name}'.");
@@ -69,7 +79,13 @@ public static class DashboardCommandLine
                 case "--port": options.Port = Integer(name, value, usage); break;
                 case "--name": options.Name = value; break;
                 case "--token-file": tokenFile = value; break;
+                case "--allowed-host": options.AllowedHosts.Add(value); break;
                 case "--cert": options.CertificatePath = value; break;
+                case "--cert-key": options.CertificateKeyPath = value; break;
+                case "--max-connections-per-client": options.MaxConnectionsPerClient = Integer(name, value, usage); break;
+                case "--max-connections": options.MaxConnections = Integer(name, value, usage); break;
+                case "--keep-alive-timeout-s": options.KeepAliveTimeout = TimeSpan.FromSeconds(Integer(name, value, usage)); break;
+                case "--stream-send-timeout-s": options.StreamSendTimeout = TimeSpan.FromSeconds(Integer(name, value, usage)); break;
                 case "--cert-password-file": passwordFile = value; break;
                 case "--rate-limit": options.RateLimitPerSecond = Integer(name, value, usage); break;
                 case "--max-stream-clients": options.MaxStreamClients = Integer(name, value, usage); break;
@@ -84,6 +100,10 @@ public static class DashboardCommandLine
         options.Token = tokenFile is not null
             ? ReadSecret("--token-file", tokenFile, config)
             : getEnvironment(TokenVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment.Trim() : null;
+        if (options.Token is null && tokenFile is null && !options.NoAuthentication && usage.Count == 0)
+        {
+            options.Token = OwnToken(options, getEnvironment, config);
+        }
         if (passwordFile is not null)
         {
             options.CertificatePassword = ReadSecret("--cert-password-file", passwordFile, config);
@@ -106,6 +126,34 @@ public static class DashboardCommandLine
         return config.Count == 0
             ? (options, DashboardExitCodes.Ok, null)
             : (null, DashboardExitCodes.Configuration, "stability-dashboard: " + new ConfigurationException(config).Message);
+    }
+
+    /// <summary>The dashboard's own token file in the state directory, made on first use (a token on every bind, by default).</summary>
+    private static string? OwnToken(DashboardOptions options, Func<string, string?> getEnvironment, List<ConfigurationProblem> problems)
+    {
+        if (!Engine.State.StateDirectory.IsValidServiceName(options.Name))
+        {
+            return null; // Validate reports the name.
+        }
+
+        var state = Engine.State.StateDirectory.Locate(options.StateDirectory, getEnvironment);
+        if (!state.Exists)
+        {
+            problems.Add(new ConfigurationProblem(state.Root, null, "token",
+                "the state directory does not exist, so the dashboard has no token file to use there. Start it with Start-Dashboard " +
+                "(which creates both), give --token-file, or serve a loopback address with --no-auth."));
+            return null;
+        }
+
+        try
+        {
+            return Engine.Services.DashboardToken.ReadOrCreate(state, options.Name);
+        }
+        catch (Engine.Errors.StabilityException ex)
+        {
+            problems.Add(new ConfigurationProblem(ex.Path, null, "token", ex.Message));
+            return null;
+        }
     }
 
     private static int Integer(string name, string value, List<string> problems)

@@ -23,13 +23,28 @@ public sealed class DashboardOptions
     public int Port { get; set; } = DefaultPort;
 
     /// <summary>
-    /// The access token. When set, the page and API require it (Bearer header or the cookie set by <c>/?token=</c>).
-    /// Required for a non-loopback <see cref="Bind"/>. Default none.
+    /// The access token: the page and API require it (Bearer header or the cookie set by <c>/?token=</c>); only
+    /// <c>/healthz</c> is open. Required unless <see cref="NoAuthentication"/> is set. The command line reads it
+    /// from <c>--token-file</c>, <c>STABILITY_DASHBOARD_TOKEN</c>, or else the dashboard's own token file in the state
+    /// directory (made on first use). Default none.
     /// </summary>
     public string? Token { get; set; }
 
-    /// <summary>A PKCS#12 certificate for HTTPS. Default none (plain HTTP).</summary>
+    /// <summary>Serve without a token: allowed on a loopback <see cref="Bind"/> only, and warned about. Default false.</summary>
+    public bool NoAuthentication { get; set; }
+
+    /// <summary>
+    /// Host names (or IP literals) besides the loopback names and the bind address that the <c>Host</c> header may
+    /// name, e.g. the name a reverse proxy or a tunnel uses. Any other host is refused (421), which stops DNS
+    /// rebinding. Default none.
+    /// </summary>
+    public IList<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>A certificate for HTTPS: PKCS#12 (<c>.pfx</c>), or PEM together with <see cref="CertificateKeyPath"/>. Default none (plain HTTP).</summary>
     public string? CertificatePath { get; set; }
+
+    /// <summary>The PEM private key of a PEM <see cref="CertificatePath"/> (when the key is not in the certificate file). Default none.</summary>
+    public string? CertificateKeyPath { get; set; }
 
     /// <summary>The password of <see cref="CertificatePath"/>, when it has one.</summary>
     public string? CertificatePassword { get; set; }
@@ -44,6 +59,22 @@ public sealed class DashboardOptions
     /// <summary>The most Server-Sent-Events streams served at once; more get 503. Default 64.</summary>
     public int MaxStreamClients { get; set; } = 64;
 
+    /// <summary>Connections one client address may hold open; past it, that client's oldest idle connection is closed. Default 64.</summary>
+    public int MaxConnectionsPerClient { get; set; } = 64;
+
+    /// <summary>Connections held open in all; past it, the oldest idle connection is closed. Default 1024.</summary>
+    public int MaxConnections { get; set; } = 1024;
+
+    /// <summary>How long a connection may wait for its next request (or its first) before it is closed. Default 15 s.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a client may take to send a request's headers. Default 5 s.</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest one Server-Sent-Events message may take to reach a client; a client slower than that is
+    /// disconnected (the page reconnects and resyncs). Default 10 s.</summary>
+    public TimeSpan StreamSendTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How often every file is re-read whatever the file-system watch says (the fallback for file systems without watches). Default 2 s.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -51,10 +82,10 @@ public sealed class DashboardOptions
     public bool UseFileSystemWatch { get; set; } = true;
 
     /// <summary>A training status or heartbeat older than this is shown as stale. Default 30 s.</summary>
-    public TimeSpan TrainingStaleAfter { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan TrainingStaleAfter { get; set; } = StabilityTools.Engine.Status.Liveness.TrainerStaleAfter;
 
     /// <summary>A supervisor status older than this is shown as stale (state unknown); supervisors rewrite it every second. Default 5 s.</summary>
-    public TimeSpan ProcessStaleAfter { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan ProcessStaleAfter { get; set; } = StabilityTools.Engine.Status.Liveness.SupervisorStaleAfter;
 
     /// <summary>How often <c>dashboard_state.json</c> is rewritten. Default 5 s.</summary>
     public TimeSpan StateWriteInterval { get; set; } = TimeSpan.FromSeconds(5);
@@ -79,8 +110,8 @@ public sealed class DashboardOptions
         ? address
         : throw new InvalidOperationException($"'{Bind}' is not a valid bind address; call Validate first.");
 
-    /// <summary>The dashboard's own status file name under <c>data/</c>.</summary>
-    public string StateFileName => Name == "dashboard" ? "dashboard_state.json" : $"dashboard_state.{Name}.json";
+    /// <summary>The dashboard's own status file name under <c>data/</c> (see <see cref="Engine.State.StateDirectory.DashboardStateFileName"/>).</summary>
+    public string StateFileName => Engine.State.StateDirectory.DashboardStateFileName(Name);
 
     /// <summary>Checks every option and reports all problems together.</summary>
     /// <returns>This instance.</returns>
@@ -94,10 +125,28 @@ public sealed class DashboardOptions
         {
             Problem("--bind", $"'{Bind}' is not an IP address; use e.g. 127.0.0.1, ::1, 0.0.0.0 or localhost.");
         }
-        else if (!IsLoopback && string.IsNullOrEmpty(Token))
+        else if (!IsLoopback && NoAuthentication)
         {
-            Problem("--bind", $"binding to the non-loopback address {Bind} needs a token: the dashboard would be open to the network. " +
-                "Give one with --token-file or STABILITY_DASHBOARD_TOKEN, or bind to 127.0.0.1.");
+            Problem("--no-auth", $"serving without a token is allowed on loopback only; {Bind} would open the dashboard to the network. " +
+                "Drop --no-auth (a token is then used), or bind to 127.0.0.1.");
+        }
+
+        if (string.IsNullOrEmpty(Token) && !NoAuthentication)
+        {
+            Problem("token", "the dashboard needs a token: give one with --token-file or STABILITY_DASHBOARD_TOKEN (the command line uses " +
+                "the dashboard's own token file in the state directory by default), or serve a loopback address with --no-auth.");
+        }
+        else if (Token is not null && NoAuthentication)
+        {
+            Problem("--no-auth", "a token and --no-auth were both given; give one or the other.");
+        }
+
+        foreach (var host in AllowedHosts)
+        {
+            if (string.IsNullOrWhiteSpace(host) || Uri.CheckHostName(host.Trim('[', ']')) == UriHostNameType.Unknown)
+            {
+                Problem("--allowed-host", $"'{host}' is not a host name or IP address.");
+            }
         }
 
         if (Port is < 0 or > 65535)
@@ -115,6 +164,15 @@ public sealed class DashboardOptions
             Problem("--cert", $"the certificate file '{CertificatePath}' does not exist.");
         }
 
+        if (CertificateKeyPath is not null && CertificatePath is null)
+        {
+            Problem("--cert-key", "a certificate key needs its certificate (--cert).");
+        }
+        else if (CertificateKeyPath is not null && !File.Exists(CertificateKeyPath))
+        {
+            Problem("--cert-key", $"the certificate key file '{CertificateKeyPath}' does not exist.");
+        }
+
         if (!Engine.State.StateDirectory.IsValidServiceName(Name))
         {
             Problem("--name", $"'{Name}' is not a valid name; use lower-case letters, digits, '.', '_' and '-'.");
@@ -130,6 +188,19 @@ public sealed class DashboardOptions
             Problem("--max-stream-clients", $"{MaxStreamClients} is out of range; use 1 to 10000.");
         }
 
+        if (MaxConnectionsPerClient is < 2 or > 100_000)
+        {
+            Problem("--max-connections-per-client", $"{MaxConnectionsPerClient} is out of range; use 2 to 100000.");
+        }
+
+        if (MaxConnections < MaxConnectionsPerClient || MaxConnections > 1_000_000)
+        {
+            Problem("--max-connections", $"{MaxConnections} is out of range; use --max-connections-per-client ({MaxConnectionsPerClient}) to 1000000.");
+        }
+
+        CheckPositive(problems, "--keep-alive-timeout-s", KeepAliveTimeout, TimeSpan.FromSeconds(1));
+        CheckPositive(problems, "request headers timeout", RequestHeadersTimeout, TimeSpan.FromMilliseconds(100));
+        CheckPositive(problems, "--stream-send-timeout-s", StreamSendTimeout, TimeSpan.FromMilliseconds(100));
         CheckPositive(problems, "--poll-interval-ms", PollInterval, TimeSpan.FromMilliseconds(50));
         CheckPositive(problems, "--training-stale-after-s", TrainingStaleAfter, TimeSpan.FromSeconds(1));
         CheckPositive(problems, "--process-stale-after-s", ProcessStaleAfter, TimeSpan.FromSeconds(1));

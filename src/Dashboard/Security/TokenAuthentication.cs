@@ -5,10 +5,11 @@ using Microsoft.AspNetCore.Http;
 namespace StabilityTools.Dashboard.Security;
 
 /// <summary>
-/// Token authentication for the page and the API, when a token is configured. A request is let through
+/// Token authentication for the page and the API (every bind has a token unless <c>--no-auth</c> was given on loopback). A request is let through
 /// with <c>Authorization: Bearer &lt;token&gt;</c> or the session cookie; the cookie is set by opening the
 /// login link <c>/?token=&lt;token&gt;</c>, which then redirects to <c>/</c> so the token leaves the address
-/// bar and history. <c>/healthz</c> stays open for the supervisor's probe. Every comparison is constant-time
+/// bar and history. <c>/healthz</c> stays open for the supervisor's probe and says nothing private. A refused request
+/// also closes its connection. Every comparison is constant-time
 /// over SHA-256 digests, so neither content nor length leaks through timing.
 /// </summary>
 internal sealed class TokenAuthentication
@@ -86,6 +87,8 @@ internal sealed class TokenAuthentication
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status401Unauthorized;
+        // A client that is refused keeps no connection: held-open 401 connections were a way to exhaust the server.
+        response.Headers.Connection = "close";
         response.Headers.WWWAuthenticate = "Bearer realm=\"stability-dashboard\"";
         if (IsPage(context.Request.Path))
         {

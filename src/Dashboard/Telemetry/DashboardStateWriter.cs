@@ -14,7 +14,7 @@ namespace StabilityTools.Dashboard.Telemetry;
 /// counted, never fatal. The state directory itself is never created here: a dashboard pointed at a
 /// directory that does not exist shows that, instead of making one.
 /// </summary>
-internal sealed class DashboardStateWriter(DashboardData data, DashboardViews views, AsyncRunner runner) : BackgroundService
+internal sealed class DashboardStateWriter(DashboardData data, DashboardViews views, AsyncRunner runner, RequestStats stats, Security.ConnectionGuard connections) : BackgroundService
 {
     private readonly StatusStore _store = new(new StatusStoreOptions { TimeProvider = data.Time, Fsync = false, LockTimeout = TimeSpan.FromSeconds(1) });
 
@@ -61,6 +61,10 @@ internal sealed class DashboardStateWriter(DashboardData data, DashboardViews vi
                 ["update_lag_p95_ms"] = self.UpdateLagP95Ms,
                 ["requests_total"] = self.Requests,
                 ["stream_clients"] = self.StreamClients,
+                ["slow_streams_closed"] = stats.SlowStreamsClosed,
+                ["connections_open"] = connections.Open,
+                ["connections_evicted"] = connections.Evicted,
+                ["connections_refused"] = connections.Refused,
                 ["uptime_seconds"] = self.UptimeSeconds,
                 ["working_set_mb"] = Math.Round(Environment.WorkingSet / 1048576.0, 1),
                 ["managed_heap_mb"] = Math.Round(GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0, 1),

@@ -7,6 +7,7 @@ internal sealed class RequestStats(TimeProvider time)
     private long _errors;
     private int _inFlight;
     private int _streams;
+    private long _slowStreamsClosed;
 
     public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
 
@@ -58,4 +59,9 @@ internal sealed class RequestStats(TimeProvider time)
     }
 
     public void CloseStream() => Interlocked.Decrement(ref _streams);
+
+    /// <summary>Streams disconnected because their client took longer than the send timeout for one message.</summary>
+    public long SlowStreamsClosed => Interlocked.Read(ref _slowStreamsClosed);
+
+    public void SlowStreamClosed() => Interlocked.Increment(ref _slowStreamsClosed);
 }

@@ -6,7 +6,7 @@ namespace StabilityTools.Engine.Services;
 public sealed class ProcessManagerOptions
 {
     /// <summary>A supervisor whose heartbeat is older than this is taken for gone (state <c>unknown</c>). Default 5 s.</summary>
-    public TimeSpan StaleAfter { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan StaleAfter { get; init; } = Status.Liveness.SupervisorStaleAfter;
 
     /// <summary>The longest wait for a new service to reach <c>running</c>, on top of its spec's startup grace. Default 30 s.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);

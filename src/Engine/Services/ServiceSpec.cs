@@ -147,8 +147,8 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
 
     /// <summary>
     /// A spec with the defaults of <paramref name="kind"/>: training restarts on failure and is judged hung after
-    /// 120 s without progress; a dashboard restarts always, runs at nice 10 with all GPUs hidden, and treats exit
-    /// code 98 (port in use) as fatal.
+    /// 120 s without progress; a dashboard restarts always, runs at nice 10 with all GPUs hidden, is probed with a 1 s
+    /// timeout, and treats exit code 98 (port in use) as fatal.
     /// </summary>
     public static ServiceSpec ForKind(ServiceKind kind, string name, string filePath, IEnumerable<string>? arguments = null) => kind switch
     {
@@ -161,6 +161,8 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
         {
             Name = name, Kind = kind, FilePath = filePath, Arguments = arguments?.ToArray() ?? [],
             RestartPolicy = RestartPolicy.Always, Nice = 10, HideGpus = true, FatalExitCodes = [PortInUseExitCode],
+            // A dashboard answers /healthz in milliseconds; a second without an answer on a fresh connection is a saturated one.
+            HealthTimeoutMs = 1000,
         },
         _ => new ServiceSpec
         {

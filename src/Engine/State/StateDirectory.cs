@@ -120,8 +120,43 @@ public sealed partial class StateDirectory
     /// <summary><c>data/market_data.json</c>.</summary>
     public string MarketDataPath => Path.Combine(DataDirectory, "market_data.json");
 
-    /// <summary><c>data/dashboard_state.json</c>.</summary>
+    /// <summary><c>data/dashboard_state.json</c>: the state document of the dashboard named <c>dashboard</c> (the default).</summary>
     public string DashboardStatePath => Path.Combine(DataDirectory, "dashboard_state.json");
+
+    /// <summary>
+    /// The state document's file name of dashboard <paramref name="name"/>: <c>dashboard_state.json</c> for the default
+    /// name <c>dashboard</c> (the name every earlier version wrote), <c>dashboard_state.&lt;name&gt;.json</c> for any other,
+    /// so several dashboards can serve one state directory.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not a valid service name.</exception>
+    public static string DashboardStateFileName(string name) =>
+        ValidateServiceName(name) == "dashboard" ? "dashboard_state.json" : $"dashboard_state.{name}.json";
+
+    /// <summary><c>data/</c> + <see cref="DashboardStateFileName"/>.</summary>
+    /// <exception cref="ArgumentException">The name is not a valid service name.</exception>
+    public string DashboardStatePathFor(string name) => Path.Combine(DataDirectory, DashboardStateFileName(name));
+
+    /// <summary>The state documents of every dashboard that wrote one here, by dashboard name, sorted.</summary>
+    public IReadOnlyList<(string Name, string Path)> ListDashboardStates()
+    {
+        if (!Directory.Exists(DataDirectory))
+        {
+            return [];
+        }
+
+        var found = new List<(string, string)>();
+        foreach (var path in Directory.EnumerateFiles(DataDirectory, "dashboard_state*.json"))
+        {
+            var file = Path.GetFileName(path);
+            var name = file == "dashboard_state.json" ? "dashboard" : file["dashboard_state.".Length..^".json".Length];
+            if (IsValidServiceName(name) && DashboardStateFileName(name) == file)
+            {
+                found.Add((name, path));
+            }
+        }
+
+        return [.. found.OrderBy(f => f.Item1, StringComparer.Ordinal)];
+    }
 
     /// <summary><c>resources/quotas.json</c>.</summary>
     public string QuotasPath => Path.Combine(ResourcesDirectory, "quotas.json");

@@ -38,9 +38,16 @@ public sealed class StateDirectoryInspector
             Check<TrainingStatus>(state, state.TrainingStatusPath, staleAfter),
             Check<ModelMetrics>(state, state.ModelMetricsPath, staleAfter),
             Check<MarketData>(state, state.MarketDataPath, staleAfter),
-            Check<DashboardState>(state, state.DashboardStatePath, staleAfter),
             Check<ResourceQuotas>(state, state.QuotasPath, null),
         };
+        // Every dashboard's own state document; the default one is reported (as missing) even when none wrote it yet.
+        var dashboards = state.ListDashboardStates().Select(d => d.Path).ToList();
+        if (!dashboards.Contains(state.DashboardStatePath))
+        {
+            dashboards.Insert(0, state.DashboardStatePath);
+        }
+
+        documents.InsertRange(3, dashboards.Select(path => Check<DashboardState>(state, path, staleAfter)));
         documents.AddRange(services.Select(s => Check<ProcessStatus>(state, state.ServiceStatusPath(s), staleAfter)));
         return new StateDirectoryReport(state.Root, true, services, documents) { Trust = trust };
     }

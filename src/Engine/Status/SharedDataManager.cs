@@ -55,6 +55,14 @@ public sealed class SharedDataManager
     /// <summary>Reads <c>data/dashboard_state.json</c>.</summary>
     public ReadResult<DashboardState> ReadDashboardState(TimeSpan? staleAfter = null) => Store.Read<DashboardState>(State.DashboardStatePath, staleAfter);
 
+    /// <summary>Reads the state document of dashboard <paramref name="name"/> (<see cref="StateDirectory.DashboardStateFileName"/>).</summary>
+    /// <exception cref="ArgumentException">The name is not a valid service name.</exception>
+    public ReadResult<DashboardState> ReadDashboardState(string name, TimeSpan? staleAfter = null) => Store.Read<DashboardState>(State.DashboardStatePathFor(name), staleAfter);
+
+    /// <summary>Reads the state document of every dashboard that wrote one, by name.</summary>
+    public IReadOnlyList<(string Name, ReadResult<DashboardState> Result)> ReadDashboardStates(TimeSpan? staleAfter = null) =>
+        [.. State.ListDashboardStates().Select(d => (d.Name, Store.Read<DashboardState>(d.Path, staleAfter)))];
+
     /// <summary>Reads <c>services/&lt;name&gt;/status.json</c>.</summary>
     public ReadResult<ProcessStatus> ReadProcessStatus(string service, TimeSpan? staleAfter = null) =>
         Store.Read<ProcessStatus>(State.ServiceStatusPath(service), staleAfter);

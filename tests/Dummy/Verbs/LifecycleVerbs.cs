@@ -144,6 +144,11 @@ internal static class LifecycleVerbs
     public static int Http(string[] args)
     {
         var o = new Options(args);
+        if (o.Get("saturate-after-ms") is not null)
+        {
+            return SaturatingHttp(int.Parse(o.Required("port"), System.Globalization.CultureInfo.InvariantCulture), o.Int("saturate-after-ms", 0));
+        }
+
         var healthyFor = o.Int("healthy-for-ms", -1);
         using var listener = new System.Net.HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{o.Required("port")}/");
@@ -155,6 +160,63 @@ internal static class LifecycleVerbs
             var context = listener.GetContext();
             context.Response.StatusCode = healthyFor < 0 || clock.ElapsedMilliseconds < healthyFor ? 200 : 503;
             context.Response.Close();
+        }
+    }
+
+    /// <summary>
+    /// http --port P --saturate-after-ms N: answers 200 to every request on its keep-alive connections, but after N ms
+    /// accepts no new connection (they wait in the kernel's backlog, unanswered) — a dashboard whose connection slots
+    /// are all taken, which a probe that reuses its pooled connection still sees as healthy.
+    /// </summary>
+    private static int SaturatingHttp(int port, int saturateAfterMs)
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+        listener.Start();
+        var clock = Stopwatch.StartNew();
+        Ready();
+        while (clock.ElapsedMilliseconds < saturateAfterMs)
+        {
+            if (!listener.Pending())
+            {
+                Thread.Sleep(10);
+                continue;
+            }
+
+            var client = listener.AcceptTcpClient();
+            new Thread(() => ServeKeepAlive(client)) { IsBackground = true }.Start();
+        }
+
+        Thread.Sleep(Timeout.Infinite);
+        GC.KeepAlive(listener);
+        return 0;
+    }
+
+    private static void ServeKeepAlive(System.Net.Sockets.TcpClient client)
+    {
+        using var stream = client.GetStream();
+        var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+        try
+        {
+            while (reader.ReadLine() is { Length: > 0 })
+            {
+                var close = false;
+                while (reader.ReadLine() is { Length: > 0 } header)
+                {
+                    close |= header.Equals("Connection: close", StringComparison.OrdinalIgnoreCase);
+                }
+
+                var body = "{\"status\":\"healthy\"}";
+                var answer = $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n{(close ? "Connection: close\r\n" : "")}\r\n{body}";
+                stream.Write(System.Text.Encoding.ASCII.GetBytes(answer));
+                if (close)
+                {
+                    return;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The probe went away.
         }
     }
 

@@ -33,10 +33,10 @@ public sealed class HostContractTests
     {
         using var sample = new SampleState();
 
-        var (code, stdout, stderr) = await RunToExitAsync(["--state-dir", sample.Root, "--bind", "0.0.0.0", "--port", "0"], new Dictionary<string, string> { ["STABILITY_DASHBOARD_TOKEN"] = "" });
+        var (code, stdout, stderr) = await RunToExitAsync(["--state-dir", sample.Root, "--bind", "0.0.0.0", "--port", "0", "--no-auth"], new Dictionary<string, string> { ["STABILITY_DASHBOARD_TOKEN"] = "" });
 
         Assert.Equal(DashboardExitCodes.Configuration, code);
-        Assert.Contains("needs a token", stderr);
+        Assert.Contains("loopback only", stderr);
         Assert.DoesNotContain("serving", stdout);
     }
 
@@ -118,6 +118,32 @@ public sealed class HostContractTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(certificate.Thumbprint, seen);
         Assert.Contains("max-age", string.Join(",", response.Headers.GetValues("Strict-Transport-Security")));
+    }
+
+    [Fact]
+    public async Task With_a_pem_certificate_and_its_key_file_it_serves_https_and_the_token_cookie_is_secure()
+    {
+        using var sample = new SampleState();
+        using var secrets = new TempDirectory("st-cert");
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(secrets.File("dashboard.crt"), certificate.ExportCertificatePem());
+        File.WriteAllText(secrets.File("dashboard.key"), key.ExportPkcs8PrivateKeyPem());
+
+        await using var server = await DashboardServer.StartProcessAsync(sample.Root, ["--cert", secrets.File("dashboard.crt"), "--cert-key", secrets.File("dashboard.key")]);
+        string? seen = null;
+        using var client = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            SslOptions = { RemoteCertificateValidationCallback = (_, cert, _, _) => (seen = cert?.GetCertHashString()) == certificate.Thumbprint },
+        });
+        using var login = await client.GetAsync($"{server.Url}/?token={server.OwnToken}", Ct);
+
+        Assert.StartsWith("https://", server.Url);
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        Assert.Equal(certificate.Thumbprint, seen);
+        Assert.Contains("secure", login.Headers.GetValues("Set-Cookie").Single(), StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

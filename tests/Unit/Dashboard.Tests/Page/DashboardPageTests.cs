@@ -64,6 +64,62 @@ public sealed class DashboardPageTests
     }
 
     [Fact]
+    public async Task The_login_link_signs_in_leaves_the_address_bar_reloads_signed_in_and_a_fresh_browser_gets_the_sign_in_page()
+    {
+        var chromium = Find("chromium", "chromium-browser");
+        var chromedriver = Find("chromedriver");
+        if (chromium is null || chromedriver is null)
+        {
+            Assert.Skip("Debian's chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver).");
+        }
+
+        using var sample = new SampleState().Populate(metricRecords: 50);
+        using var scratch = new TempDirectory("st-browser");
+        // No token given: the dashboard's own one, and the login link Start-Dashboard prints for it.
+        await using var server = await DashboardServer.StartProcessAsync(sample.Root, ["--process-stale-after-s", "3600"]);
+        var login = Engine.Services.DashboardToken.LoginUrl(server.Url, Engine.Services.DashboardToken.Read(Engine.Services.DashboardToken.PathFor(sample.State, "dashboard")));
+
+        using var driver = StartBrowser(chromium, chromedriver, scratch.File("profile"));
+        try
+        {
+            driver.Navigate().GoToUrl(login);
+            await Until(() => driver.FindElement(By.Id("connection")).GetAttribute("data-mode") == "live", "the stream to go live");
+            await Until(() => driver.FindElement(By.Id("training-epoch")).Text == "3 / 20", "the training card");
+            Assert.DoesNotContain("token", driver.Url, StringComparison.OrdinalIgnoreCase);
+            Assert.Equal(server.Url + "/", driver.Url);
+            SaveScreenshot(driver, "dashboard-login-signed-in.png");
+
+            driver.ExecuteScript("window.__beforeReload = 1;");
+            driver.Navigate().Refresh();
+            await Until(() => driver.ExecuteScript("return window.__beforeReload === undefined;") is true, "the reload");
+            await Until(() => driver.FindElement(By.Id("connection")).GetAttribute("data-mode") == "live", "the stream to go live after the reload");
+            await Until(() => driver.FindElement(By.Id("training-epoch")).Text == "3 / 20", "the training card after the reload");
+            Assert.DoesNotContain("token", driver.Url, StringComparison.OrdinalIgnoreCase);
+            SaveScreenshot(driver, "dashboard-login-reloaded.png");
+
+            var errors = driver.Manage().Logs.GetLog(LogType.Browser).Where(e => e.Level >= LogLevel.Warning).Select(e => e.Message).ToList();
+            Assert.True(errors.Count == 0, "console: " + string.Join(" | ", errors));
+            Assert.Null(driver.ExecuteScript("return document.body.dataset.cspViolations || null;"));
+        }
+        finally
+        {
+            SaveScreenshot(driver, "dashboard-login-final.png");
+        }
+
+        using var stranger = StartBrowser(chromium, chromedriver, scratch.File("stranger-profile"));
+        try
+        {
+            stranger.Navigate().GoToUrl(server.Url + "/");
+            await Until(() => stranger.FindElement(By.TagName("h1")).Text == "Sign in", "the sign-in page");
+            Assert.Empty(stranger.FindElements(By.Id("training-epoch")));
+        }
+        finally
+        {
+            SaveScreenshot(stranger, "dashboard-login-fresh-browser.png");
+        }
+    }
+
+    [Fact]
     public async Task When_no_stream_is_available_the_page_polls_and_still_follows_changes()
     {
         var chromium = Find("chromium", "chromium-browser");
@@ -82,7 +138,7 @@ public sealed class DashboardPageTests
         using var driver = StartBrowser(chromium, chromedriver, scratch.File("profile"));
         try
         {
-            driver.Navigate().GoToUrl(server.Url + "/");
+            driver.Navigate().GoToUrl(Engine.Services.DashboardToken.LoginUrl(server.Url, server.OwnToken!));
 
             await Until(() => driver.FindElement(By.Id("connection")).GetAttribute("data-mode") == "polling", "the fallback to polling");
             await Until(() => driver.FindElement(By.Id("training-epoch")).Text == "3 / 20", "the training card from a poll");
@@ -106,6 +162,7 @@ public sealed class DashboardPageTests
         options.AddArguments(
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--window-size=1400,1900", $"--user-data-dir={profile}");
+        options.SetLoggingPreference(LogType.Browser, LogLevel.All);
         // Disposing the driver quits Chromium and stops chromedriver.
         return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
     }

@@ -19,22 +19,41 @@ internal sealed class DashboardServer : IAsyncDisposable
     private readonly Process? _process;
     private readonly WebApplication? _app;
     private readonly StringBuilder _stderr;
+    private StringBuilder _stdout = new();
 
-    private DashboardServer(string url, Process? process, WebApplication? app, StringBuilder stderr)
+    private DashboardServer(string url, Process? process, WebApplication? app, StringBuilder stderr, string? ownToken = null)
     {
         Url = url.TrimEnd('/');
         _process = process;
         _app = app;
         _stderr = stderr;
+        OwnToken = ownToken;
         Client = CreateClient();
     }
 
     public string Url { get; }
 
-    /// <summary>A client without cookies or redirects, for exact assertions.</summary>
+    /// <summary>
+    /// The dashboard's own token (its token file in the state directory, or one made for an in-process app) when the test
+    /// chose none: <see cref="Client"/> then sends it as a Bearer token, as a script would.
+    /// </summary>
+    public string? OwnToken { get; }
+
+    /// <summary>A client without cookies or redirects, for exact assertions; with <see cref="OwnToken"/> as Bearer when there is one.</summary>
     public HttpClient Client { get; }
 
     public Process? Process => _process;
+
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
 
     public string StandardError
     {
@@ -49,22 +68,37 @@ internal sealed class DashboardServer : IAsyncDisposable
 
     public static string DashboardPath => TestPrograms.Metadata("DashboardPath");
 
-    public HttpClient CreateClient(CookieContainer? cookies = null, bool allowRedirects = false) => new(new SocketsHttpHandler
+    public HttpClient CreateClient(CookieContainer? cookies = null, bool allowRedirects = false, bool authenticate = true)
     {
-        AllowAutoRedirect = allowRedirects,
-        UseCookies = cookies is not null,
-        CookieContainer = cookies ?? new CookieContainer(),
-        PooledConnectionLifetime = TimeSpan.FromSeconds(30),
-    })
-    {
-        BaseAddress = new Uri(Url + "/"),
-        Timeout = TimeSpan.FromSeconds(30),
-    };
+        var client = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = allowRedirects,
+            UseCookies = cookies is not null,
+            CookieContainer = cookies ?? new CookieContainer(),
+            PooledConnectionLifetime = TimeSpan.FromSeconds(30),
+        })
+        {
+            BaseAddress = new Uri(Url + "/"),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        if (authenticate && OwnToken is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", OwnToken);
+        }
+
+        return client;
+    }
 
     /// <summary>Starts the real executable; <paramref name="arguments"/> come after <c>--state-dir DIR --port 0</c>.</summary>
     public static async Task<DashboardServer> StartProcessAsync(string stateDirectory, IEnumerable<string>? arguments = null, IDictionary<string, string>? environment = null)
     {
-        var process = StartRaw(["--state-dir", stateDirectory, "--port", "0", .. arguments ?? []], environment, out var stdout, out var stderr);
+        string[] given = [.. arguments ?? []];
+        var process = StartRaw(["--state-dir", stateDirectory, "--port", "0", .. given], environment, out var stdout, out var stderr);
+        // No token chosen: the dashboard makes its own in services/<name>/dashboard.token, as it does for everyone.
+        var nameAt = Array.IndexOf(given, "--name");
+        var ownTokenPath = given.Contains("--token-file") || given.Contains("--no-auth") || environment?.ContainsKey(DashboardCommandLine.TokenVariable) == true
+            ? null
+            : Path.Combine(stateDirectory, "services", nameAt >= 0 ? given[nameAt + 1] : "dashboard", "dashboard.token");
         var started = Stopwatch.StartNew();
         while (started.Elapsed < StartTimeout)
         {
@@ -77,7 +111,7 @@ internal sealed class DashboardServer : IAsyncDisposable
             if (line is not null)
             {
                 var url = line[line.IndexOf("http", StringComparison.Ordinal)..].Split(' ')[0];
-                return new DashboardServer(url, process, null, stderr);
+                return new DashboardServer(url, process, null, stderr, ownTokenPath is null ? null : File.ReadAllText(ownTokenPath).Trim()) { _stdout = stdout };
             }
 
             if (process.HasExited)
@@ -124,9 +158,15 @@ internal sealed class DashboardServer : IAsyncDisposable
     public static async Task<DashboardServer> StartInProcessAsync(DashboardOptions options)
     {
         options.Port = 0;
+        string? ownToken = null;
+        if (options.Token is null && !options.NoAuthentication)
+        {
+            options.Token = ownToken = Engine.Services.DashboardToken.Generate();
+        }
+
         var app = DashboardApp.Build(options, logging => logging.ClearProviders());
         await app.StartAsync();
-        return new DashboardServer(DashboardApp.ServedUrl(app), null, app, new StringBuilder());
+        return new DashboardServer(DashboardApp.ServedUrl(app), null, app, new StringBuilder(), ownToken);
     }
 
     public async ValueTask DisposeAsync()

@@ -187,6 +187,25 @@ public sealed class RestartTests
         Assert.True(restarted.Restarts >= 1);
     }
 
+    [Fact]
+    public async Task A_dashboard_that_takes_no_new_connection_is_seen_hung_though_an_old_connection_still_answers()
+    {
+        await using var h = new SupervisorHarness();
+        var port = FreePort();
+        // Healthy for the start, then every new connection waits unanswered while kept-alive ones still get 200:
+        // only a probe on a fresh connection sees it (the old probe reused its pooled connection and saw nothing wrong).
+        var spec = SupervisorHarness.Dummy("dashboard", ServiceKind.Dashboard, "http", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--saturate-after-ms", "2500")
+            with { Port = port, HealthUrl = $"http://127.0.0.1:{port}/healthz", HealthIntervalMs = 200, HealthTimeoutMs = 500, HealthFailureThreshold = 2, StopTimeoutMs = 1000 };
+
+        var started = await h.StartAsync(spec);
+        var saturated = ProcessIdentity.Of(started.Pid)!.Value;
+
+        await h.WaitForEventAsync("dashboard", "hang_detected");
+        await h.RunningWithNewPidAsync("dashboard", saturated.Pid);
+        await SupervisorHarness.WaitGoneAsync(saturated);
+        Assert.Contains("healthz failed", h.Manager.GetEvents("dashboard", type: "hang_detected")[0].Message);
+    }
+
     private static int FreePort()
     {
         using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
