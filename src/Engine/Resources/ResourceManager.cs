@@ -12,7 +12,7 @@ namespace StabilityTools.Engine.Resources;
 /// conflicts, and decides when a service is over its quota. Each service's supervisor applies the limits and acts
 /// on violations; this class decides, it does not signal processes.
 /// </summary>
-public sealed class ResourceManager
+public sealed partial class ResourceManager
 {
     private readonly StateDirectory _state;
     private readonly StatusStore _store;
@@ -329,69 +329,6 @@ public sealed class ResourceManager
         Update(current => current, snapshot);
         return snapshot;
     }
-
-    private static void CheckDevicesExist(IEnumerable<int> devices, GpuSnapshot snapshot)
-    {
-        var unknown = devices.Where(d => snapshot.Devices.All(x => x.Index != d)).ToList();
-        if (unknown.Count > 0)
-        {
-            var have = snapshot.Devices.Count == 0
-                ? "this machine has no GPU"
-                : $"this machine has {string.Join(", ", snapshot.Devices.Select(x => $"GPU {x.Index} ({x.Name}, {x.MemoryTotalMb:0} MiB)"))}";
-            throw new ResourceRequestException($"There is no {string.Join(", ", unknown.Select(d => DeviceName(d)))}: {have}.");
-        }
-    }
-
-    /// <summary>
-    /// True while <paramref name="allocation"/>'s service still holds its GPUs: its supervisor is alive and it is not
-    /// stopped, completed or fatal; a service with no status yet holds them for <see cref="StartGrace"/> (a start in progress).
-    /// </summary>
-    private bool Holds(GpuAllocation allocation)
-    {
-        if (!StateDirectory.IsValidServiceName(allocation.Service))
-        {
-            return false;
-        }
-
-        var status = _store.Read<ProcessStatus>(_state.ServiceStatusPath(allocation.Service)).Document;
-        if (status is null)
-        {
-            return _time.GetUtcNow() - allocation.AllocatedAt < StartGrace;
-        }
-
-        if (status.Status is ServiceState.Stopped or ServiceState.Completed or ServiceState.Fatal)
-        {
-            return false;
-        }
-
-        // A supervisor on another host (a cluster job) cannot be checked from here: trust its status.
-        return (status.Host is { } host && host != Environment.MachineName)
-               || (status.SupervisorPid > 0 && new Platform.ProcessIdentity(status.SupervisorPid, status.SupervisorStartTicks).IsAlive());
-    }
-
-    /// <summary>How long an allocation counts as held before its service writes a status (the start's own timeout is shorter).</summary>
-    public static TimeSpan StartGrace { get; } = TimeSpan.FromMinutes(2);
-
-    private static void CheckAllocationConflicts(IEnumerable<GpuAllocation> held, GpuAllocation wanted)
-    {
-        foreach (var other in held)
-        {
-            var shared = other.Devices.Intersect(wanted.Devices).ToList();
-            if (shared.Count > 0 && (other.Exclusive || wanted.Exclusive))
-            {
-                var device = DeviceName(shared[0]);
-                throw new ResourceConflictException(
-                    device,
-                    other.Exclusive
-                        ? $"{device} is held exclusively by service '{other.Service}'. Stop that service, or give '{wanted.Service}' another device."
-                        : $"{device} is already given to service '{other.Service}', so '{wanted.Service}' cannot have it exclusively. Stop that service, or drop -Exclusive.");
-            }
-        }
-    }
-
-    private static bool SameDevice(int? a, int? b) => a is null || b is null || a == b;
-
-    private static string DeviceName(int? device) => device is { } d ? $"GPU {d}" : "every GPU";
 
     private string? ReadSpecKind(string service)
     {
