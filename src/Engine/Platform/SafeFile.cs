@@ -161,8 +161,13 @@ public static partial class SafeFile
     public static void Replace(string from, string to) => File.Move(from, to, overwrite: true);
 
     /// <summary>A temporary name beside <paramref name="path"/> that no one can guess ahead: the pid (for sweeping) and a random part.</summary>
+    /// <remarks>
+    /// <see cref="Random.Shared"/> is seeded from the OS's entropy, which is all this needs: the name only has to be
+    /// unknown ahead (O_EXCL already refuses whatever stands there). The cryptographic generator would load OpenSSL into
+    /// every supervisor, some 8 MB of resident memory, for a status write a second.
+    /// </remarks>
     public static string TemporaryName(string path) =>
-        $"{path}.tmp-{Environment.ProcessId}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))}";
+        $"{path}.tmp-{Environment.ProcessId}-{Random.Shared.NextInt64(1L << 48):x12}";
 
     private static void Verify(SafeFileHandle handle, string path)
     {
