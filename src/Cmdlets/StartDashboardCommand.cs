@@ -105,6 +105,8 @@ public sealed class StartDashboardCommand : StartServiceCommandBase
             state = OpenStateDirectory();
             string? token = null;
             string? tokenPath = null;
+            // A token this call makes goes again when the start fails: a refused start leaves nothing behind.
+            var madeToken = !NoAuthentication && Token is null && access.TokenFile is null && !File.Exists(DashboardToken.PathFor(state, Name));
             if (!NoAuthentication)
             {
                 tokenPath = access.TokenFile ?? DashboardToken.PathFor(state, Name);
@@ -113,7 +115,17 @@ public sealed class StartDashboardCommand : StartServiceCommandBase
                     : DashboardToken.ReadOrCreate(state, Name);
             }
 
-            var service = Start(state, spec, passThru: false);
+            ServiceInfo service;
+            try
+            {
+                service = Start(state, spec, passThru: false);
+            }
+            catch when (madeToken)
+            {
+                File.Delete(DashboardToken.PathFor(state, Name));
+                throw;
+            }
+
             // Only once it runs (a failed start leaves no limit behind); the supervisor applies it on its next sample.
             var resources = new ResourceManager(state, NoGpuProbe.Instance);
             if (resources.GetLimits(Name)?.MemoryLimitMb is null)

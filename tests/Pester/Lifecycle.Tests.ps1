@@ -136,6 +136,8 @@ Describe 'Errors with stable ids' {
             $listener.Stop()
         }
         Get-ProcessStatus -Name busy -StateDirectory $state -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        # Not even the token the refused start made.
+        Test-Path (Join-Path $state 'services/busy/dashboard.token') | Should -BeFalse
     }
 
     It 'reports a program that exits during start with the tail of its log' {

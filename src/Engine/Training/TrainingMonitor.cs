@@ -12,7 +12,7 @@ namespace StabilityTools.Engine.Training;
 public sealed class TrainingMonitor
 {
     /// <summary>The service name a supervisor runs the trainer under.</summary>
-    public const string ServiceName = "training";
+    public const string ServiceName = Services.BuiltInServices.TrainingName;
 
     private readonly StateDirectory _state;
     private readonly SharedDataManager _shared;
