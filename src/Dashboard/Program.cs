@@ -11,18 +11,17 @@ if (options is null)
 }
 
 // A dashboard serves what is in the state directory: one that others can write is refused, as everywhere else.
-var state = StabilityTools.Engine.State.StateDirectory.Locate(options.StateDirectory);
-if (state.Exists && !state.Trust.IsTrusted)
+try
 {
-    try
+    if (StabilityTools.Engine.State.StateDirectory.Locate(options.StateDirectory) is { Exists: true } state)
     {
         state.EnsureTrusted();
     }
-    catch (StabilityTools.Engine.Errors.StateDirectoryException ex)
-    {
-        Console.Error.WriteLine($"stability-dashboard: {ex.Message}");
-        return DashboardExitCodes.Configuration;
-    }
+}
+catch (StabilityTools.Engine.Errors.StateDirectoryException ex)
+{
+    Console.Error.WriteLine($"stability-dashboard: {ex.Message}");
+    return DashboardExitCodes.Configuration;
 }
 
 await using var app = DashboardApp.Build(options);

@@ -1,13 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Threading.Channels;
-using Serilog;
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
-using StabilityTools.Engine.Resources;
-using StabilityTools.Engine.Services;
-using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Supervisor;

@@ -1,8 +1,6 @@
-using System.Text.Json;
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
-using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Engine.Resources;
 

@@ -1,8 +1,5 @@
-using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
-using StabilityTools.Engine.Services.Slurm;
-using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Engine.Services;
