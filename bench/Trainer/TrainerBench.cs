@@ -156,7 +156,7 @@ internal static class TrainerBench
         Console.WriteLine("|---|---:|---:|---:|");
         foreach (var fsync in new[] { false, true })
         {
-            var shared = new Engine.Status.SharedDataManager(StateDirectory.Open(Path.Combine(stateDirectory, fsync ? "fsync" : "nofsync")), new Engine.Status.StatusStoreOptions { Fsync = fsync });
+            var shared = new Engine.State.SharedDataManager(StateDirectory.Open(Path.Combine(stateDirectory, fsync ? "fsync" : "nofsync")), new Engine.Status.StatusStoreOptions { Fsync = fsync });
             var document = new Engine.Models.TrainingStatus { State = "running", CurrentEpoch = 3, TotalEpochs = 8, RunId = "run-bench", Device = "cpu", Heartbeat = DateTimeOffset.UtcNow };
             for (var i = 0; i < 50; i++)
             {

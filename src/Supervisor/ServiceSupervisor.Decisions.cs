@@ -23,7 +23,7 @@ internal sealed partial class ServiceSupervisor
         string outcome;
         try
         {
-            new Engine.Services.Slurm.SlurmClient().Requeue(jobId);
+            new Engine.Slurm.SlurmClient().Requeue(jobId);
             outcome = $"Checkpointed ahead of the Slurm time limit; job {jobId} is requeued and goes on from the checkpoint.";
             Event("requeued", "info", outcome, ("job_id", jobId));
         }

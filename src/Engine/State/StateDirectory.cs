@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 
 namespace StabilityTools.Engine.State;
@@ -8,7 +8,7 @@ namespace StabilityTools.Engine.State;
 /// The state directory: the one source of truth that every process and cmdlet reads and writes
 /// (docs/status-files.md). Knows the layout; creates what it needs with owner-only permissions.
 /// </summary>
-public sealed partial class StateDirectory
+public sealed class StateDirectory
 {
     /// <summary>The environment variable that names the state directory when no explicit path is given.</summary>
     public const string HomeVariable = "STABILITY_HOME";
@@ -207,7 +207,7 @@ public sealed partial class StateDirectory
     }
 
     /// <summary>True when <paramref name="name"/> is a valid service name: 1–63 characters of a–z, 0–9, '.', '_' and '-', starting with a letter or digit.</summary>
-    public static bool IsValidServiceName(string? name) => name is not null && ServiceNamePattern().IsMatch(name);
+    public static bool IsValidServiceName(string? name) => ServiceName.IsValid(name);
 
     /// <summary>Returns <paramref name="name"/> when valid.</summary>
     /// <exception cref="ArgumentException">The name is not valid; the message says what is allowed.</exception>
@@ -272,7 +272,4 @@ public sealed partial class StateDirectory
                 ex);
         }
     }
-
-    [GeneratedRegex(@"\A[a-z0-9][a-z0-9._-]{0,62}\z", RegexOptions.CultureInvariant)]
-    private static partial Regex ServiceNamePattern();
 }

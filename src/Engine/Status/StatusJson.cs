@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using StabilityTools.Engine.Models;
-using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Engine.Status;
 

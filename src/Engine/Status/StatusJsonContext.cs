@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using StabilityTools.Engine.Models;
-using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Engine.Status;
 
@@ -40,5 +39,5 @@ namespace StabilityTools.Engine.Status;
 [JsonSerializable(typeof(StabilityEvent))]
 [JsonSerializable(typeof(ServiceSpec))]
 [JsonSerializable(typeof(ControlRequest))]
-[JsonSerializable(typeof(Services.Slurm.SlurmJobRecord))]
+[JsonSerializable(typeof(SlurmJobRecord))]
 internal sealed partial class StatusJsonContext : JsonSerializerContext;

@@ -22,9 +22,9 @@ public static class StatusSchemas
         ["resource_quotas"] = typeof(ResourceQuotas),
         ["metric_record"] = typeof(MetricRecord),
         ["stability_event"] = typeof(StabilityEvent),
-        ["service_spec"] = typeof(Services.ServiceSpec),
-        ["control_request"] = typeof(Services.ControlRequest),
-        ["slurm_job"] = typeof(Services.Slurm.SlurmJobRecord),
+        ["service_spec"] = typeof(ServiceSpec),
+        ["control_request"] = typeof(ControlRequest),
+        ["slurm_job"] = typeof(SlurmJobRecord),
     };
 
     /// <summary>Registers a further document type (e.g. one defined by the supervisor) for <see cref="Export"/>.</summary>

@@ -115,7 +115,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         using var before = await Json.GetAsync(server.Client, "api/status");
 
         var state = Engine.State.StateDirectory.Open(root);
-        new Engine.Status.SharedDataManager(state).WriteTrainingStatus(new TrainingStatus { State = "running", IsRunning = true, CurrentEpoch = 1, TotalEpochs = 2, Heartbeat = DateTimeOffset.UtcNow });
+        new Engine.State.SharedDataManager(state).WriteTrainingStatus(new TrainingStatus { State = "running", IsRunning = true, CurrentEpoch = 1, TotalEpochs = 2, Heartbeat = DateTimeOffset.UtcNow });
         using var after = await Eventually.UntilAsync(
             () => Json.GetAsync(server.Client, "api/status"), d => d.At("training", "state").GetString() == "running", Wait, "the late state directory");
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using StabilityTools.Engine.Deployment;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;

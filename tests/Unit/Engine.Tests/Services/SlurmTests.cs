@@ -2,7 +2,7 @@ using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
-using StabilityTools.Engine.Services.Slurm;
+using StabilityTools.Engine.Slurm;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 using StabilityTools.Tests.Shared;

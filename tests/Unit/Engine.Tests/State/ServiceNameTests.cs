@@ -1,5 +1,6 @@
 using StabilityTools.Engine.Deployment;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Status;
 using StabilityTools.Tests.Shared;
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
 

@@ -1,7 +1,6 @@
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Resources;
-using StabilityTools.Engine.Services;
 using StabilityTools.Tests.Shared;
 
 namespace StabilityTools.Supervisor.Tests.Supervisor;

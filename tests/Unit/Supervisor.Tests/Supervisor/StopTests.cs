@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
-using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Supervisor.Tests.Supervisor;
 

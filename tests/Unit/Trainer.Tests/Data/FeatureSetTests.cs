@@ -1,4 +1,3 @@
-using StabilityTools.Engine.Models;
 using StabilityTools.Trainer.Data;
 
 namespace StabilityTools.Trainer.Tests.Data;

@@ -1,5 +1,4 @@
 using StabilityTools.Engine.State;
-using StabilityTools.Engine.Status;
 using StabilityTools.Tests.Shared;
 using StabilityTools.Trainer.Training;
 

@@ -1,3 +1,4 @@
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 using StabilityTools.Tests.Shared;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Supervisor.Tests.Engine.Services;

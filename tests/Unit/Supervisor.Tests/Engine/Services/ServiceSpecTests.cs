@@ -1,5 +1,6 @@
 using System.Text.Json;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.Status;
 

@@ -1,10 +1,11 @@
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Resources;
+using StabilityTools.Engine.Slurm;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
-namespace StabilityTools.Engine.Services.Slurm;
+namespace StabilityTools.Engine.Services;
 
 /// <summary>
 /// Supervisors as Slurm batch jobs (docs/SCALING.md): the job's state is merged into what its supervisor wrote, a
