@@ -44,7 +44,7 @@ public sealed class StatusStoreStressTests : IDisposable
         _dir.Dispose();
     }
 
-    [Fact]
+    [Fact(Timeout = 420_000)]
     public async Task Writers_killed_at_random_never_tear_a_document_or_leave_the_lock_held()
     {
         var ct = TestContext.Current.CancellationToken;

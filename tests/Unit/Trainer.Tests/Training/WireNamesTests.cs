@@ -7,7 +7,7 @@ namespace StabilityTools.Trainer.Tests.Training;
 /// <summary>The trainer's enums keep the status files' names (training_status.json, run.json, metrics.jsonl).</summary>
 public sealed class WireNamesTests
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Trainer_states_and_metric_kinds_are_written_as_the_status_files_name_them()
     {
         Assert.Equal(
@@ -16,7 +16,7 @@ public sealed class WireNamesTests
         Assert.Equal(["epoch", "step"], Enum.GetValues<MetricKind>().Select(k => k.ToWire()));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Run_json_keeps_its_state_as_a_snake_case_string_and_reads_the_old_files()
     {
         var json = JsonSerializer.Serialize(new RunInfo { RunId = "run-1", State = TrainerState.Completed }, StatusJson.Options);
