@@ -80,7 +80,7 @@ public sealed partial class ProcessManager
             ReadState.Ok or ReadState.Stale => result.Document!,
             ReadState.Missing => throw new ServiceNotFoundException(name, State.Root),
             _ => throw new ConfigurationException(new ConfigurationProblem(result.Path, null, null,
-                $"The spec is {result.State.ToString().ToLowerInvariant()}: {result.Error}. Start the service again to rewrite it.")) { Service = name },
+                $"The spec is {StatusJson.WireName(result.State)}: {result.Error}. Start the service again to rewrite it.")) { Service = name },
         };
     }
 

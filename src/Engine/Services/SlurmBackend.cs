@@ -187,7 +187,7 @@ internal sealed class SlurmBackend : IServiceBackend
 
     private void AuditCancel(string name, string jobId, string? signal) => _events.Append(new StabilityEvent
     {
-        Time = _time.GetUtcNow(), Service = name, Type = "slurm_cancel", Severity = "info",
+        Time = _time.GetUtcNow(), Service = name, Type = "slurm_cancel", Severity = EventSeverity.Info,
         Message = signal is null ? $"scancel {jobId} for '{name}'." : $"scancel --signal={signal} {jobId} for '{name}'.",
         Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
     });

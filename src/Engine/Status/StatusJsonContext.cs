@@ -28,6 +28,8 @@ namespace StabilityTools.Engine.Status;
         typeof(SnakeCaseEnumConverter<ServiceKind>),
         typeof(SnakeCaseEnumConverter<RestartPolicy>),
         typeof(SnakeCaseEnumConverter<ControlCommand>),
+        typeof(EventSeverityConverter),
+        typeof(SnakeCaseEnumConverter<ReadState>),
     ])]
 [JsonSerializable(typeof(ProcessStatus))]
 [JsonSerializable(typeof(TrainingStatus))]
@@ -40,4 +42,5 @@ namespace StabilityTools.Engine.Status;
 [JsonSerializable(typeof(ServiceSpec))]
 [JsonSerializable(typeof(ControlRequest))]
 [JsonSerializable(typeof(SlurmJobRecord))]
+[JsonSerializable(typeof(ReadState))]
 internal sealed partial class StatusJsonContext : JsonSerializerContext;

@@ -42,7 +42,12 @@ public static class StatusSchemas
     /// <summary>The schema of <paramref name="type"/> as indented JSON text.</summary>
     public static string Export(string name, Type type)
     {
-        var schema = StatusJson.Options.GetJsonSchemaAsNode(type, new JsonSchemaExporterOptions { TreatNullObliviousAsNonNullable = false });
+        var schema = StatusJson.Options.GetJsonSchemaAsNode(type, new JsonSchemaExporterOptions
+        {
+            TreatNullObliviousAsNonNullable = false,
+            // An open vocabulary (a reader takes an unknown word as a default) is a string to the schema, not a closed enum.
+            TransformSchemaNode = (context, node) => context.TypeInfo.Converter is EventSeverityConverter ? new JsonObject { ["type"] = "string" } : node,
+        });
         var root = new JsonObject
         {
             ["$schema"] = "https://json-schema.org/draft/2020-12/schema",

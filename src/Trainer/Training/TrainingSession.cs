@@ -1,3 +1,4 @@
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 using StabilityTools.Trainer.Configuration;
@@ -52,7 +53,7 @@ internal static class TrainingSession
         publisher.Report(snapshot);
         if (fallback is not null)
         {
-            publisher.Enqueue(events.Create("device_fallback", "warning", $"Training on CPU: {fallback}."));
+            publisher.Enqueue(events.Create("device_fallback", EventSeverity.Warning, $"Training on CPU: {fallback}."));
         }
 
         if (run.Info.State == TrainerState.Completed && File.Exists(run.FinalModelPath))
@@ -75,7 +76,7 @@ internal static class TrainingSession
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             publisher.Report((publisher.Latest ?? snapshot) with { State = TrainerState.Failed, ErrorMessage = ex.Message, LastUpdate = DateTimeOffset.UtcNow });
-            publisher.Enqueue(events.Create("failed", "error", $"Training failed: {ex.Message}"));
+            publisher.Enqueue(events.Create("failed", EventSeverity.Error, $"Training failed: {ex.Message}"));
             publisher.Flush(TimeSpan.FromSeconds(3));
             throw;
         }

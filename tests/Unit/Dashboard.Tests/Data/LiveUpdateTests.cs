@@ -69,7 +69,7 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         (await stream.NextAsync("hello")).Dispose();
         await Eventually.UntilAsync(async () => (await Json.GetAsync(_server.Client, "api/events")).At("last_seq").GetInt64(), n => n == 3, TimeSpan.FromSeconds(10), "the first events");
 
-        _sample.Data.Events.Append(new StabilityEvent { Time = DateTimeOffset.UtcNow, Service = "training", Type = "restarting", Severity = "warning", Message = "restart 1" }, TestContext.Current.CancellationToken);
+        _sample.Data.Events.Append(new StabilityEvent { Time = DateTimeOffset.UtcNow, Service = "training", Type = "restarting", Severity = EventSeverity.Warning, Message = "restart 1" }, TestContext.Current.CancellationToken);
         using var pushed = await stream.NextAsync("events", d => d.At("last_seq").GetInt64() == 4);
 
         var e = Assert.Single(pushed.At("events").EnumerateArray());

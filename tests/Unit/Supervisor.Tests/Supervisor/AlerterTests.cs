@@ -9,7 +9,7 @@ namespace StabilityTools.Supervisor.Tests.Supervisor;
 
 public sealed class AlerterTests
 {
-    private static StabilityEvent Fatal(string message) => new() { Time = DateTimeOffset.UnixEpoch, Service = "svc", Type = "fatal", Severity = "error", Message = message };
+    private static StabilityEvent Fatal(string message) => new() { Time = DateTimeOffset.UnixEpoch, Service = "svc", Type = "fatal", Severity = EventSeverity.Error, Message = message };
 
     [Fact(Timeout = 300_000)]
     public async Task Alerts_are_rate_limited_and_the_next_one_reports_how_many_were_suppressed()

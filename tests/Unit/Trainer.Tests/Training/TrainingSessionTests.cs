@@ -106,7 +106,7 @@ public sealed class TrainingSessionTests
         Assert.True(File.Exists(newest + ".corrupt"));
         var shared = new SharedDataManager(state);
         var fallback = Assert.Single(shared.Events.ReadAll().Records, e => e.Type == "checkpoint_fallback");
-        Assert.Equal("warning", fallback.Severity);
+        Assert.Equal(EventSeverity.Warning, fallback.Severity);
         Assert.Equal(newest, fallback.Data!["path"]);
         Assert.Equal([1, 2, 3, 4], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
     }
@@ -249,7 +249,7 @@ public sealed class TrainingSessionTests
 
         Assert.Equal("cpu", outcome.Device);
         var fallback = Assert.Single(new SharedDataManager(state).Events.ReadAll().Records, e => e.Type == "device_fallback");
-        Assert.Equal("warning", fallback.Severity);
+        Assert.Equal(EventSeverity.Warning, fallback.Severity);
     }
 
     [Fact(Timeout = 300_000)]
