@@ -11,7 +11,7 @@ namespace StabilityTools.Engine.Services;
 /// Build one with <see cref="ForKind"/> to get the defaults of docs/status-files.md for its kind,
 /// change it with <c>with</c>, and call <see cref="Validate"/> before use.
 /// </summary>
-public sealed record ServiceSpec : StatusDocument, IStatusSchema
+public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
 {
     /// <summary>The exit code the dashboard uses when its port is taken.</summary>
     public const int PortInUseExitCode = 98;
@@ -147,8 +147,9 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
 
     /// <summary>
     /// A spec with the defaults of <paramref name="kind"/>: training restarts on failure and is judged hung after
-    /// 120 s without progress; a dashboard restarts always, runs at nice 10 with all GPUs hidden, is probed with a 1 s
-    /// timeout, and treats exit code 98 (port in use) as fatal.
+    /// 120 s without progress; a dashboard restarts always, runs under <c>SCHED_IDLE</c> (nice 10 when its floor lifts
+    /// it) with all GPUs hidden, is probed with a 1 s timeout, and treats exit code 98 (port in use) as fatal; any
+    /// other program runs under <c>SCHED_IDLE</c> too, so nothing but the trainer competes with training.
     /// </summary>
     public static ServiceSpec ForKind(ServiceKind kind, string name, string filePath, IEnumerable<string>? arguments = null) => kind switch
     {
@@ -160,14 +161,14 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
         ServiceKind.Dashboard => new ServiceSpec
         {
             Name = name, Kind = kind, FilePath = filePath, Arguments = arguments?.ToArray() ?? [],
-            RestartPolicy = RestartPolicy.Always, Nice = 10, HideGpus = true, FatalExitCodes = [PortInUseExitCode],
+            RestartPolicy = RestartPolicy.Always, Nice = 10, CpuPolicy = CpuPolicyIdle, HideGpus = true, FatalExitCodes = [PortInUseExitCode],
             // A dashboard answers /healthz in milliseconds; a second without an answer on a fresh connection is a saturated one.
             HealthTimeoutMs = 1000,
         },
         _ => new ServiceSpec
         {
             Name = name, Kind = kind, FilePath = filePath, Arguments = arguments?.ToArray() ?? [],
-            RestartPolicy = RestartPolicy.OnFailure,
+            RestartPolicy = RestartPolicy.OnFailure, CpuPolicy = CpuPolicyIdle,
         },
     };
 
@@ -179,7 +180,7 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
     public ServiceSpec WithLimitsFrom(ServiceSpec reloaded) => reloaded with
     {
         Name = Name, Kind = Kind, FilePath = FilePath, Arguments = Arguments, Environment = Environment,
-        WorkingDirectory = WorkingDirectory, RunAsUser = RunAsUser, Nice = Nice, HideGpus = HideGpus, HealthUrl = HealthUrl,
+        WorkingDirectory = WorkingDirectory, RunAsUser = RunAsUser, Nice = Nice, CpuPolicy = CpuPolicy, HideGpus = HideGpus, HealthUrl = HealthUrl,
         Port = Port, AlertCommand = AlertCommand, AlertWebhookUrl = AlertWebhookUrl, Slurm = Slurm,
     };
 
@@ -201,6 +202,7 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
         Check(WorkingDirectory == other.WorkingDirectory, "working_directory");
         Check(RunAsUser == other.RunAsUser, "run_as_user");
         Check(Nice == other.Nice && HideGpus == other.HideGpus, "nice/hide_gpus");
+        Check(CpuPolicy == other.CpuPolicy, "cpu_policy");
         Check(HealthUrl == other.HealthUrl && Port == other.Port, "health_url/port");
         Check((AlertCommand ?? []).SequenceEqual(other.AlertCommand ?? []) && AlertWebhookUrl == other.AlertWebhookUrl, "alert_command/alert_webhook_url");
         return differ.Count == 0 ? null : string.Join(", ", differ);
@@ -342,6 +344,16 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
         if (Nice is { } nice && nice is < -20 or > 19)
         {
             Problem("nice", $"must be between -20 and 19; was {nice}.");
+        }
+
+        if (CpuPolicy is not (null or CpuPolicyIdle or CpuPolicyNormal))
+        {
+            Problem("cpu_policy", $"must be '{CpuPolicyIdle}' (SCHED_IDLE, the lowest CPU weight) or '{CpuPolicyNormal}'; was '{CpuPolicy}'.");
+        }
+
+        if (HeartbeatIntervalMs is < 1000 or > 60_000)
+        {
+            Problem("heartbeat_interval_ms", $"must be between 1000 and 60000 (readers call a supervisor gone after {Status.Liveness.StaleHeartbeats} missed heartbeats); was {HeartbeatIntervalMs}.");
         }
 
         if (RunAsUser is not null && checkFiles)
