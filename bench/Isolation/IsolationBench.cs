@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using StabilityTools.Dashboard.Hosting;
 using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 using StabilityTools.Trainer.Configuration;
@@ -12,8 +13,8 @@ namespace StabilityTools.Bench.Isolation;
 
 /// <summary>
 /// The product's central promise, measured (issues #6, #16): trainer throughput (a) alone, (b) with the dashboard under
-/// sustained HTTP load and 20 SSE clients at the product's default CPU policy (SCHED_IDLE, `chrt --idle 0`, as the
-/// supervisor starts it), (n) the same at the previous default (nice 10), (c) the same with the dashboard at normal
+/// sustained HTTP load and 20 SSE clients as the product runs it (the dashboard spec under the built supervisor:
+/// SCHED_IDLE through `chrt --idle 0`, with the floor that lifts it while /healthz answers slowly), (n) the same at the previous default (nice 10), (c) the same with the dashboard at normal
 /// priority, and (d) the design this product replaces: the dashboard hosted inside the trainer process. The phases run
 /// interleaved, round after round, so that drift in the machine's load hits all alike. While the load runs, /healthz is
 /// timed every 250 ms on a fresh connection.
@@ -108,6 +109,8 @@ internal static class IsolationBench
         text.AppendLine();
         text.AppendLine("Per round (samples/s): " + string.Join("; ", Phases.Select(p => $"{p}: {string.Join(", ", results[p].Select(r => r.SamplesPerSec.ToString("N0", CultureInfo.InvariantCulture)))}")) + ".");
         text.AppendLine();
+        text.AppendLine(Invariant($"The floor lifted the supervised dashboard (b) to the normal policy {results["b"].Sum(r => r.FloorLifts)} times over {rounds} rounds (events `cpu_floor`)."));
+        text.AppendLine();
         text.AppendLine("Per round (requests/s): " + string.Join("; ", Phases.Where(p => p != "a").Select(p => $"{p}: {string.Join(", ", results[p].Select(r => r.RequestsPerSec.ToString("N0", CultureInfo.InvariantCulture)))}")) + ".");
         text.AppendLine();
         text.AppendLine("Reproduce: `dotnet pwsh ./build.ps1 Bench -Suite isolation` (or `dotnet artifacts/bench/stability-bench.dll isolation --rounds 5`).");
@@ -119,14 +122,22 @@ internal static class IsolationBench
         Directory.CreateDirectory(state);
         var stopFile = Path.Combine(state, "stop-load");
         Process? dashboard = null;
+        ProcessManager? supervised = null;
         Process? load = null;
         Process trainer;
         try
         {
             string? url = null;
-            if (phase is "b" or "n" or "c")
+            if (phase == "b")
             {
-                dashboard = Start(phase == "c" ? 0 : 10, DashboardDll, idle: phase == "b", "--state-dir", state, "--port", "0", "--rate-limit", "0", "--max-stream-clients", "64");
+                // The product's default: the dashboard's own spec under the real supervisor, so SCHED_IDLE and its
+                // floor (lifted while /healthz answers slowly) are what a user gets.
+                (supervised, url) = await StartSupervisedDashboardAsync(state);
+                trainer = Start(0, TrainerDll, "--state-dir", state, "--config", config);
+            }
+            else if (phase is "n" or "c")
+            {
+                dashboard = Start(phase == "c" ? 0 : 10, DashboardDll, "--state-dir", state, "--port", "0", "--rate-limit", "0", "--max-stream-clients", "64", "--no-auth");
                 url = await ReadServedUrlAsync(dashboard);
                 trainer = Start(0, TrainerDll, "--state-dir", state, "--config", config);
             }
@@ -177,10 +188,16 @@ internal static class IsolationBench
                 throw new InvalidOperationException($"phase {phase}: no epoch records after the first");
             }
 
-            return new PhaseResult(BenchReport.Median(epochs), requestsPerSec, p50, p95, max);
+            var lifts = supervised?.GetEvents(SupervisedName, type: "cpu_floor").Count(e => e.Data?["policy"] == "normal") ?? 0;
+            return new PhaseResult(BenchReport.Median(epochs), requestsPerSec, p50, p95, max, lifts);
         }
         finally
         {
+            if (supervised is not null)
+            {
+                await supervised.StopAsync(SupervisedName, force: true);
+            }
+
             foreach (var p in new[] { load, dashboard })
             {
                 if (p is { HasExited: false })
@@ -223,10 +240,7 @@ internal static class IsolationBench
         throw new InvalidOperationException($"the dashboard ended before serving: {await process.StandardError.ReadToEndAsync()}");
     }
 
-    private static Process Start(int nice, string dll, params string[] arguments) => Start(nice, dll, false, arguments);
-
-    /// <summary>Starts <paramref name="dll"/> at <paramref name="nice"/>, under SCHED_IDLE when <paramref name="idle"/> (the supervisor's exec chain: nice, then chrt).</summary>
-    private static Process Start(int nice, string dll, bool idle, params string[] arguments)
+    private static Process Start(int nice, string dll, params string[] arguments)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? Environment.ProcessPath ?? "dotnet";
         var info = new ProcessStartInfo(nice != 0 ? "nice" : dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -234,12 +248,6 @@ internal static class IsolationBench
         {
             info.ArgumentList.Add("-n");
             info.ArgumentList.Add(Str(nice));
-            if (idle)
-            {
-                info.ArgumentList.Add("chrt");
-                info.ArgumentList.Add("--idle");
-                info.ArgumentList.Add("0");
-            }
 
             info.ArgumentList.Add(dotnet);
         }
@@ -279,5 +287,26 @@ internal static class IsolationBench
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private sealed record PhaseResult(double SamplesPerSec, double RequestsPerSec, double HealthzP50Ms, double HealthzP95Ms, double HealthzMaxMs);
+    private sealed record PhaseResult(double SamplesPerSec, double RequestsPerSec, double HealthzP50Ms, double HealthzP95Ms, double HealthzMaxMs, int FloorLifts);
+
+    private const string SupervisedName = "bench-dashboard";
+
+    /// <summary>The dashboard as <c>Start-Dashboard</c> runs it: <see cref="ServiceSpec.ForKind"/>'s dashboard spec, under the built supervisor.</summary>
+    private static async Task<(ProcessManager Manager, string Url)> StartSupervisedDashboardAsync(string stateDir)
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var url = $"http://127.0.0.1:{Str(port)}";
+        var manager = new ProcessManager(StateDirectory.Open(stateDir), new LocalLauncher(Supervisor.SupervisorBench.FindSupervisor()));
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? Environment.ProcessPath ?? "dotnet";
+        var spec = ServiceSpec.ForKind(ServiceKind.Dashboard, SupervisedName, dotnet,
+            [DashboardDll, "--state-dir", stateDir, "--port", Str(port), "--rate-limit", "0", "--max-stream-clients", "64", "--no-auth"]) with
+        {
+            HealthUrl = url + "/healthz", Port = port,
+        };
+        await manager.StartAsync(spec);
+        return (manager, url);
+    }
 }

@@ -7,8 +7,9 @@ public sealed partial record ServiceSpec
     /// The CPU scheduling policy the service runs under: <c>idle</c> (Linux <c>SCHED_IDLE</c>, the scheduler's lowest
     /// weight: it gets a core only when nothing else wants it, so a trainer never pays for it) or <c>normal</c>. Set
     /// before the program runs (<c>chrt --idle 0</c> in the exec chain), so every thread it starts inherits it. Null
-    /// keeps the supervisor's. <see cref="ForKind"/>: <c>idle</c> for everything but training. The floor: while its
-    /// health probe finds an <c>idle</c> service slow, the supervisor lifts it to <c>normal</c> at its <see cref="Nice"/>.
+    /// keeps the supervisor's. <see cref="ForKind"/>: <c>idle</c> for a dashboard. The floor: while its health probe
+    /// (<see cref="HealthUrl"/>) finds an <c>idle</c> service slow, the supervisor lifts it to <c>normal</c> at its
+    /// <see cref="Nice"/>; a service without a probe has no floor, so only ask for <c>idle</c> where starving is harmless.
     /// </summary>
     public string? CpuPolicy { get; init; }
 

@@ -148,8 +148,9 @@ public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
     /// <summary>
     /// A spec with the defaults of <paramref name="kind"/>: training restarts on failure and is judged hung after
     /// 120 s without progress; a dashboard restarts always, runs under <c>SCHED_IDLE</c> (nice 10 when its floor lifts
-    /// it) with all GPUs hidden, is probed with a 1 s timeout, and treats exit code 98 (port in use) as fatal; any
-    /// other program runs under <c>SCHED_IDLE</c> too, so nothing but the trainer competes with training.
+    /// it) with all GPUs hidden, is probed with a 1 s timeout, and treats exit code 98 (port in use) as fatal. Any other
+    /// program keeps the normal policy unless its spec asks for <c>idle</c>: without a health probe nothing would lift a
+    /// starved one (a data feeder the trainer waits for, for one).
     /// </summary>
     public static ServiceSpec ForKind(ServiceKind kind, string name, string filePath, IEnumerable<string>? arguments = null) => kind switch
     {
@@ -168,7 +169,7 @@ public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
         _ => new ServiceSpec
         {
             Name = name, Kind = kind, FilePath = filePath, Arguments = arguments?.ToArray() ?? [],
-            RestartPolicy = RestartPolicy.OnFailure, CpuPolicy = CpuPolicyIdle,
+            RestartPolicy = RestartPolicy.OnFailure,
         },
     };
 
