@@ -5,9 +5,10 @@ namespace StabilityTools.Supervisor;
 
 /// <summary>
 /// Watches <c>control.json</c>: a file-system watch (inotify) for an immediate reaction; a poll every
-/// <see cref="PollInterval"/> only where watches do not work (network file systems, inotify limits). Where the watch
-/// works, the supervisor's tick calls <see cref="Check"/> once per tick in case an event was missed, so an idle
-/// supervisor wakes for nothing else. Each new <c>request_id</c> is posted once.
+/// <see cref="PollInterval"/> where watches do not work (inotify limits) or cannot see the writer (a Slurm job's
+/// supervisor: the request is written on another host, and inotify sees local writes only). Otherwise the
+/// supervisor's tick calls <see cref="Check"/> once per tick in case an event was missed, so an idle supervisor wakes
+/// for nothing else. Each new <c>request_id</c> is posted once.
 /// </summary>
 internal sealed class ControlWatcher : IDisposable
 {
@@ -25,8 +26,9 @@ internal sealed class ControlWatcher : IDisposable
     /// <param name="store">Reads it.</param>
     /// <param name="alreadyHandledId">The last request acknowledged before this supervisor started (not posted again).</param>
     /// <param name="post">Gets each new request with the uid that owns the file it came in, as the kernel says (null where there are no owners).</param>
-    /// <param name="time">The poll's clock (where there is no watch).</param>
-    public ControlWatcher(string path, StatusStore store, string? alreadyHandledId, Action<ControlRequest, int?> post, TimeProvider time)
+    /// <param name="time">The poll's clock.</param>
+    /// <param name="writtenElsewhere">Requests may be written on another host (a Slurm job): poll even with a watch.</param>
+    public ControlWatcher(string path, StatusStore store, string? alreadyHandledId, Action<ControlRequest, int?> post, TimeProvider time, bool writtenElsewhere = false)
     {
         _path = path;
         _store = store;
@@ -50,11 +52,14 @@ internal sealed class ControlWatcher : IDisposable
             _watcher = null;
         }
 
-        _poll = _watcher is null ? time.CreateTimer(_ => Check(), null, PollInterval, PollInterval) : null;
+        _poll = _watcher is null || writtenElsewhere ? time.CreateTimer(_ => Check(), null, PollInterval, PollInterval) : null;
         Check();
     }
 
     public bool Watching => _watcher is not null;
+
+    /// <summary>True when the watcher polls on its own (no watch, or requests written elsewhere).</summary>
+    public bool Polling => _poll is not null;
 
     private void OnEvent(object sender, FileSystemEventArgs e)
     {

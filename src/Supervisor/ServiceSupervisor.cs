@@ -110,9 +110,11 @@ internal sealed partial class ServiceSupervisor : IDisposable
         Publish(s => s with { LastControl = previous?.LastControl });
         Event("supervisor_started", "info", $"Supervisor {_self.Pid} started for '{_name}' ({_spec.FilePath}).");
         using var control = new ControlWatcher(_state.ServiceControlPath(_name), _store, previous?.LastControl?.RequestId,
-            (request, owner) => Post(new SupervisorMessage.Control(request, owner)), _time);
+            (request, owner) => Post(new SupervisorMessage.Control(request, owner)), _time,
+            writtenElsewhere: Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { Length: > 0 });
         _control = control;
-        _log.Information("Watching {Path} ({Mode})", _state.ServiceControlPath(_name), control.Watching ? "file-system watch, checked again each tick" : "poll only");
+        _log.Information("Watching {Path} ({Mode})", _state.ServiceControlPath(_name),
+            (control.Watching, control.Polling) switch { (true, false) => "file-system watch, checked again each tick", (true, true) => "file-system watch and poll", _ => "poll only" });
         _quotasWatch = WatchQuotas();
         _period = HeartbeatInterval;
         _ticker = _time.CreateTimer(_ => Tick(), null, TimeSpan.Zero, _period);
