@@ -9,10 +9,15 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 $results = Join-Path $PSScriptRoot 'RESULTS.md'
-$all = @('store', 'supervisor', 'dashboard', 'trainer', 'isolation', 'slurm')
+$all = @('store', 'supervisor', 'supervisor-idle', 'dashboard', 'trainer', 'isolation', 'slurm')
 $run = if ($Suite) { $Suite } else { $all }
 foreach ($name in $run) {
     Write-Host "== bench: $name" -ForegroundColor Cyan
+    if ($name -eq 'supervisor-idle' -and -not $env:STABILITY_BENCH_BASELINE) {
+        # It compares this build's supervisor with another's, named by the caller (e.g. one built from main).
+        Write-Warning 'Skipping the supervisor-idle suite: set STABILITY_BENCH_BASELINE to the stability-supervisor of the build to compare with.'
+        continue
+    }
     if ($name -eq 'slurm') {
         # The Slurm suite needs a cluster: as root, the tests' single-node one (installed and started, idempotent).
         if ($IsLinux -and (id -u) -eq '0') {

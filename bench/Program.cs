@@ -7,6 +7,7 @@ var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Or
 {
     ["store"] = StoreBench.RunAsync,
     ["supervisor"] = SupervisorBench.RunAsync,
+    ["supervisor-idle"] = IdleComparisonBench.RunAsync,
     ["dashboard"] = StabilityTools.Bench.Dashboard.DashboardBench.RunAsync,
     ["trainer"] = StabilityTools.Bench.Trainer.TrainerBench.RunAsync,
     ["isolation"] = StabilityTools.Bench.Isolation.IsolationBench.RunAsync,

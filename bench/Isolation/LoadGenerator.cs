@@ -5,7 +5,9 @@ namespace StabilityTools.Bench.Isolation;
 
 /// <summary>
 /// Sustained load on a dashboard until a stop file appears: HTTP clients looping on <c>/api/status</c> and SSE
-/// clients holding <c>/api/stream</c> open and reading every event. Prints the 200 responses per second at the end.
+/// clients holding <c>/api/stream</c> open and reading every event, and one prober timing <c>/healthz</c> every 250 ms
+/// on a fresh connection (as the supervisor's health probe does). Prints, on its last line, the 200 responses per second,
+/// then the /healthz latency median, p95 and max in ms (a probe with no answer within 5 s counts as 5000).
 /// </summary>
 internal static class LoadGenerator
 {
@@ -40,6 +42,39 @@ internal static class LoadGenerator
             }));
         }
 
+        var healthz = new List<double>();
+        tasks.Add(Task.Run(async () =>
+        {
+            using var probe = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(5) };
+            while (!stop.IsCancellationRequested)
+            {
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, $"{url}/healthz") { Headers = { ConnectionClose = true } };
+                    using var response = await probe.SendAsync(request, stop.Token);
+                    healthz.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !stop.IsCancellationRequested))
+                {
+                    healthz.Add(5000);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                try
+                {
+                    await Task.Delay(250, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }));
+
         for (var i = 0; i < httpClients; i++)
         {
             tasks.Add(Task.Run(async () =>
@@ -71,7 +106,10 @@ internal static class LoadGenerator
         var seconds = clock.Elapsed.TotalSeconds;
         await stop.CancelAsync();
         await Task.WhenAll(tasks);
-        Console.Out.WriteLine((Interlocked.Read(ref ok) / seconds).ToString("0.0", CultureInfo.InvariantCulture));
+        var sorted = healthz.Order().ToList();
+        double At(double p) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(p * sorted.Count))];
+        Console.Out.WriteLine(string.Join(' ', new[] { Interlocked.Read(ref ok) / seconds, At(0.5), At(0.95), sorted.Count == 0 ? double.NaN : sorted[^1] }
+            .Select(v => v.ToString("0.0", CultureInfo.InvariantCulture))));
         return 0;
     }
 

@@ -156,7 +156,7 @@ internal static class SupervisorBench
                 $"({(Median(rss) <= 20 ? "meets" : "misses")} the goal ≤ 20; JIT build 59.5 MB before issue #3's Native AOT; supervisord 27, PM2 57), " +
                 $"PSS {Median(pss):0.0} MB, private (USS) {Median(uss):0.0} MB" +
                 (native ? "." : ": most of the RSS is the shared .NET runtime (CoreLib, JIT) mapped by every supervisor."));
-            Console.WriteLine($"- Idle supervisor CPU over {idleSeconds} s: **{idleCpu:0.00} %** of one core per supervisor (1 Hz heartbeat: tree sample and status.json rewrite).");
+            Console.WriteLine($"- Idle supervisor CPU over {idleSeconds} s: **{idleCpu:0.00} %** of one core per supervisor (one tree sample and status.json rewrite per heartbeat, 5 s by default; `supervisor-idle` compares builds).");
             Console.WriteLine();
             Console.WriteLine("Reproduce: `dotnet pwsh ./build.ps1 Bench -Suite supervisor`, or after a build `dotnet artifacts/bench/stability-bench.dll supervisor " +
                 "[--kills 25] [--idle-seconds 60]`. The crash-to-restart row includes the exit notification (.NET reaps the child on SIGCHLD) and the bench's " +

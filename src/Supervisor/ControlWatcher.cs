@@ -4,9 +4,11 @@ using StabilityTools.Engine.Status;
 namespace StabilityTools.Supervisor;
 
 /// <summary>
-/// Watches <c>control.json</c>: a file-system watch for an immediate reaction, and a poll every
-/// <see cref="PollInterval"/> where watches do not work (network file systems) or an event was missed.
-/// Each new <c>request_id</c> is posted once.
+/// Watches <c>control.json</c>: a file-system watch (inotify) for an immediate reaction; a poll every
+/// <see cref="PollInterval"/> where watches do not work (inotify limits) or cannot see the writer (a Slurm job's
+/// supervisor: the request is written on another host, and inotify sees local writes only). Otherwise the
+/// supervisor's tick calls <see cref="Check"/> once per tick in case an event was missed, so an idle supervisor wakes
+/// for nothing else. Each new <c>request_id</c> is posted once.
 /// </summary>
 internal sealed class ControlWatcher : IDisposable
 {
@@ -17,7 +19,7 @@ internal sealed class ControlWatcher : IDisposable
     private readonly Action<ControlRequest, int?> _post;
     private readonly object _gate = new();
     private readonly FileSystemWatcher? _watcher;
-    private readonly ITimer _poll;
+    private readonly ITimer? _poll;
     private string? _lastId;
 
     /// <param name="path">The control file.</param>
@@ -25,7 +27,8 @@ internal sealed class ControlWatcher : IDisposable
     /// <param name="alreadyHandledId">The last request acknowledged before this supervisor started (not posted again).</param>
     /// <param name="post">Gets each new request with the uid that owns the file it came in, as the kernel says (null where there are no owners).</param>
     /// <param name="time">The poll's clock.</param>
-    public ControlWatcher(string path, StatusStore store, string? alreadyHandledId, Action<ControlRequest, int?> post, TimeProvider time)
+    /// <param name="writtenElsewhere">Requests may be written on another host (a Slurm job): poll even with a watch.</param>
+    public ControlWatcher(string path, StatusStore store, string? alreadyHandledId, Action<ControlRequest, int?> post, TimeProvider time, bool writtenElsewhere = false)
     {
         _path = path;
         _store = store;
@@ -49,11 +52,14 @@ internal sealed class ControlWatcher : IDisposable
             _watcher = null;
         }
 
-        _poll = time.CreateTimer(_ => Check(), null, PollInterval, PollInterval);
+        _poll = _watcher is null || writtenElsewhere ? time.CreateTimer(_ => Check(), null, PollInterval, PollInterval) : null;
         Check();
     }
 
     public bool Watching => _watcher is not null;
+
+    /// <summary>True when the watcher polls on its own (no watch, or requests written elsewhere).</summary>
+    public bool Polling => _poll is not null;
 
     private void OnEvent(object sender, FileSystemEventArgs e)
     {
@@ -88,7 +94,7 @@ internal sealed class ControlWatcher : IDisposable
 
     public void Dispose()
     {
-        _poll.Dispose();
+        _poll?.Dispose();
         _watcher?.Dispose();
     }
 }

@@ -7,7 +7,10 @@ namespace StabilityTools.Supervisor;
 /// running; no answer within the startup timeout, or too many failures in a row once running, is a hang. It only
 /// posts messages; the loop decides.
 /// </summary>
-internal sealed class HealthProbe(TimeProvider time, Action<SupervisorMessage> post) : IDisposable
+/// <param name="time">The clock of the probe's interval.</param>
+/// <param name="post">Posts to the loop.</param>
+/// <param name="answered">Told of every probe of a running service: its pid, whether it answered healthy, and how long it took (the CPU floor's signal).</param>
+internal sealed class HealthProbe(TimeProvider time, Action<SupervisorMessage> post, Action<int, bool, TimeSpan>? answered = null) : IDisposable
 {
     private HttpClient? _http;
 
@@ -31,6 +34,7 @@ internal sealed class HealthProbe(TimeProvider time, Action<SupervisorMessage> p
             while (!cancellationToken.IsCancellationRequested)
             {
                 var ok = false;
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -59,6 +63,7 @@ internal sealed class HealthProbe(TimeProvider time, Action<SupervisorMessage> p
                 }
                 else
                 {
+                    answered?.Invoke(run.Pid, ok, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                     failures = ok ? 0 : failures + 1;
                     if (failures >= spec.HealthFailureThreshold)
                     {

@@ -7,10 +7,11 @@ using StabilityTools.Engine.Status;
 namespace StabilityTools.Supervisor;
 
 /// <summary>
-/// Applies a service's resource limits and checks its quotas once a second (the seed's enforce_resource_limits):
+/// Applies a service's resource limits and checks its quotas with each tick of its supervisor (the seed's
+/// enforce_resource_limits; every second while the service has any, see <see cref="HasLimits"/>):
 /// CPU affinity and priority go to every process of the tree (new ones included), and quota or memory-limit
 /// violations come back for the supervisor's loop to act on. Limits are re-read from <c>resources/quotas.json</c>
-/// on every sample, so a change applies to a live service within a second, without a restart.
+/// on every sample, and a change of that file wakes the supervisor, so it applies to a live service at once, without a restart.
 /// </summary>
 internal sealed class LimitEnforcer
 {
@@ -44,6 +45,9 @@ internal sealed class LimitEnforcer
         _gpu = gpu;
     }
 
+    /// <summary>True when the last check found a limit or GPU quota for this service: its supervisor then samples every second.</summary>
+    public bool HasLimits { get; private set; }
+
     /// <summary>GPU memory the tree held at the last GPU sample, MiB; null without a GPU probe.</summary>
     public double? GpuMemoryMb { get; private set; }
 
@@ -52,6 +56,7 @@ internal sealed class LimitEnforcer
     {
         var quotas = _store.Read<ResourceQuotas>(_state.QuotasPath).Document ?? new ResourceQuotas();
         var limits = quotas.Limits.FirstOrDefault(l => l.Service == _service);
+        HasLimits = limits is not null || quotas.GpuQuotas.Any(q => q.Service == _service);
         Apply(tree, limits);
         ApplyHardMemoryLimit(limits);
 

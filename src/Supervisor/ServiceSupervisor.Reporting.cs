@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
@@ -6,61 +5,9 @@ using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Supervisor;
 
-/// <summary>The heartbeat (sampling, limits, hang checks) and what the supervisor writes: status.json, events, refusals of unsafe files.</summary>
+/// <summary>What the supervisor writes: status.json, events, refusals of unsafe files.</summary>
 internal sealed partial class ServiceSupervisor
 {
-    /// <summary>Every second: sample the tree, reap adopted orphans, check training progress, write the heartbeat.</summary>
-    private void Beat()
-    {
-        try
-        {
-            var run = _run;
-            var pid = run is { Stopping: false } && !run.Exit.Task.IsCompleted ? run.Pid : 0;
-            _children.Locked(own => _sampler.Sample(pid, own, Stopwatch.GetTimestamp(), Stopwatch.Frequency));
-
-            if (run is not null && pid != 0 && _spec.HangTimeoutMs > 0)
-            {
-                CheckProgress(run);
-            }
-
-            if (run is not null && pid != 0)
-            {
-                _limits ??= NewLimitEnforcer();
-                foreach (var violation in _limits.Check(_sampler.TreePids, _sampler.MemoryMb))
-                {
-                    Post(new SupervisorMessage.LimitExceeded(run, violation));
-                }
-            }
-
-            Publish(s => s with
-            {
-                LastHeartbeat = _time.GetUtcNow(),
-                CpuUsage = pid == 0 ? 0 : _sampler.CpuPercent,
-                MemoryUsage = pid == 0 ? 0 : _sampler.MemoryMb,
-                GpuMemoryMb = pid == 0 ? null : _limits?.GpuMemoryMb,
-            });
-        }
-        catch (Exception ex)
-        {
-            // The heartbeat must keep beating: log and count, never let the timer die.
-            _log.Error(ex, "Heartbeat failed");
-        }
-    }
-
-    /// <summary>From the heartbeat: posts a hang when the trainer's progress has stalled for the hang timeout (<see cref="HangDetector"/>).</summary>
-    private void CheckProgress(ServiceRun run)
-    {
-        var status = _store.Read<TrainingStatus>(_state.TrainingStatusPath).Document;
-        if (_hang.Check(status, run.Pid, _time.GetUtcNow(), TimeSpan.FromMilliseconds(_spec.HangTimeoutMs), out var armed) is { } reason)
-        {
-            Post(new SupervisorMessage.Hung(run, reason));
-        }
-        else if (armed)
-        {
-            _log.Information("Hang detection armed for {Service} (pid {Pid})", _name, run.Pid);
-        }
-    }
-
     private void Publish(Func<ProcessStatus, ProcessStatus> change)
     {
         lock (_statusGate)

@@ -1,7 +1,10 @@
 // Overview: one loop (RunAsync) owns every state change of the service; exit waiters, timers, the control
-// watcher, the health probe and signal handlers only post SupervisorMessages into its channel. The heartbeat
-// timer samples the tree and rewrites status.json every second, touching only heartbeat and usage fields, under
-// the same lock as the loop's writes (Publish), so a long stop never makes the supervisor look dead.
+// watcher, the health probe and signal handlers only post SupervisorMessages into its channel. Idle, the supervisor
+// sleeps until something happens (issue #16): the service exits (SIGCHLD), a control request or a quota change
+// arrives (inotify), or the tick is due. The tick (ServiceSupervisor.Reporting.cs) samples the tree and rewrites
+// status.json once per heartbeat interval (spec heartbeat_interval_ms, 5 s by default), every second only while
+// hang detection or a limit needs a sample; it touches only heartbeat and usage fields, under the same lock as the
+// loop's writes (Publish), so a long stop never makes the supervisor look dead.
 // The loop's collaborators each do one thing and decide nothing: StartCommand (what to execute), ChildRegistry (the
 // children .NET reaps), ServiceKiller (the two-stage stop), HangDetector (progress), HealthProbe (/healthz). The
 // loop's decisions are in ServiceSupervisor.Decisions.cs; what it writes in ServiceSupervisor.Reporting.cs.
@@ -39,6 +42,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
     private readonly HangDetector _hang = new();
     private readonly HealthProbe _health;
     private readonly TreeSampler _sampler = new();
+    private readonly CpuFloor _floor;
     private LimitEnforcer? _limits;
     private readonly RotatingLog _stdout;
     private readonly RotatingLog _stderr;
@@ -53,7 +57,9 @@ internal sealed partial class ServiceSupervisor : IDisposable
     private ServiceRun? _run;
     private int _generation;
     private int _restarts;
-    private ITimer? _heartbeat;
+    private ITimer? _ticker;
+    private ControlWatcher? _control;
+    private FileSystemWatcher? _quotasWatch;
     private ITimer? _restartTimer;
 
     public ServiceSupervisor(StateDirectory state, string name, ServiceSpec spec, ILogger log, TimeProvider? time = null)
@@ -63,7 +69,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _spec = spec;
         _log = log;
         _time = time ?? TimeProvider.System;
-        // status.json is rewritten every second: atomic rename keeps it whole against crashes; fsync would only buy
+        // status.json is rewritten every heartbeat: atomic rename keeps it whole against crashes; fsync would only buy
         // durability against power loss for a document that is stale by then anyway.
         _store = new StatusStore(new StatusStoreOptions { Fsync = false, TimeProvider = _time });
         _events = new JsonLinesLog<StabilityEvent>(state.EventsLogPath);
@@ -79,7 +85,8 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _limitHitsSeen = _memoryGroup?.LimitHits() ?? 0;
         _alerter = new Alerter(_time, log, _children.Start, _children.Forget);
         _killer = new ServiceKiller(name, _cgroup, _children, _self.Pid, log, _time, (type, severity, message, data) => Event(type, severity, message, data));
-        _health = new HealthProbe(_time, Post);
+        _floor = new CpuFloor(FloorChanged);
+        _health = new HealthProbe(_time, Post, OnProbeAnswered);
         _status = new ProcessStatus
         {
             Name = name,
@@ -88,6 +95,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
             SupervisorPid = _self.Pid,
             SupervisorStartTicks = _self.StartTicks,
             Host = Environment.MachineName,
+            HeartbeatIntervalMs = spec.HeartbeatIntervalMs,
         };
     }
 
@@ -101,10 +109,15 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _killer.EndLeftovers(previous);
         Publish(s => s with { LastControl = previous?.LastControl });
         Event("supervisor_started", EventSeverity.Info, $"Supervisor {_self.Pid} started for '{_name}' ({_spec.FilePath}).");
-        _heartbeat = _time.CreateTimer(_ => Beat(), null, TimeSpan.Zero, TimeSpan.FromSeconds(1));
         using var control = new ControlWatcher(_state.ServiceControlPath(_name), _store, previous?.LastControl?.RequestId,
-            (request, owner) => Post(new SupervisorMessage.Control(request, owner)), _time);
-        _log.Information("Watching {Path} ({Mode})", _state.ServiceControlPath(_name), control.Watching ? "file-system watch and poll" : "poll only");
+            (request, owner) => Post(new SupervisorMessage.Control(request, owner)), _time,
+            writtenElsewhere: Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { Length: > 0 });
+        _control = control;
+        _log.Information("Watching {Path} ({Mode})", _state.ServiceControlPath(_name),
+            (control.Watching, control.Polling) switch { (true, false) => "file-system watch, checked again each tick", (true, true) => "file-system watch and poll", _ => "poll only" });
+        _quotasWatch = WatchQuotas();
+        _period = HeartbeatInterval;
+        _ticker = _time.CreateTimer(_ => Tick(), null, TimeSpan.Zero, _period);
 
         Spawn();
         await foreach (var message in _inbox.Reader.ReadAllAsync().ConfigureAwait(false))
@@ -112,7 +125,8 @@ internal sealed partial class ServiceSupervisor : IDisposable
             var final = await HandleAsync(message).ConfigureAwait(false);
             if (final is { } state)
             {
-                _heartbeat.Dispose();
+                _ticker.Dispose();
+                _quotasWatch?.Dispose();
                 _restartTimer?.Dispose();
                 Publish(s => s with { LastHeartbeat = _time.GetUtcNow() });
                 _log.Information("Supervision of {Service} ends: {State}", _name, state);
@@ -227,6 +241,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _run = run;
         _tracker.RecordStart();
         _hang.Reset();
+        _floor.Reset();
         _stdout.StartPump(process.StandardOutput.BaseStream, $"stdout of {run.Pid}");
         _stderr.StartPump(process.StandardError.BaseStream, $"stderr of {run.Pid}");
         _ = WaitForExitAsync(run);
@@ -240,7 +255,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         Publish(s => s with
         {
             Status = ServiceState.Starting, Pid = run.Pid, PidStartTicks = run.StartTicks, StartTime = run.StartedAt,
-            NextRestartAt = null, Restarts = _restarts, ErrorMessage = null,
+            NextRestartAt = null, Restarts = _restarts, ErrorMessage = null, CpuPolicy = StartedPolicy(spec),
         });
         Event("started", EventSeverity.Info, $"Started '{_name}' as pid {run.Pid}.", run.StartedAt, ("pid", Str(run.Pid)));
         if (spec.HealthUrl is null)
@@ -258,6 +273,9 @@ internal sealed partial class ServiceSupervisor : IDisposable
         {
             _ = _health.RunAsync(run, spec, run.Monitors.Token);
         }
+
+        // A new run may need a sample each second (hang detection): the tick re-judges its pace now.
+        Wake();
     }
 
     private async Task WaitForExitAsync(ServiceRun run)
@@ -302,7 +320,8 @@ internal sealed partial class ServiceSupervisor : IDisposable
 
     public void Dispose()
     {
-        _heartbeat?.Dispose();
+        _ticker?.Dispose();
+        _quotasWatch?.Dispose();
         _restartTimer?.Dispose();
         _stdout.Dispose();
         _stderr.Dispose();

@@ -10,7 +10,7 @@ namespace StabilityTools.Supervisor;
 
 /// <summary>
 /// What the supervisor executes for one run of a service, built from its immutable spec: the program in a session of
-/// its own, at its priority, as its user, with its environment, its GPUs and, where a memory cgroup is writable, in
+/// its own, at its priority and CPU policy, as its user, with its environment, its GPUs and, where a memory cgroup is writable, in
 /// that group from its first instruction. Every wrapper execs the next, so the service keeps the pid the supervisor
 /// started.
 /// </summary>
@@ -19,7 +19,7 @@ internal static class StartCommand
     public static ProcessStartInfo Build(ServiceSpec spec, string name, StateDirectory state, StatusStore store, MemoryCgroup? memoryGroup)
     {
         // setsid(1) execs the program in a new session (the pid stays the same: a freshly forked child is not a group
-        // leader, so setsid needs no fork). nice(1) and setpriv(1) exec in turn, so the service keeps that pid too.
+        // leader, so setsid needs no fork). nice(1), chrt(1) and setpriv(1) exec in turn, so the service keeps that pid too.
         var info = new ProcessStartInfo(ExecutableResolver.Resolve("setsid") ?? "/usr/bin/setsid")
         {
             UseShellExecute = false,
@@ -33,6 +33,15 @@ internal static class StartCommand
             info.ArgumentList.Add(ExecutableResolver.Resolve("nice") ?? "/usr/bin/nice");
             info.ArgumentList.Add("-n");
             info.ArgumentList.Add(Str(nice));
+        }
+
+        if (IdleChrt(spec) is { } chrt)
+        {
+            // SCHED_IDLE before the program runs, so every thread it ever starts inherits it (a policy set on a pid
+            // later covers that one thread). chrt(1) execs too: same pid. The nice value above stays for the floor.
+            info.ArgumentList.Add(chrt);
+            info.ArgumentList.Add("--idle");
+            info.ArgumentList.Add("0");
         }
 
         if (spec.RunAsUser is { } user && UserAccount.Find(user) is { } account)
@@ -67,6 +76,10 @@ internal static class StartCommand
 
         return info;
     }
+
+    /// <summary>chrt(1) when <paramref name="spec"/> asks for the idle policy and the platform has it (util-linux); null otherwise.</summary>
+    public static string? IdleChrt(ServiceSpec spec) =>
+        spec.CpuPolicy == ServiceSpec.CpuPolicyIdle && OperatingSystem.IsLinux() ? ExecutableResolver.Resolve("chrt") : null;
 
     private static void AddGpus(ProcessStartInfo info, ServiceSpec spec, string name, StateDirectory state, StatusStore store)
     {

@@ -84,7 +84,10 @@ public sealed class DashboardOptions
     /// <summary>A training status or heartbeat older than this is shown as stale. Default 30 s.</summary>
     public TimeSpan TrainingStaleAfter { get; set; } = StabilityTools.Engine.Status.Liveness.TrainerStaleAfter;
 
-    /// <summary>A supervisor status older than this is shown as stale (state unknown); supervisors rewrite it every second. Default 5 s.</summary>
+    /// <summary>
+    /// The least age at which a supervisor status is shown as stale (state unknown). Default 5 s; the bound applied is
+    /// 3 of the heartbeat intervals the supervisor announced when that is longer (Liveness.SupervisorStaleBound).
+    /// </summary>
     public TimeSpan ProcessStaleAfter { get; set; } = StabilityTools.Engine.Status.Liveness.SupervisorStaleAfter;
 
     /// <summary>How often <c>dashboard_state.json</c> is rewritten. Default 5 s.</summary>

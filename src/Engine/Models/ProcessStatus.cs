@@ -28,13 +28,22 @@ public sealed record ProcessStatus : StatusDocument, IStatusSchema
     /// <summary>When the current service process started, UTC.</summary>
     public DateTimeOffset? StartTime { get; init; }
 
-    /// <summary>The supervisor's last heartbeat (it rewrites this file at least once a second while alive).</summary>
+    /// <summary>The supervisor's last heartbeat (it rewrites this file at least every <see cref="HeartbeatIntervalMs"/> while alive).</summary>
     public DateTimeOffset? LastHeartbeat { get; init; }
 
-    /// <summary>Resident memory of the service's whole process tree, MB.</summary>
+    /// <summary>
+    /// How often this supervisor beats, ms (its spec's <c>heartbeat_interval_ms</c>); readers judge staleness against it
+    /// (<c>Status.Liveness</c>). Null in files of supervisors before it existed, which beat every second.
+    /// </summary>
+    public int? HeartbeatIntervalMs { get; init; }
+
+    /// <summary>The CPU scheduling policy the service runs under now: <c>idle</c> (SCHED_IDLE), <c>normal</c> (also while the floor lifts an idle service), or null (the supervisor's, not set).</summary>
+    public string? CpuPolicy { get; init; }
+
+    /// <summary>Resident memory of the service's whole process tree, MB, sampled with each heartbeat.</summary>
     public double MemoryUsage { get; init; }
 
-    /// <summary>CPU use of the service's whole process tree, percent of one core.</summary>
+    /// <summary>CPU use of the service's whole process tree, percent of one core, averaged since the previous sample (at most one heartbeat interval).</summary>
     public double CpuUsage { get; init; }
 
     /// <summary>Why the service is not healthy, when it is not.</summary>

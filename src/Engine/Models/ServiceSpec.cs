@@ -7,7 +7,7 @@ namespace StabilityTools.Engine.Models;
 /// change it with <c>with</c>, and validate it before use (<c>spec.Validate()</c>, <see cref="Services.ServiceSpecValidation"/>, which
 /// checks it against this machine too).
 /// </summary>
-public sealed record ServiceSpec : StatusDocument, IStatusSchema
+public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
 {
     /// <summary>The exit code the dashboard uses when its port is taken.</summary>
     public const int PortInUseExitCode = 98;
@@ -143,8 +143,10 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
 
     /// <summary>
     /// A spec with the defaults of <paramref name="kind"/>: training restarts on failure and is judged hung after
-    /// 120 s without progress; a dashboard restarts always, runs at nice 10 with all GPUs hidden, is probed with a 1 s
-    /// timeout, and treats exit code 98 (port in use) as fatal.
+    /// 120 s without progress; a dashboard restarts always, runs under <c>SCHED_IDLE</c> (nice 10 when its floor lifts
+    /// it) with all GPUs hidden, is probed with a 1 s timeout, and treats exit code 98 (port in use) as fatal. Any other
+    /// program keeps the normal policy unless its spec asks for <c>idle</c>: without a health probe nothing would lift a
+    /// starved one (a data feeder the trainer waits for, for one).
     /// </summary>
     public static ServiceSpec ForKind(ServiceKind kind, string name, string filePath, IEnumerable<string>? arguments = null) => kind switch
     {
@@ -156,7 +158,7 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
         ServiceKind.Dashboard => new ServiceSpec
         {
             Name = name, Kind = kind, FilePath = filePath, Arguments = arguments?.ToArray() ?? [],
-            RestartPolicy = RestartPolicy.Always, Nice = 10, HideGpus = true, FatalExitCodes = [PortInUseExitCode],
+            RestartPolicy = RestartPolicy.Always, Nice = 10, CpuPolicy = CpuPolicyIdle, HideGpus = true, FatalExitCodes = [PortInUseExitCode],
             // A dashboard answers /healthz in milliseconds; a second without an answer on a fresh connection is a saturated one.
             HealthTimeoutMs = 1000,
         },
@@ -175,7 +177,7 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
     public ServiceSpec WithLimitsFrom(ServiceSpec reloaded) => reloaded with
     {
         Name = Name, Kind = Kind, FilePath = FilePath, Arguments = Arguments, Environment = Environment,
-        WorkingDirectory = WorkingDirectory, RunAsUser = RunAsUser, Nice = Nice, HideGpus = HideGpus, HealthUrl = HealthUrl,
+        WorkingDirectory = WorkingDirectory, RunAsUser = RunAsUser, Nice = Nice, CpuPolicy = CpuPolicy, HideGpus = HideGpus, HealthUrl = HealthUrl,
         Port = Port, AlertCommand = AlertCommand, AlertWebhookUrl = AlertWebhookUrl, Slurm = Slurm,
     };
 
@@ -197,6 +199,7 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
         Check(WorkingDirectory == other.WorkingDirectory, "working_directory");
         Check(RunAsUser == other.RunAsUser, "run_as_user");
         Check(Nice == other.Nice && HideGpus == other.HideGpus, "nice/hide_gpus");
+        Check(CpuPolicy == other.CpuPolicy, "cpu_policy");
         Check(HealthUrl == other.HealthUrl && Port == other.Port, "health_url/port");
         Check((AlertCommand ?? []).SequenceEqual(other.AlertCommand ?? []) && AlertWebhookUrl == other.AlertWebhookUrl, "alert_command/alert_webhook_url");
         return differ.Count == 0 ? null : string.Join(", ", differ);

@@ -5,7 +5,10 @@ namespace StabilityTools.Engine.Services;
 /// <summary>Options of a <see cref="ProcessManager"/>. Plain values with documented defaults; validated once.</summary>
 public sealed class ProcessManagerOptions
 {
-    /// <summary>A supervisor whose heartbeat is older than this is taken for gone (state <c>unknown</c>). Default 5 s.</summary>
+    /// <summary>
+    /// The least heartbeat age at which a supervisor is taken for gone (state <c>unknown</c>). Default 5 s; the bound
+    /// applied is 3 of the heartbeat intervals the supervisor announced when that is longer (<see cref="Status.Liveness.SupervisorStaleBound"/>).
+    /// </summary>
     public TimeSpan StaleAfter { get; init; } = Status.Liveness.SupervisorStaleAfter;
 
     /// <summary>The longest wait for a new service to reach <c>running</c>, on top of its spec's startup grace. Default 30 s.</summary>

@@ -137,6 +137,16 @@ public static partial class ServiceSpecValidation
             Problem("nice", $"must be between -20 and 19; was {nice}.");
         }
 
+        if (spec.CpuPolicy is not (null or ServiceSpec.CpuPolicyIdle or ServiceSpec.CpuPolicyNormal))
+        {
+            Problem("cpu_policy", $"must be '{ServiceSpec.CpuPolicyIdle}' (SCHED_IDLE, the lowest CPU weight) or '{ServiceSpec.CpuPolicyNormal}'; was '{spec.CpuPolicy}'.");
+        }
+
+        if (spec.HeartbeatIntervalMs is < 1000 or > 60_000)
+        {
+            Problem("heartbeat_interval_ms", $"must be between 1000 and 60000 (readers call a supervisor gone after {Status.Liveness.StaleHeartbeats} missed heartbeats); was {spec.HeartbeatIntervalMs}.");
+        }
+
         if (spec.RunAsUser is not null && checkFiles)
         {
             if (UserAccount.Find(spec.RunAsUser) is null)

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.Services;
+using StabilityTools.Engine.Status;
+
+namespace StabilityTools.Supervisor.Tests.Supervisor;
+
+/// <summary>Issue #16: an idle supervisor beats at its announced interval; a service that asks for the idle CPU policy runs under SCHED_IDLE, with a floor.</summary>
+public sealed class IdleSupervisorTests
+{
+    [Fact(Timeout = 300_000)]
+    public async Task An_idle_supervisor_rewrites_its_status_at_the_announced_interval_not_every_second()
+    {
+        await using var h = new SupervisorHarness();
+        await h.StartAsync(SupervisorHarness.Dummy("quiet", ServiceKind.Program, "sleep") with { HeartbeatIntervalMs = 2000 });
+        var path = h.State.ServiceStatusPath("quiet");
+        var store = new StatusStore();
+
+        // Three successive heartbeats: each about 2 s after the one before (never the old 1 s), and announced.
+        var beats = new List<DateTimeOffset>();
+        var clock = Stopwatch.StartNew();
+        while (beats.Count < 3)
+        {
+            Assert.True(clock.Elapsed < SupervisorHarness.Patience, $"only {beats.Count} heartbeats in {clock.Elapsed.TotalSeconds:0} s");
+            var status = store.Read<ProcessStatus>(path).Document;
+            if (status is { LastHeartbeat: { } beat } && (beats.Count == 0 || beat != beats[^1]))
+            {
+                Assert.Equal(2000, status.HeartbeatIntervalMs);
+                beats.Add(beat);
+            }
+
+            await Task.Delay(50, SupervisorHarness.Token);
+        }
+
+        for (var i = 1; i < beats.Count; i++)
+        {
+            Assert.InRange((beats[i] - beats[i - 1]).TotalSeconds, 1.5, 3.5);
+        }
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_control_request_is_answered_at_once_although_the_supervisor_sleeps_between_heartbeats()
+    {
+        await using var h = new SupervisorHarness();
+        await h.StartAsync(SupervisorHarness.Dummy("sleeper", ServiceKind.Program, "sleep") with { HeartbeatIntervalMs = 60_000 });
+
+        var clock = Stopwatch.StartNew();
+        await h.Manager.SendAsync("sleeper", ControlRequest.Create(ControlCommand.ReloadLimits), SupervisorHarness.Token);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"acknowledged after {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Every_thread_of_a_service_at_the_idle_policy_runs_under_SCHED_IDLE_and_the_status_says_so()
+    {
+        var spec = SupervisorHarness.Dummy("idler", ServiceKind.Program, "sleep") with { CpuPolicy = ServiceSpec.CpuPolicyIdle };
+        Assert.SkipUnless(StartCommand.IdleChrt(spec) is not null, "chrt(1) is not installed here");
+        await using var h = new SupervisorHarness();
+        // The dummy is a .NET program: a dozen runtime threads, all started by the program itself after chrt's exec.
+        var started = await h.StartAsync(spec);
+
+        var policies = await SupervisorHarness.EventuallyAsync(
+            () => SchedulingPolicy.OfThreads(started.Pid), p => p is { Count: > 4 }, "the dummy's runtime threads");
+        Assert.All(policies, p => Assert.Equal(SchedulingPolicy.Idle, p.Value));
+        Assert.Equal(ServiceSpec.CpuPolicyIdle, new StatusStore().Read<ProcessStatus>(h.State.ServiceStatusPath("idler")).Document!.CpuPolicy);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_service_that_asks_for_the_normal_policy_keeps_it()
+    {
+        await using var h = new SupervisorHarness();
+        var started = await h.StartAsync(SupervisorHarness.Dummy("normal", ServiceKind.Program, "sleep") with { CpuPolicy = ServiceSpec.CpuPolicyNormal });
+
+        var policies = await SupervisorHarness.EventuallyAsync(
+            () => SchedulingPolicy.OfThreads(started.Pid), p => p is { Count: > 4 }, "the dummy's runtime threads");
+        Assert.All(policies, p => Assert.Equal(SchedulingPolicy.Normal, p.Value));
+        Assert.Equal(ServiceSpec.CpuPolicyNormal, new StatusStore().Read<ProcessStatus>(h.State.ServiceStatusPath("normal")).Document!.CpuPolicy);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task The_floor_lifts_a_slow_idle_service_to_normal_and_quick_answers_put_it_back()
+    {
+        Assert.SkipUnless(StartCommand.IdleChrt(ServiceSpec.ForKind(ServiceKind.Dashboard, "x", "/bin/true")) is not null, "chrt(1) is not installed here");
+        Assert.SkipUnless(Environment.UserName == "root", "leaving SCHED_IDLE needs root (or RLIMIT_NICE)");
+        using var process = Process.Start(new ProcessStartInfo("chrt", ["--idle", "0", "sleep", "60"]))!;
+        try
+        {
+            await SupervisorHarness.EventuallyAsync(
+                () => SchedulingPolicy.OfThreads(process.Id), p => p is { Count: > 0 } && p!.Values.All(v => v == SchedulingPolicy.Idle), "sleep under SCHED_IDLE");
+            var changes = new List<(bool Lifted, int Threads)>();
+            var floor = new CpuFloor((lifted, threads) => changes.Add((lifted, threads)));
+            var timeout = TimeSpan.FromSeconds(1);
+
+            floor.Observe(process.Id, ok: true, TimeSpan.FromMilliseconds(20), timeout);
+            Assert.Empty(changes);
+            floor.Observe(process.Id, ok: true, TimeSpan.FromMilliseconds(600), timeout);
+            Assert.Equal([(true, 1)], changes);
+            Assert.All(SchedulingPolicy.OfThreads(process.Id), p => Assert.Equal(SchedulingPolicy.Normal, p.Value));
+
+            for (var i = 0; i < CpuFloor.QuickAnswersToLower; i++)
+            {
+                floor.Observe(process.Id, ok: true, TimeSpan.FromMilliseconds(20), timeout);
+            }
+
+            Assert.Equal([(true, 1), (false, 1)], changes);
+            Assert.All(SchedulingPolicy.OfThreads(process.Id), p => Assert.Equal(SchedulingPolicy.Idle, p.Value));
+        }
+        finally
+        {
+            process.Kill();
+        }
+    }
+}
