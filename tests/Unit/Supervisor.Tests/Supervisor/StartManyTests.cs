@@ -15,7 +15,7 @@ public sealed class StartManyTests
     {
         await using var h = new SupervisorHarness();
         var specs = Enumerable.Range(0, 8).Select(i => SupervisorHarness.Dummy($"many-{i}", ServiceKind.Program, "sleep"))
-            .Append(ServiceSpec.ForKind(ServiceKind.Program, "broken", "/no/such/program") with { StartupGraceMs = 300 })
+            .Append(ServiceSpec.ForKind(ServiceKind.Program, "broken", "/bin/sh", ["-c", "echo cannot start >&2; exit 3"]) with { StartupGraceMs = 300, RestartPolicy = RestartPolicy.Never })
             .ToList();
 
         var outcomes = await h.Manager.StartManyAsync(specs, wait: true, null, SupervisorHarness.Token);
@@ -24,6 +24,7 @@ public sealed class StartManyTests
         var broken = Assert.Single(outcomes, o => !o.Succeeded);
         Assert.Equal("broken", broken.Name);
         Assert.IsType<ServiceStartException>(broken.Error);
+        Assert.Contains("cannot start", broken.Error!.Message);
         Assert.All(outcomes.Where(o => o.Succeeded), o => Assert.Equal(ServiceState.Running, o.Info!.State));
         Assert.Equal(8, outcomes.Select(o => o.Info?.SupervisorPid).OfType<int>().Distinct().Count());
         Assert.NotEqual(ServiceState.Running, h.Manager.GetStatus("broken").State);
