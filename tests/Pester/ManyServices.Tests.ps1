@@ -36,11 +36,11 @@ BeforeAll {
     # supervisor of $State runs.
     function Assert-RunningExactlyOnce([string] $State, [string[]] $Names) {
         $table = Get-ProcessTable
-        $supervisors = foreach ($pid in $table.Keys) {
-            $command = $table[$pid].Command
+        $supervisors = foreach ($id in $table.Keys) {
+            $command = $table[$id].Command
             $at = [array]::IndexOf($command, '--service')
             if ($at -ge 0 -and [array]::IndexOf($command, $State) -ge 0) {
-                [pscustomobject]@{ Pid = $pid; Name = $command[$at + 1] }
+                [pscustomobject]@{ Pid = $id; Name = $command[$at + 1] }
             }
         }
         ($supervisors.Name | Sort-Object) -join ',' | Should -Be (($Names | Sort-Object) -join ',') -Because 'one supervisor per service, no more'

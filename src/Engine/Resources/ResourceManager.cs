@@ -71,6 +71,13 @@ public sealed partial class ResourceManager
 
         exclusive |= quotas.GpuQuotas.Any(q => q.Service == service && q.Exclusive);
         var allocation = new GpuAllocation(service, wanted, exclusive && wanted.Count > 0, _time.GetUtcNow());
+        if (snapshot is { Error: null, Devices.Count: 0 } && quotas.Devices is null or { Count: 0 } && quotas.GpuAllocations.All(a => a.Service != service))
+        {
+            // No GPU here and none recorded: there is nothing to give, record or conflict with. Skipping the locked
+            // rewrite (which judges every allocation's holder) keeps fifty concurrent starts from queueing on quotas.json.
+            return allocation;
+        }
+
         Update(
             current =>
             {
