@@ -214,19 +214,24 @@ public sealed partial class ProcessManager
             throw new ServiceNotFoundException(name, State.Root);
         }
 
-        if (LiveSupervisor(ReadStatus(name).Document) is null)
+        if (LiveSupervisorIdentity(ReadStatus(name).Document) is not { } supervisor)
         {
             throw new ProcessCommunicationException($"'{name}' has no live supervisor to send '{request.Command}' to. Start it first.") { Service = name };
         }
 
         RemoveForeignControlFile(name);
         _store.Write(State.ServiceControlPath(name), request, cancellationToken);
-        var status = await WaitForAsync(name, s => s?.LastControl?.RequestId == request.RequestId || LiveSupervisor(s) is null,
+        // Done at the acknowledgement, or when the supervisor's process is gone: not when one read of status.json
+        // finds no document, which a loaded machine can give for a moment and which says nothing of the supervisor.
+        bool Acknowledged(ProcessStatus? s) => s?.LastControl?.RequestId == request.RequestId;
+        var status = await WaitForAsync(name, s => Acknowledged(s) || !supervisor.IsAlive(),
             _options.ControlTimeout,
             $"The supervisor of '{name}' did not acknowledge '{request.Command}' within {_options.ControlTimeout.TotalSeconds:0.#} s. " +
             "It may be stuck: run the command again with -Force.", cancellationToken).ConfigureAwait(false);
-        return status?.LastControl is { } ack && ack.RequestId == request.RequestId
-            ? ack
+        // A supervisor that acknowledged and then ended at once (a stop) left its last word in status.json.
+        status = Acknowledged(status) ? status : ReadStatus(name).Document;
+        return Acknowledged(status)
+            ? status!.LastControl!
             : throw new ProcessCommunicationException($"The supervisor of '{name}' ended before it acknowledged '{request.Command}'.") { Service = name };
     }
 
