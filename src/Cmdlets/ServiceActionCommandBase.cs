@@ -7,7 +7,8 @@ namespace StabilityTools.Cmdlets;
 /// <summary>
 /// The shared body of the cmdlets that act on existing services (Stop-*, Restart-StabilityProcess): names from the
 /// parameter or the pipeline, the piped services' own state directory, ShouldProcess per service, one bad name
-/// reported without stopping the rest.
+/// reported without stopping the rest. The actions run all at once when the input ends (<c>Get-ProcessStatus |
+/// Stop-TrainingProcess</c> stops every service together, not one after another).
 /// </summary>
 public abstract class ServiceActionCommandBase : StabilityCmdlet
 {
@@ -32,13 +33,16 @@ public abstract class ServiceActionCommandBase : StabilityCmdlet
     /// <summary>The engine call for one service.</summary>
     protected abstract Task<ServiceInfo> ActAsync(ProcessManager manager, string name, IProgress<string> progress, CancellationToken cancellationToken);
 
+    private readonly List<(ProcessManager Manager, string Name)> _accepted = [];
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
         ProcessManager manager;
         try
         {
-            manager = new ProcessManager(LocateStateDirectory(PipedStateRoot));
+            var state = LocateStateDirectory(PipedStateRoot);
+            manager = _accepted.Select(a => a.Manager).FirstOrDefault(m => m.State.Root == state.Root) ?? new ProcessManager(state);
         }
         catch (StabilityException ex)
         {
@@ -46,8 +50,14 @@ public abstract class ServiceActionCommandBase : StabilityCmdlet
             return;
         }
 
+        // Each name is judged and confirmed here, as it arrives; the actions all run together once the input is done.
         foreach (var name in Name)
         {
+            if (_accepted.Contains((manager, name)))
+            {
+                continue;
+            }
+
             try
             {
                 if (!manager.Exists(name))
@@ -55,24 +65,46 @@ public abstract class ServiceActionCommandBase : StabilityCmdlet
                     throw new ServiceNotFoundException(name, manager.State.Root);
                 }
 
-                if (!ShouldProcess($"service '{name}' in '{manager.State.Root}'", Action))
+                if (ShouldProcess($"service '{name}' in '{manager.State.Root}'", Action))
                 {
-                    continue;
+                    _accepted.Add((manager, name));
                 }
+            }
+            catch (Exception ex) when (ex is StabilityException or ArgumentException)
+            {
+                WriteStabilityError(ex, name);
+            }
+        }
+    }
 
-                var info = PipelineWait.Run(this, Activity(name), (progress, token) => ActAsync(manager, name, progress, token), CancellationToken);
-                if (PassThru)
-                {
-                    WriteObject(info);
-                }
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        foreach (var group in _accepted.GroupBy(a => a.Manager))
+        {
+            var names = group.Select(a => a.Name).ToList();
+            var activity = names.Count == 1 ? Activity(names[0]) : $"{Action}: {names.Count} services";
+            IReadOnlyList<ServiceOutcome> outcomes;
+            try
+            {
+                outcomes = PipelineWait.Run(this, activity,
+                    (progress, token) => group.Key.ForEachServiceAsync(names, (manager, name) => ActAsync(manager, name, progress, token), token), CancellationToken);
             }
             catch (OperationCanceledException)
             {
                 throw new PipelineStoppedException();
             }
-            catch (Exception ex) when (ex is StabilityException or ArgumentException)
+
+            foreach (var outcome in outcomes)
             {
-                WriteStabilityError(ex, name);
+                if (outcome.Error is { } error)
+                {
+                    WriteStabilityError(error, outcome.Name);
+                }
+                else if (PassThru)
+                {
+                    WriteObject(outcome.Info);
+                }
             }
         }
     }

@@ -29,13 +29,18 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
         ? null
         : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory);
 
-    /// <summary>The state directory, created when missing (for cmdlets that write).</summary>
+    /// <summary>
+    /// The state directory, created when missing (for cmdlets that write); <paramref name="pipedRoot"/>, the
+    /// <c>StateRoot</c> of piped services, is used when -StateDirectory is not given.
+    /// </summary>
     /// <remarks>A directory that cannot be used ends the call with a terminating error carrying the exception's id.</remarks>
-    protected StateDirectory OpenStateDirectory()
+    protected StateDirectory OpenStateDirectory(string? pipedRoot = null)
     {
         try
         {
-            return Announce(Engine.State.StateDirectory.Open(ResolvedStateDirectory));
+            return StateDirectory is null && pipedRoot is not null
+                ? Announce(Engine.State.StateDirectory.Open(pipedRoot), "the piped services' StateRoot")
+                : Announce(Engine.State.StateDirectory.Open(ResolvedStateDirectory));
         }
         catch (StateDirectoryException ex)
         {

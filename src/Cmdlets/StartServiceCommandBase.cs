@@ -11,6 +11,10 @@ public abstract class StartServiceCommandBase : StabilityCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Return as soon as the supervisor runs (its status.json names it), without waiting until the service is running.</summary>
+    [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
     /// <summary>More than this many restarts within -CircuitWindowSeconds make the service fatal. Default 5.</summary>
     [Parameter]
     [ValidateRange(0, 1_000_000)]
@@ -61,12 +65,36 @@ public abstract class StartServiceCommandBase : StabilityCmdlet
     protected ServiceInfo Start(Engine.State.StateDirectory state, ServiceSpec spec, bool passThru = true)
     {
         var manager = new ProcessManager(state);
-        var info = PipelineWait.Run(this, $"Starting '{spec.Name}'", (progress, token) => manager.StartAsync(spec, progress, token), CancellationToken);
+        var info = PipelineWait.Run(this, $"Starting '{spec.Name}'", (progress, token) => manager.StartAsync(spec, !NoWait, progress, token), CancellationToken);
         if (PassThru && passThru)
         {
             WriteObject(info);
         }
 
         return info;
+    }
+
+    /// <summary>
+    /// After the caller's ShouldProcess: starts every spec at once in <paramref name="state"/> and waits for all (each
+    /// until it runs, or with -NoWait until its supervisor runs), with progress. A service that fails is reported as a
+    /// non-terminating error naming it (nothing of it is left running); the others still start. -PassThru writes the
+    /// status of each started one, in the order given.
+    /// </summary>
+    protected void StartMany(Engine.State.StateDirectory state, IReadOnlyList<ServiceSpec> specs)
+    {
+        var manager = new ProcessManager(state);
+        var activity = specs.Count == 1 ? $"Starting '{specs[0].Name}'" : $"Starting {specs.Count} services";
+        var outcomes = PipelineWait.Run(this, activity, (progress, token) => manager.StartManyAsync(specs, !NoWait, progress, token), CancellationToken);
+        foreach (var outcome in outcomes)
+        {
+            if (outcome.Error is { } error)
+            {
+                WriteStabilityError(error, outcome.Name);
+            }
+            else if (PassThru)
+            {
+                WriteObject(outcome.Info);
+            }
+        }
     }
 }

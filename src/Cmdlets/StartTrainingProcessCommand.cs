@@ -18,11 +18,21 @@ namespace StabilityTools.Cmdlets;
 [OutputType(typeof(ServiceInfo))]
 public sealed class StartTrainingProcessCommand : StartServiceCommandBase
 {
-    /// <summary>The service name. Default <c>training</c>.</summary>
-    [Parameter(Position = 0)]
+    private readonly List<(string Name, string? StateRoot)> _requested = [];
+
+    /// <summary>
+    /// The services to start, each with the same settings, all at once. Default <c>training</c>. Also from the
+    /// pipeline: names, or objects with a Name (and StateRoot) property such as Get-ProcessStatus output.
+    /// </summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ServiceNameCompleter))]
     [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = BuiltInServices.TrainingName;
+    public string[] Name { get; set; } = [BuiltInServices.TrainingName];
+
+    /// <summary>The state directory of piped services (their <c>StateRoot</c> property); -StateDirectory wins.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    [Alias("StateRoot")]
+    public string? PipedStateRoot { get; set; }
 
     /// <summary>A configuration file for the built-in trainer (<c>--config</c>). Not with -FilePath.</summary>
     [Parameter]
@@ -56,6 +66,14 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? RunAsUser { get; set; }
+
+    /// <summary>
+    /// With -FilePath: how long a new process must stay up before it counts as running, seconds (a program that cannot
+    /// say when it is ready). Default 1. The built-in trainer is running at its first heartbeat instead.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0.0, 3600.0)]
+    public double? StartupGraceSeconds { get; set; }
 
     /// <summary>Restart the service when its training progress stalls this many seconds; 0 turns hang detection off. Default 120.</summary>
     [Parameter]
@@ -108,37 +126,62 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
     public string[]? SbatchArgument { get; set; }
 
     /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+        {
+            if (!_requested.Contains((name, PipedStateRoot)))
+            {
+                _requested.Add((name, PipedStateRoot));
+            }
+        }
+    }
+
+    /// <inheritdoc />
     protected override void EndProcessing()
     {
         try
         {
-            // Only located here: -WhatIf must not even create the state directory.
-            var state = LocateStateDirectory();
+            // Problems of the whole call end it before anything starts; a bad name is that name's error only.
             if (FilePath is not null && ConfigPath is not null)
             {
                 throw new ConfigurationException(new ConfigurationProblem(null, null, "ConfigPath",
-                    "-ConfigPath is for the built-in trainer; with -FilePath pass the program's own options in -ArgumentList.")) { Service = Name };
+                    "-ConfigPath is for the built-in trainer; with -FilePath pass the program's own options in -ArgumentList.")) { Service = _requested[0].Name };
             }
 
-            var spec = FilePath is null
-                ? BuiltInServices.Trainer(state, Name, ConfigPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ConfigPath))
-                : ServiceSpec.ForKind(ServiceKind.Training, Name, ResolveProgram(FilePath), ArgumentList);
-            spec = spec with
+            if (FilePath is null && StartupGraceSeconds is not null)
             {
-                RestartPolicy = RestartPolicy is null ? spec.RestartPolicy : ParsePolicy(RestartPolicy),
-                Environment = Environment is null ? spec.Environment : Environment.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? ""),
-                WorkingDirectory = WorkingDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(WorkingDirectory),
-                RunAsUser = RunAsUser,
-                HangTimeoutMs = HangTimeoutSeconds is { } hang ? hang * 1000 : spec.HangTimeoutMs,
-                Slurm = SlurmOptions(),
-            };
-            spec = WithRestartOptions(spec).Validate();
-            if (!ShouldProcess($"service '{Name}' ({spec.FilePath} {string.Join(' ', spec.Arguments)}) in '{state.Root}'", "Start"))
-            {
-                return;
+                throw new ConfigurationException(new ConfigurationProblem(null, null, "StartupGraceSeconds",
+                    "-StartupGraceSeconds is for a -FilePath program: the built-in trainer is running at its first heartbeat. Leave it out, or add -FilePath.")) { Service = _requested[0].Name };
             }
 
-            Start(spec);
+            var slurm = SlurmOptions();
+            foreach (var group in _requested.GroupBy(r => r.StateRoot))
+            {
+                // Only located here: -WhatIf must not even create the state directory.
+                var state = LocateStateDirectory(group.Key);
+                var specs = new List<ServiceSpec>();
+                foreach (var (name, _) in group)
+                {
+                    try
+                    {
+                        var spec = BuildSpec(state, name, slurm);
+                        if (ShouldProcess($"service '{name}' ({spec.FilePath} {string.Join(' ', spec.Arguments)}) in '{state.Root}'", "Start"))
+                        {
+                            specs.Add(spec);
+                        }
+                    }
+                    catch (ConfigurationException ex) when (!Engine.State.StateDirectory.IsValidServiceName(name))
+                    {
+                        WriteStabilityError(ex, name);
+                    }
+                }
+
+                if (specs.Count > 0)
+                {
+                    StartMany(OpenStateDirectory(group.Key), specs);
+                }
+            }
         }
         catch (OperationCanceledException)
         {
@@ -146,8 +189,26 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
         }
         catch (Exception ex) when (ex is StabilityException or ArgumentException)
         {
-            ThrowStabilityError(ex, Name);
+            ThrowStabilityError(ex, _requested.Count == 1 ? _requested[0].Name : string.Join(", ", _requested.Select(r => r.Name)));
         }
+    }
+
+    private ServiceSpec BuildSpec(Engine.State.StateDirectory state, string name, Engine.Models.SlurmJobOptions? slurm)
+    {
+        var spec = FilePath is null
+            ? BuiltInServices.Trainer(state, name, ConfigPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ConfigPath))
+            : ServiceSpec.ForKind(ServiceKind.Training, name, ResolveProgram(FilePath), ArgumentList);
+        spec = spec with
+        {
+            RestartPolicy = RestartPolicy is null ? spec.RestartPolicy : ParsePolicy(RestartPolicy),
+            Environment = Environment is null ? spec.Environment : Environment.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? ""),
+            WorkingDirectory = WorkingDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(WorkingDirectory),
+            RunAsUser = RunAsUser,
+            HangTimeoutMs = HangTimeoutSeconds is { } hang ? hang * 1000 : spec.HangTimeoutMs,
+            StartupGraceMs = StartupGraceSeconds is { } grace ? (int)Math.Round(grace * 1000) : spec.StartupGraceMs,
+            Slurm = slurm,
+        };
+        return WithRestartOptions(spec).Validate();
     }
 
     /// <summary>The Slurm options of -Backend Slurm; null for a local start, which refuses the Slurm-only parameters.</summary>
@@ -160,7 +221,7 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
             return given.Count == 0
                 ? null
                 : throw new ConfigurationException(new ConfigurationProblem(null, null, given[0],
-                    $"-{string.Join(", -", given)} {(given.Count == 1 ? "is" : "are")} for a Slurm job: add -Backend Slurm, or leave {(given.Count == 1 ? "it" : "them")} out.")) { Service = Name };
+                    $"-{string.Join(", -", given)} {(given.Count == 1 ? "is" : "are")} for a Slurm job: add -Backend Slurm, or leave {(given.Count == 1 ? "it" : "them")} out.")) { Service = _requested[0].Name };
         }
 
         var defaults = new Engine.Models.SlurmJobOptions();

@@ -6,7 +6,8 @@
 // hang detection or a limit needs a sample; it touches only heartbeat and usage fields, under the same lock as the
 // loop's writes (Publish), so a long stop never makes the supervisor look dead.
 // The loop's collaborators each do one thing and decide nothing: StartCommand (what to execute), ChildRegistry (the
-// children .NET reaps), ServiceKiller (the two-stage stop), HangDetector (progress), HealthProbe (/healthz). The
+// children .NET reaps), ServiceKiller (the two-stage stop), HangDetector (progress), HealthProbe (/healthz),
+// HeartbeatReadiness (a trainer's first heartbeat). The
 // loop's decisions are in ServiceSupervisor.Decisions.cs; what it writes in ServiceSupervisor.Reporting.cs.
 using System.Diagnostics;
 using System.Globalization;
@@ -258,7 +259,11 @@ internal sealed partial class ServiceSupervisor : IDisposable
             NextRestartAt = null, Restarts = _restarts, ErrorMessage = null, CpuPolicy = StartedPolicy(spec),
         });
         Event("started", EventSeverity.Info, $"Started '{_name}' as pid {run.Pid}.", run.StartedAt, ("pid", Str(run.Pid)));
-        if (spec.HealthUrl is null)
+        if (spec.HealthUrl is null && spec.ReadyOnHeartbeat)
+        {
+            _ = new HeartbeatReadiness(_store, _state, _time, Post).RunAsync(run, spec, run.Monitors.Token);
+        }
+        else if (spec.HealthUrl is null)
         {
             if (spec.StartupGraceMs == 0)
             {

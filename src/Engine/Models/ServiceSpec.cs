@@ -63,8 +63,16 @@ public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
     /// <summary>How long a new process must stay up (and, with a <see cref="HealthUrl"/>, answer it) before it counts as <c>running</c>. Default 1000 ms.</summary>
     public int StartupGraceMs { get; init; } = 1000;
 
-    /// <summary>The longest wait for a first healthy answer from <see cref="HealthUrl"/> at start. Default 30000 ms.</summary>
+    /// <summary>The longest wait for a first healthy answer from <see cref="HealthUrl"/> (or a first heartbeat, with <see cref="ReadyOnHeartbeat"/>) at start. Default 30000 ms.</summary>
     public int StartupTimeoutMs { get; init; } = 30_000;
+
+    /// <summary>
+    /// The service says when it is ready: it is <c>running</c> at its first heartbeat in <c>data/training_status.json</c>
+    /// that carries its own pid, not after <see cref="StartupGraceMs"/> (the built-in trainer). One that beats none
+    /// within <see cref="StartupTimeoutMs"/> counts as running then. Ignored with a <see cref="HealthUrl"/>, which
+    /// decides. Default false (a spec written without the field reads as false: the grace decides).
+    /// </summary>
+    public bool ReadyOnHeartbeat { get; init; }
 
     /// <summary>
     /// No progress for this long restarts the service. Training: progress is <c>progress</c> in

@@ -71,6 +71,15 @@ public sealed partial class ResourceManager
 
         exclusive |= quotas.GpuQuotas.Any(q => q.Service == service && q.Exclusive);
         var allocation = new GpuAllocation(service, wanted, exclusive && wanted.Count > 0, _time.GetUtcNow());
+        if (snapshot is { Error: null, Devices.Count: 0 } && quotas.Devices is null or { Count: 0 } && quotas.GpuAllocations.All(a => a.Service != service)
+            && _store.Read<ResourceQuotas>(_state.QuotasPath).State is ReadState.Ok or ReadState.Stale or ReadState.Missing)
+        {
+            // No GPU here and none recorded: there is nothing to give, record or conflict with. Skipping the locked
+            // rewrite (which judges every allocation's holder) keeps fifty concurrent starts from queueing on quotas.json.
+            // A quotas.json that cannot be read still goes through Update, which refuses it (nothing is started).
+            return allocation;
+        }
+
         Update(
             current =>
             {

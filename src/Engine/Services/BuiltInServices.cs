@@ -39,7 +39,8 @@ public static class BuiltInServices
             arguments.AddRange(["--config", Path.GetFullPath(configPath)]);
         }
 
-        return ServiceSpec.ForKind(ServiceKind.Training, name, program, arguments);
+        // The trainer says when it is up (its first heartbeat): no fixed grace to wait out.
+        return ServiceSpec.ForKind(ServiceKind.Training, name, program, arguments) with { ReadyOnHeartbeat = true };
     }
 
     /// <summary>The memory limit a dashboard gets when it has none yet (the supervisor restarts it over this; kernel-enforced where a cgroup is writable). 512 MiB.</summary>

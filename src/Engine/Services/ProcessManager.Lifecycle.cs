@@ -8,10 +8,15 @@ namespace StabilityTools.Engine.Services;
 /// <summary>The waits and clean-ups behind start, stop and restart: until a new service runs, until a supervisor answers, until nothing of a failed start is left.</summary>
 public sealed partial class ProcessManager
 {
-    private async Task<ServiceInfo> WaitForStartAsync(ServiceSpec spec, SupervisorLaunch launch, IProgress<string>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Until the new supervisor reports the service <c>running</c> (the supervisor decides when: a trainer's first
+    /// heartbeat, a health URL's first answer, or the startup grace of a program that cannot say), or, without
+    /// <paramref name="untilReady"/>, until its supervisor runs and has written its status.
+    /// </summary>
+    private async Task<ServiceInfo> WaitForStartAsync(ServiceSpec spec, SupervisorLaunch launch, bool untilReady, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         var name = spec.Name;
-        var bound = _options.StartTimeout + TimeSpan.FromMilliseconds(Math.Max(spec.StartupGraceMs, spec.HealthUrl is null ? 0 : spec.StartupTimeoutMs));
+        var bound = _options.StartTimeout + TimeSpan.FromMilliseconds(Math.Max(spec.StartupGraceMs, spec.HealthUrl is null && !spec.ReadyOnHeartbeat ? 0 : spec.StartupTimeoutMs));
         var time = _options.TimeProvider;
         var deadline = time.GetUtcNow() + bound;
         var reported = ServiceState.Unknown;
@@ -30,6 +35,8 @@ public sealed partial class ProcessManager
                 switch (status.Status)
                 {
                     case ServiceState.Running or ServiceState.Completed:
+                        return Judge(name, ReadStatus(name));
+                    case ServiceState.Starting when !untilReady:
                         return Judge(name, ReadStatus(name));
                     case ServiceState.Fatal when status.LastExitCode == ServiceSpec.PortInUseExitCode && spec.FatalExitCodes.Contains(ServiceSpec.PortInUseExitCode):
                         var resource = spec.Port is { } port ? $"port {port}" : "its port";

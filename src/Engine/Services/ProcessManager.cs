@@ -15,6 +15,7 @@ namespace StabilityTools.Engine.Services;
 public sealed partial class ProcessManager
 {
     private readonly ProcessManagerOptions _options;
+    private readonly IServiceLauncher? _launcher;
     private readonly StatusStore _store;
     private readonly JsonLinesLog<StabilityEvent> _events;
     private readonly ServiceLogReader _logs;
@@ -30,6 +31,7 @@ public sealed partial class ProcessManager
     public ProcessManager(StateDirectory state, IServiceLauncher? launcher = null, ProcessManagerOptions? options = null)
     {
         State = state ?? throw new ArgumentNullException(nameof(state));
+        _launcher = launcher;
         _options = (options ?? ProcessManagerOptions.Default).Validate();
         _store = new StatusStore(_options.StoreOptions);
         _events = new JsonLinesLog<StabilityEvent>(state.EventsLogPath);
@@ -99,82 +101,6 @@ public sealed partial class ProcessManager
 
     /// <summary>Judges every service's status now, sorted by name.</summary>
     public IReadOnlyList<ServiceInfo> GetStatuses() => ListServices().Select(n => Judge(n, ReadStatus(n))).ToList();
-
-    /// <summary>
-    /// Starts a service: validates the spec, refuses when a live supervisor already runs it, ends what a dead
-    /// supervisor left running, writes <c>spec.json</c>, launches the supervisor and waits until the service is
-    /// <c>running</c> (or <c>completed</c>). On any failure nothing of it is left running.
-    /// </summary>
-    /// <exception cref="ConfigurationException">The spec is invalid; every problem is listed.</exception>
-    /// <exception cref="ServiceAlreadyRunningException">A live supervisor runs the service already.</exception>
-    /// <exception cref="ResourceConflictException">A dashboard's port is in use, or a GPU the service needs is held exclusively by another.</exception>
-    /// <exception cref="ServiceStartException">The service did not reach <c>running</c>; the message holds the tail of its log.</exception>
-    /// <exception cref="OperationCanceledException">Cancelled; the half-started service was stopped.</exception>
-    public async Task<ServiceInfo> StartAsync(ServiceSpec spec, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        spec.Validate();
-        var name = spec.Name;
-        var existing = ReadStatus(name);
-        if (LiveSupervisor(existing.Document) is { } live)
-        {
-            throw new ServiceAlreadyRunningException(name, live);
-        }
-
-        var backend = BackendFor(spec);
-        if (backend.UnfinishedJob(name) is { } job)
-        {
-            throw new ServiceAlreadyRunningException(name, job.JobId, job.State);
-        }
-
-        State.EnsureServiceDirectory(name);
-        await ProbeSupervisorLockAsync(name, existing.Document, cancellationToken).ConfigureAwait(false);
-
-        if (existing.Document is { } old)
-        {
-            EndOrphanedService(old);
-        }
-
-        if (spec.Port is { } port && spec.FatalExitCodes.Contains(ServiceSpec.PortInUseExitCode) && !PortIsFree(spec, port))
-        {
-            // Checked before anything is launched: a health probe on a port that another process holds would be
-            // answered by that other process, and the new service would look healthy until it gave up on the port.
-            throw new ResourceConflictException($"port {port}",
-                $"The service '{name}' could not start: port {port} is in use by another process. Stop that process, or start '{name}' on another port (-Port).")
-            { Service = name };
-        }
-
-        backend.PrepareResources(spec, progress);
-
-        // A fresh start: the old status and any unanswered request belong to the previous run.
-        _store.Delete(State.ServiceControlPath(name), cancellationToken);
-        _store.Delete(State.ServiceStatusPath(name), cancellationToken);
-        _store.Write(State.ServiceSpecPath(name), spec, cancellationToken);
-        progress?.Report(spec.Slurm is null ? $"Launching the supervisor of '{name}'." : $"Submitting the supervisor of '{name}' as a Slurm job.");
-
-        var launch = await backend.LaunchAsync(State, name, cancellationToken).ConfigureAwait(false);
-        if (launch.JobId is { } jobId)
-        {
-            // A cluster job starts when the scheduler says, which may be hours away: the start is done once it is queued.
-            progress?.Report($"'{name}' is Slurm job {jobId}.");
-            launch.Dispose();
-            return GetStatus(name);
-        }
-
-        try
-        {
-            return await WaitForStartAsync(spec, launch, progress, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is StabilityException or OperationCanceledException)
-        {
-            await EnsureGoneAsync(name, launch.Pid).ConfigureAwait(false);
-            throw;
-        }
-        finally
-        {
-            launch.Dispose();
-        }
-    }
 
     /// <summary>
     /// Stops a service: asks its supervisor (graceful signal to the group, <paramref name="timeout"/>, then kill of the
@@ -290,19 +216,24 @@ public sealed partial class ProcessManager
             throw new ServiceNotFoundException(name, State.Root);
         }
 
-        if (LiveSupervisor(ReadStatus(name).Document) is null)
+        if (LiveSupervisorIdentity(ReadStatus(name).Document) is not { } supervisor)
         {
             throw new ProcessCommunicationException($"'{name}' has no live supervisor to send '{request.Command}' to. Start it first.") { Service = name };
         }
 
         RemoveForeignControlFile(name);
         _store.Write(State.ServiceControlPath(name), request, cancellationToken);
-        var status = await WaitForAsync(name, s => s?.LastControl?.RequestId == request.RequestId || LiveSupervisor(s) is null,
+        // Done at the acknowledgement, or when the supervisor's process is gone: not when one read of status.json
+        // finds no document, which a loaded machine can give for a moment and which says nothing of the supervisor.
+        bool Acknowledged(ProcessStatus? s) => s?.LastControl?.RequestId == request.RequestId;
+        var status = await WaitForAsync(name, s => Acknowledged(s) || !supervisor.IsAlive(),
             _options.ControlTimeout,
             $"The supervisor of '{name}' did not acknowledge '{request.Command}' within {_options.ControlTimeout.TotalSeconds:0.#} s. " +
             "It may be stuck: run the command again with -Force.", cancellationToken).ConfigureAwait(false);
-        return status?.LastControl is { } ack && ack.RequestId == request.RequestId
-            ? ack
+        // A supervisor that acknowledged and then ended at once (a stop) left its last word in status.json.
+        status = Acknowledged(status) ? status : ReadStatus(name).Document;
+        return Acknowledged(status)
+            ? status!.LastControl!
             : throw new ProcessCommunicationException($"The supervisor of '{name}' ended before it acknowledged '{request.Command}'.") { Service = name };
     }
 

@@ -32,6 +32,13 @@ public sealed class ProcessManagerOptions
     /// <summary>The launcher for services that run as Slurm jobs. Default: a <see cref="Services.SlurmLauncher"/> over <see cref="Slurm"/>.</summary>
     public IServiceLauncher? SlurmLauncher { get; init; }
 
+    /// <summary>These options with another <see cref="PollInterval"/> (for many waits at once).</summary>
+    internal ProcessManagerOptions WithPollInterval(TimeSpan pollInterval) => new()
+    {
+        StaleAfter = StaleAfter, StartTimeout = StartTimeout, ControlTimeout = ControlTimeout, PollInterval = pollInterval,
+        TimeProvider = TimeProvider, StoreOptions = StoreOptions, Slurm = Slurm, SlurmLauncher = SlurmLauncher,
+    };
+
     /// <summary>The defaults.</summary>
     public static ProcessManagerOptions Default { get; } = new();
 
