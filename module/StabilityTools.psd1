@@ -12,6 +12,7 @@
     # Every export is listed: a cmdlet that is not here is not public.
     CmdletsToExport      = @(
         'Start-TrainingProcess'
+        'Get-TrainingRun'
         'Start-Dashboard'
         'Stop-TrainingProcess'
         'Stop-Dashboard'

@@ -154,7 +154,8 @@ internal static class IsolationBench
                 requestsPerSec = double.Parse(output.Trim().Split('\n')[^1], CultureInfo.InvariantCulture);
             }
 
-            var epochs = new JsonLinesLog<MetricRecord>(StateDirectory.Locate(state).MetricsLogPath).ReadAll().Records
+            var located = StateDirectory.Locate(state);
+            var epochs = new JsonLinesLog<MetricRecord>(located.Run(located.ListRunIds().Single()).MetricsLogPath).ReadAll().Records
                 .Where(r => r.Kind == "epoch" && r.SamplesPerSec is > 0)
                 .OrderBy(r => r.Epoch)
                 .Skip(1)

@@ -15,6 +15,10 @@ namespace StabilityTools.Cmdlets;
 ///   <para>Waits up to ten minutes with a progress bar and returns the final status.</para>
 /// </example>
 /// <example>
+///   <code>Wait-Training -Name exp-a -Timeout 600</code>
+///   <para>Waits for the run the service exp-a works on.</para>
+/// </example>
+/// <example>
 ///   <code>Start-TrainingProcess; Wait-Training -Timeout 120 -ErrorAction Stop | Format-List</code>
 ///   <para>A CI smoke check: fails the script unless training completes within two minutes.</para>
 /// </example>
@@ -30,11 +34,32 @@ public sealed class WaitTrainingCommand : StabilityCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int Timeout { get; set; }
 
+    /// <summary>Wait for the run of this trainer service. Default: the <c>training</c> service's run, else the newest run.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(ServiceNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    /// <summary>Wait for this run, whatever service runs it.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? RunId { get; set; }
+
     /// <inheritdoc />
     protected override void EndProcessing()
     {
         var state = LocateStateDirectory();
-        var monitor = new TrainingMonitor(state);
+        TrainingMonitor monitor;
+        try
+        {
+            monitor = new TrainingMonitor(state, service: Name, runId: RunId);
+        }
+        catch (ArgumentException ex)
+        {
+            ThrowStabilityError(ex, RunId ?? Name ?? "");
+            return;
+        }
+
         using var reports = new BlockingCollection<TrainingStatusReport>();
         TimeSpan? timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null;
         var wait = Task.Run(() => monitor.WaitAsync(timeout, new QueueProgress(reports), CancellationToken), CancellationToken);
@@ -55,7 +80,7 @@ public sealed class WaitTrainingCommand : StabilityCmdlet
         }
         catch (Exception ex) when (ex is TrainingFailedException or Engine.Errors.StabilityException or OperationCanceledException)
         {
-            ThrowStabilityError(ex, state.TrainingStatusPath);
+            ThrowStabilityError(ex, state.RunsDirectory);
         }
     }
 
