@@ -197,7 +197,8 @@ public sealed partial class TrainerProcessTests
 
             Assert.Equal(78, trainer.ExitCode);
             Assert.Contains($"{config}:3: 'training:epochs': '-3' is not allowed", stderr);
-            Assert.Empty(Directory.EnumerateFileSystemEntries(temp.File("state", "models")));
+            // Nothing trained: no checkpoint and no model in any run's folder, only the failure's record.
+            Assert.DoesNotContain(Directory.EnumerateFiles(temp.File("state", "runs"), "*", SearchOption.AllDirectories), f => f.EndsWith(".ckpt", StringComparison.Ordinal) || f.EndsWith(".bin", StringComparison.Ordinal));
             var status = TrainerTestConfig.Shared(StateDirectory.Open(temp.File("state"))).ReadTrainingStatus().GetDocumentOrThrow();
             Assert.Equal("failed", status.State);
             Assert.Contains("training:epochs", status.ErrorMessage);
@@ -228,7 +229,8 @@ public sealed partial class TrainerProcessTests
 
             Assert.Equal(78, trainer.ExitCode);
             Assert.Contains($"{csv}:58:", stderr);
-            Assert.Empty(Directory.EnumerateFileSystemEntries(temp.File("state", "models")));
+            // Nothing trained: no checkpoint and no model in any run's folder, only the failure's record.
+            Assert.DoesNotContain(Directory.EnumerateFiles(temp.File("state", "runs"), "*", SearchOption.AllDirectories), f => f.EndsWith(".ckpt", StringComparison.Ordinal) || f.EndsWith(".bin", StringComparison.Ordinal));
         }
         finally
         {
