@@ -13,6 +13,7 @@
     CmdletsToExport      = @(
         'Start-TrainingProcess'
         'Get-TrainingRun'
+        'Compare-TrainingRun'
         'Start-Dashboard'
         'Stop-TrainingProcess'
         'Stop-Dashboard'
