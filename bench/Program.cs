@@ -11,6 +11,7 @@ var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Or
     ["trainer"] = StabilityTools.Bench.Trainer.TrainerBench.RunAsync,
     ["isolation"] = StabilityTools.Bench.Isolation.IsolationBench.RunAsync,
     ["slurm"] = StabilityTools.Bench.Slurm.SlurmBench.RunAsync,
+    ["runs"] = StabilityTools.Bench.Runs.RunsBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var suite))

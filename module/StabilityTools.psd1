@@ -14,6 +14,8 @@
         'Start-TrainingProcess'
         'Get-TrainingRun'
         'Compare-TrainingRun'
+        'Get-TrainingMetric'
+        'Remove-TrainingRun'
         'Start-Dashboard'
         'Stop-TrainingProcess'
         'Stop-Dashboard'

@@ -104,3 +104,26 @@ Describe 'Many trainers in one state directory' {
             Should -Throw -ExpectedMessage "*no run 'no-such-run'*Get-TrainingRun*"
     }
 }
+
+Describe 'Remove-TrainingRun' {
+    BeforeAll { $script:state = New-TestStateDirectory 'st-runs-rm' }
+    AfterAll { Remove-TestStateDirectory $state }
+
+    It 'removes a finished run, and refuses the run a live service works on' {
+        $finished = Start-TrainingProcess -Name done -FilePath /bin/true -RestartPolicy never -StateDirectory $state -ErrorAction Stop
+        $live = Start-TrainingProcess -Name live -FilePath /bin/sleep -ArgumentList 600 -StateDirectory $state -ErrorAction Stop
+        try {
+            Wait-Until { Get-ProcessStatus -Name done -StateDirectory $state } { param($s) $s.State -eq 'Completed' } 'the finished service' 30 | Out-Null
+
+            Get-TrainingRun -RunId $finished.RunId -StateDirectory $state | Remove-TrainingRun -WhatIf -StateDirectory $state
+            Join-Path $state "runs/$($finished.RunId)" | Should -Exist
+
+            Remove-TrainingRun -RunId $live.RunId, $finished.RunId -Confirm:$false -StateDirectory $state -ErrorVariable refused -ErrorAction SilentlyContinue
+            $refused.FullyQualifiedErrorId | Should -Be 'RunInUse,StabilityTools.Cmdlets.RemoveTrainingRunCommand'
+            Join-Path $state "runs/$($finished.RunId)" | Should -Not -Exist
+            Join-Path $state "runs/$($live.RunId)" | Should -Exist
+            @(Get-TrainingRun -StateDirectory $state).RunId | Should -Be @($live.RunId)
+        }
+        finally { Stop-TrainingProcess -Name live -StateDirectory $state -Confirm:$false -ErrorAction Ignore | Out-Null }
+    }
+}
