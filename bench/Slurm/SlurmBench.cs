@@ -3,7 +3,7 @@ using System.Globalization;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
-using StabilityTools.Engine.Services.Slurm;
+using StabilityTools.Engine.Slurm;
 using StabilityTools.Engine.State;
 
 namespace StabilityTools.Bench.Slurm;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Bench.Store;

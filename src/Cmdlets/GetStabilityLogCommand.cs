@@ -50,27 +50,19 @@ public sealed class GetStabilityLogCommand : StabilityCmdlet
             }
 
             // Lines come from a background reader; only this (the pipeline) thread writes them.
-            using var lines = new System.Collections.Concurrent.BlockingCollection<string>();
-            var reader = Task.Run(async () =>
-            {
-                try
+            BackgroundPump.Run<string, bool>(
+                async (lines, token) =>
                 {
-                    await foreach (var line in manager.FollowLogAsync(Name, Tail, Stream, CancellationToken).ConfigureAwait(false))
+                    await foreach (var line in manager.FollowLogAsync(Name, Tail, Stream, token).ConfigureAwait(false))
                     {
-                        lines.Add(line);
+                        lines.Report(line);
                     }
-                }
-                finally
-                {
-                    lines.CompleteAdding();
-                }
-            });
-            foreach (var line in lines.GetConsumingEnumerable(CancellationToken))
-            {
-                WriteObject(line);
-            }
 
-            reader.GetAwaiter().GetResult();
+                    return true;
+                },
+                WriteObject,
+                null,
+                CancellationToken);
         }
         catch (OperationCanceledException)
         {

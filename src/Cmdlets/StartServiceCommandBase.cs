@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Cmdlets;

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Cmdlets;
@@ -197,7 +198,7 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
     }
 
     /// <summary>The Slurm options of -Backend Slurm; null for a local start, which refuses the Slurm-only parameters.</summary>
-    private Engine.Services.Slurm.SlurmJobOptions? SlurmOptions()
+    private Engine.Models.SlurmJobOptions? SlurmOptions()
     {
         if (!string.Equals(Backend, "Slurm", StringComparison.OrdinalIgnoreCase))
         {
@@ -209,7 +210,7 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
                     $"-{string.Join(", -", given)} {(given.Count == 1 ? "is" : "are")} for a Slurm job: add -Backend Slurm, or leave {(given.Count == 1 ? "it" : "them")} out.")) { Service = Name };
         }
 
-        var defaults = new Engine.Services.Slurm.SlurmJobOptions();
+        var defaults = new Engine.Models.SlurmJobOptions();
         return defaults with
         {
             Partition = Partition, Gpus = Gpus ?? 0, CpusPerTask = CpusPerTask, MemoryMb = MemoryMB, TimeLimit = TimeLimit, Account = Account,
@@ -222,10 +223,10 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
     internal string ResolveProgram(string program) =>
         program.Contains('/') || program.Contains('\\') ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(program) : program;
 
-    internal static Engine.Services.RestartPolicy ParsePolicy(string policy) => policy.ToLowerInvariant() switch
+    internal static Engine.Models.RestartPolicy ParsePolicy(string policy) => policy.ToLowerInvariant() switch
     {
-        "always" => Engine.Services.RestartPolicy.Always,
-        "never" => Engine.Services.RestartPolicy.Never,
-        _ => Engine.Services.RestartPolicy.OnFailure,
+        "always" => Engine.Models.RestartPolicy.Always,
+        "never" => Engine.Models.RestartPolicy.Never,
+        _ => Engine.Models.RestartPolicy.OnFailure,
     };
 }

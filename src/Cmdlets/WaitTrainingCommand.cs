@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using StabilityTools.Engine.Training;
 
@@ -59,30 +58,22 @@ public sealed class WaitTrainingCommand : StabilityCmdlet
             ThrowStabilityError(ex, RunId ?? Name ?? "");
             return;
         }
-
-        using var reports = new BlockingCollection<TrainingStatusReport>();
         TimeSpan? timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null;
-        var wait = Task.Run(() => monitor.WaitAsync(timeout, new QueueProgress(reports), CancellationToken), CancellationToken);
-
-        // Only the pipeline thread writes: the wait runs in the background and hands its reports over.
-        while (!wait.IsCompleted || reports.Count > 0)
-        {
-            if (reports.TryTake(out var report, 100))
-            {
-                WriteProgress(Progress(report));
-            }
-        }
-
-        WriteProgress(new ProgressRecord(ActivityId, "Training", "Done.") { RecordType = ProgressRecordType.Completed });
         try
         {
-            WriteObject(wait.GetAwaiter().GetResult());
+            var final = BackgroundPump.Run<TrainingStatusReport, TrainingStatusReport>(
+                (progress, token) => monitor.WaitAsync(timeout, progress, token), report => WriteProgress(Progress(report)), null, CancellationToken);
+            WriteProgress(Completed());
+            WriteObject(final);
         }
         catch (Exception ex) when (ex is TrainingFailedException or Engine.Errors.StabilityException or OperationCanceledException)
         {
+            WriteProgress(Completed());
             ThrowStabilityError(ex, state.RunsDirectory);
         }
     }
+
+    private static ProgressRecord Completed() => new(ActivityId, "Training", "Done.") { RecordType = ProgressRecordType.Completed };
 
     private static ProgressRecord Progress(TrainingStatusReport report)
     {
@@ -98,10 +89,5 @@ public sealed class WaitTrainingCommand : StabilityCmdlet
         }
 
         return record;
-    }
-
-    private sealed class QueueProgress(BlockingCollection<TrainingStatusReport> reports) : IProgress<TrainingStatusReport>
-    {
-        public void Report(TrainingStatusReport value) => reports.Add(value);
     }
 }

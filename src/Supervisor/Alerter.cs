@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Serilog;
 using StabilityTools.Engine.Models;
-using StabilityTools.Engine.Services;
 using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Supervisor;

@@ -1,4 +1,4 @@
-using StabilityTools.Engine.Services;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Supervisor;

@@ -1,4 +1,4 @@
-using StabilityTools.Engine.Services;
+using StabilityTools.Engine.Models;
 
 namespace StabilityTools.Supervisor;
 

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using Serilog;
 using Serilog.Formatting.Compact;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;

@@ -11,7 +11,7 @@ namespace StabilityTools.Supervisor;
 /// survivors. Also ends what a dead predecessor left running.
 /// </summary>
 internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildRegistry children, int selfPid, ILogger log, TimeProvider time,
-    Action<string, string, string, (string Key, string Value)[]> report)
+    Action<string, EventSeverity, string, (string Key, string Value)[]> report)
 {
     /// <summary>How long a SIGKILLed tree may take to be gone before its survivors are reported.</summary>
     public static readonly TimeSpan KillBound = TimeSpan.FromSeconds(5);
@@ -29,7 +29,7 @@ internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildReg
             await Task.WhenAny(run.Exit.Task, Task.Delay(timeout, time)).ConfigureAwait(false);
             if (!run.Exit.Task.IsCompleted)
             {
-                report("stop_timeout", "warning", $"'{name}' (pid {run.Pid}) ignored SIGTERM for {timeout.TotalSeconds:0.###} s; killing its whole tree.", []);
+                report("stop_timeout", EventSeverity.Warning, $"'{name}' (pid {run.Pid}) ignored SIGTERM for {timeout.TotalSeconds:0.###} s; killing its whole tree.", []);
             }
         }
 
@@ -38,7 +38,7 @@ internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildReg
         var survivors = await Task.Run(() => KillRemnants(run, useCgroup)).ConfigureAwait(false);
         if (await Task.WhenAny(run.Exit.Task, Task.Delay(KillBound, time)).ConfigureAwait(false) != run.Exit.Task || survivors.Count > 0)
         {
-            report("kill_failed", "error", $"Processes of '{name}' survived SIGKILL for {KillBound.TotalSeconds:0} s: {string.Join(", ", survivors)}.", []);
+            report("kill_failed", EventSeverity.Error, $"Processes of '{name}' survived SIGKILL for {KillBound.TotalSeconds:0} s: {string.Join(", ", survivors)}.", []);
         }
     }
 
@@ -63,7 +63,7 @@ internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildReg
         if (cgroup?.Members() is { Count: > 0 } members)
         {
             var left = cgroup.KillAll(KillBound);
-            report("orphan_killed", "warning",
+            report("orphan_killed", EventSeverity.Warning,
                 $"Killed {members.Count} process(es) of '{name}' ({string.Join(", ", members)}) left running by a supervisor that is gone, so that it never runs twice." +
                 (left.Count > 0 ? $" Survivors: {string.Join(", ", left)}." : ""), []);
             return;
@@ -81,7 +81,7 @@ internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildReg
         }
 
         var survivors = ProcessTreeKiller.KillTree(previous.Pid, previous.Pid, 0, null, KillBound);
-        report("orphan_killed", "warning",
+        report("orphan_killed", EventSeverity.Warning,
             $"Killed pid {previous.Pid} of '{name}', left running by supervisor {previous.SupervisorPid} that is gone, so that it never runs twice." +
             (survivors.Count > 0 ? $" Survivors: {string.Join(", ", survivors)}." : ""),
             [("pid", previous.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture))]);

@@ -17,20 +17,20 @@ internal sealed partial class ServiceSupervisor
     /// </summary>
     private async Task<ServiceState?> OnTimeLimitNearAsync(string jobId)
     {
-        Event("time_limit", "warning", $"Slurm job {jobId} nears its time limit: stopping '{_name}' so that it checkpoints, then requeueing the job to go on from there.",
+        Event("time_limit", EventSeverity.Warning, $"Slurm job {jobId} nears its time limit: stopping '{_name}' so that it checkpoints, then requeueing the job to go on from there.",
             ("job_id", jobId));
         await StopCurrentAsync(_spec.StopTimeout, force: false).ConfigureAwait(false);
         string outcome;
         try
         {
-            new Engine.Services.Slurm.SlurmClient().Requeue(jobId);
+            new Engine.Slurm.SlurmClient().Requeue(jobId);
             outcome = $"Checkpointed ahead of the Slurm time limit; job {jobId} is requeued and goes on from the checkpoint.";
-            Event("requeued", "info", outcome, ("job_id", jobId));
+            Event("requeued", EventSeverity.Info, outcome, ("job_id", jobId));
         }
         catch (Engine.Errors.SchedulerException ex)
         {
             outcome = $"Checkpointed ahead of the Slurm time limit, but job {jobId} could not be requeued: {ex.Message} Start it again to go on from the checkpoint.";
-            Event("requeue_failed", "error", outcome, ("job_id", jobId));
+            Event("requeue_failed", EventSeverity.Error, outcome, ("job_id", jobId));
         }
 
         Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = outcome, NextRestartAt = null, CpuUsage = 0, MemoryUsage = 0 });
@@ -41,7 +41,7 @@ internal sealed partial class ServiceSupervisor
     private async Task<ServiceState?> OnLimitExceededAsync(ServiceRun run, Engine.Resources.LimitViolation violation)
     {
         var text = $"'{_name}' (pid {run.Pid}): {violation.Describe()}";
-        var exceeded = Event("limit_exceeded", violation.Action == Engine.Resources.QuotaAction.Warn ? "warning" : "error", text,
+        var exceeded = Event("limit_exceeded", violation.Action == Engine.Resources.QuotaAction.Warn ? EventSeverity.Warning : EventSeverity.Error, text,
             ("pid", Str(run.Pid)), ("kind", violation.Kind), ("used_mb", Str((long)violation.UsedMb)), ("limit_mb", Str((long)violation.LimitMb)),
             ("action", violation.Action), ("device", violation.Device is { } d ? Str(d) : ""));
         _alerter.Alert(_spec, exceeded);
@@ -56,7 +56,7 @@ internal sealed partial class ServiceSupervisor
             case Engine.Resources.QuotaAction.Stop:
                 await StopCurrentAsync(_spec.StopTimeout, force: false).ConfigureAwait(false);
                 Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = text, NextRestartAt = null, CpuUsage = 0, MemoryUsage = 0 });
-                Event("stopped", "warning", $"'{_name}' stopped: it was over its limit.");
+                Event("stopped", EventSeverity.Warning, $"'{_name}' stopped: it was over its limit.");
                 return ServiceState.Stopped;
 
             default:
@@ -89,20 +89,20 @@ internal sealed partial class ServiceSupervisor
         {
             _limitHitsSeen = hits;
             var limit = _memoryGroup.ReadLimit();
-            var hard = Event("limit_exceeded", "error",
+            var hard = Event("limit_exceeded", EventSeverity.Error,
                 $"'{_name}' (pid {run.Pid}) ran into its hard memory limit of {(limit ?? 0) / 1048576.0:0} MiB, enforced by the kernel, and ended; action: restart.", now,
                 ("pid", Str(run.Pid)), ("kind", "memory"), ("limit_mb", Str((limit ?? 0) / 1048576)), ("action", QuotaAction.Restart), ("enforced_by", "cgroup"));
             _alerter.Alert(_spec, hard);
         }
 
         var how = signal is { } sig ? $"was killed by signal {sig}" : $"exited with code {code}";
-        Event("exited", code == 0 ? "info" : "warning", $"'{_name}' (pid {run.Pid}) {how} after {(now - run.StartedAt).TotalSeconds:0.###} s.", now,
+        Event("exited", code == 0 ? EventSeverity.Info : EventSeverity.Warning, $"'{_name}' (pid {run.Pid}) {how} after {(now - run.StartedAt).TotalSeconds:0.###} s.", now,
             ("pid", Str(run.Pid)), ("exit_code", Str(code)), ("signal", signal is { } s2 ? Str(s2) : ""));
         switch (decision.Action)
         {
             case RestartAction.Restart:
                 _restarts++;
-                Event("restarting", "warning", $"Restarting '{_name}' in {decision.Delay.TotalMilliseconds:0} ms ({decision.RestartsInWindow} restarts within the circuit window).", now,
+                Event("restarting", EventSeverity.Warning, $"Restarting '{_name}' in {decision.Delay.TotalMilliseconds:0} ms ({decision.RestartsInWindow} restarts within the circuit window).", now,
                     ("delay_ms", Str((long)decision.Delay.TotalMilliseconds)), ("restarts", Str(_restarts)));
                 if (immediate)
                 {
@@ -127,12 +127,12 @@ internal sealed partial class ServiceSupervisor
 
             case RestartAction.Complete:
                 Publish(s => s with { Status = ServiceState.Completed, ErrorMessage = null });
-                Event("completed", "info", $"'{_name}' completed (exit code 0).");
+                Event("completed", EventSeverity.Info, $"'{_name}' completed (exit code 0).");
                 return ServiceState.Completed;
 
             default:
                 Publish(s => s with { Status = ServiceState.Fatal, ErrorMessage = decision.Reason });
-                var fatal = Event("fatal", "error", $"'{_name}' is fatal: {decision.Reason}", ("exit_code", Str(code)));
+                var fatal = Event("fatal", EventSeverity.Error, $"'{_name}' is fatal: {decision.Reason}", ("exit_code", Str(code)));
                 _alerter.Alert(_spec, fatal);
                 return ServiceState.Fatal;
         }
@@ -153,14 +153,14 @@ internal sealed partial class ServiceSupervisor
         };
         if (owner is { } foreign && !SafeFile.IsTrustedOwner(foreign))
         {
-            Event("request_refused", "error",
+            Event("request_refused", EventSeverity.Error,
                 $"'{command}' refused: control.json is owned by {asker}, not by the supervisor's user or root. Someone else can write '{_state.ServiceDirectory(_name)}': see docs/SECURITY.md.",
                 audit);
             Ack(request, "refused", $"control.json is owned by uid {foreign}; only the supervisor's own user or root may steer '{_name}'.", null);
             return null;
         }
 
-        Event("control", "info", $"'{command}' requested by {asker}, claimed pid {by?.Pid} on {by?.Host ?? "?"}.", audit);
+        Event("control", EventSeverity.Info, $"'{command}' requested by {asker}, claimed pid {by?.Pid} on {by?.Host ?? "?"}.", audit);
         var timeout = request.StopTimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : _spec.StopTimeout;
         switch (request.Command)
         {
@@ -168,7 +168,7 @@ internal sealed partial class ServiceSupervisor
                 Ack(request, "ok", null, ServiceState.Stopping);
                 await StopCurrentAsync(timeout, request.Force).ConfigureAwait(false);
                 Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = null, NextRestartAt = null, CpuUsage = 0, MemoryUsage = 0 });
-                Event("stopped", "info", $"'{_name}' stopped on request of {by?.User ?? "?"}.");
+                Event("stopped", EventSeverity.Info, $"'{_name}' stopped on request of {by?.User ?? "?"}.");
                 return ServiceState.Stopped;
 
             case ControlCommand.Restart:
@@ -186,7 +186,7 @@ internal sealed partial class ServiceSupervisor
                     var read = _store.Read<ServiceSpec>(_state.ServiceSpecPath(_name));
                     if (read.OwnerUid is { } specOwner && !SafeFile.IsTrustedOwner(specOwner))
                     {
-                        Event("request_refused", "error",
+                        Event("request_refused", EventSeverity.Error,
                             $"reload-limits refused: spec.json is owned by {SafeFile.UserName(specOwner)} (uid {specOwner}), not by the supervisor's user or root.",
                             [.. audit, ("spec_owner_uid", Str(specOwner))]);
                         Ack(request, "refused", $"spec.json is owned by uid {specOwner}; nothing was reloaded.", null);
@@ -199,7 +199,7 @@ internal sealed partial class ServiceSupervisor
                     var spec = _spec.WithLimitsFrom(reloaded);
                     if (_spec.ExecutionDiffersFrom(reloaded) is { } ignored)
                     {
-                        Event("reload_ignored_execution", "warning",
+                        Event("reload_ignored_execution", EventSeverity.Warning,
                             $"reload-limits for '{_name}' applied the limits only; the spec's {ignored} changed too, which takes a new Start.",
                             [.. audit, ("ignored", ignored)]);
                     }

@@ -87,16 +87,16 @@ internal sealed partial class ServiceSupervisor
         }
     }
 
-    private StabilityEvent Event(string type, string severity, string message, params (string Key, string Value)[] data) =>
+    private StabilityEvent Event(string type, EventSeverity severity, string message, params (string Key, string Value)[] data) =>
         Event(type, severity, message, _time.GetUtcNow(), data);
 
     /// <summary>From a pump's thread: the service writes faster than its log rate limit and waits for the capture.</summary>
     private void Throttled(string stream, long limit) =>
-        Event("log_throttled", "warning",
+        Event("log_throttled", EventSeverity.Warning,
             $"'{_name}' writes its {stream} faster than {limit / 1048576.0:0.#} MiB/s (log_rate_limit_bytes_per_second); it waits for the capture at that rate. Reported at most once a minute.",
             ("stream", stream), ("limit_bytes_per_second", Str(limit)));
 
-    private StabilityEvent Event(string type, string severity, string message, DateTimeOffset time, params (string Key, string Value)[] data)
+    private StabilityEvent Event(string type, EventSeverity severity, string message, DateTimeOffset time, params (string Key, string Value)[] data)
     {
         var stabilityEvent = new StabilityEvent
         {
@@ -144,7 +144,7 @@ internal sealed partial class ServiceSupervisor
         _log.Error("Refused an unsafe file: {Message}", refused.Message);
         if (!string.Equals(refused.Path, _state.EventsLogPath, StringComparison.Ordinal))
         {
-            Event("unsafe_file", "error", refused.Message, ("path", refused.Path), ("reason", refused.Reason));
+            Event("unsafe_file", EventSeverity.Error, refused.Message, ("path", refused.Path), ("reason", refused.Reason));
         }
     }
 }

@@ -101,7 +101,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         var previous = _store.Read<ProcessStatus>(_state.ServiceStatusPath(_name)).Document;
         _killer.EndLeftovers(previous);
         Publish(s => s with { LastControl = previous?.LastControl });
-        Event("supervisor_started", "info", $"Supervisor {_self.Pid} started for '{_name}' ({_spec.FilePath}).");
+        Event("supervisor_started", EventSeverity.Info, $"Supervisor {_self.Pid} started for '{_name}' ({_spec.FilePath}).");
         _heartbeat = _time.CreateTimer(_ => Beat(), null, TimeSpan.Zero, TimeSpan.FromSeconds(1));
         using var control = new ControlWatcher(_state.ServiceControlPath(_name), _store, previous?.LastControl?.RequestId,
             (request, owner) => Post(new SupervisorMessage.Control(request, owner)), _time);
@@ -151,7 +151,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
 
             case SupervisorMessage.Hung(var run, var reason) when run == _run && !run.Stopping && run.HangReason is null:
                 run.HangReason = reason;
-                var hang = Event("hang_detected", "error", $"'{_name}' (pid {run.Pid}) is hung: {reason} Restarting it.",
+                var hang = Event("hang_detected", EventSeverity.Error, $"'{_name}' (pid {run.Pid}) is hung: {reason} Restarting it.",
                     ("pid", Str(run.Pid)));
                 _alerter.Alert(_spec, hang);
                 // Two-stage kill in the background; the exit then arrives as a failure and goes through the policy.
@@ -177,7 +177,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
                 return ServiceState.Fatal;
 
             case SupervisorMessage.Terminate(var signal):
-                Event("supervisor_signal", "warning", $"The supervisor got {signal}; stopping '{_name}'.");
+                Event("supervisor_signal", EventSeverity.Warning, $"The supervisor got {signal}; stopping '{_name}'.");
                 await StopCurrentAsync(_spec.StopTimeout, force: false).ConfigureAwait(false);
                 Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = null, NextRestartAt = null });
                 return ServiceState.Stopped;
@@ -213,7 +213,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             Publish(s => s with { Status = ServiceState.Fatal, Pid = 0, ErrorMessage = $"The service could not be launched: {ex.Message}" });
-            Event("fatal", "error", $"'{_name}' could not be launched: {ex.Message}");
+            Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}");
             Post(new SupervisorMessage.Terminate("launch failure"));
             return null;
         }
@@ -243,7 +243,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
             Status = ServiceState.Starting, Pid = run.Pid, PidStartTicks = run.StartTicks, StartTime = run.StartedAt,
             NextRestartAt = null, Restarts = _restarts, ErrorMessage = null,
         });
-        Event("started", "info", $"Started '{_name}' as pid {run.Pid}.", run.StartedAt, ("pid", Str(run.Pid)));
+        Event("started", EventSeverity.Info, $"Started '{_name}' as pid {run.Pid}.", run.StartedAt, ("pid", Str(run.Pid)));
         if (spec.HealthUrl is null)
         {
             if (spec.StartupGraceMs == 0)

@@ -3,7 +3,6 @@ using System.Globalization;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Resources;
-using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 

@@ -108,7 +108,7 @@ static void ReportInvalidInput(StateDirectory state, TrainerEvents events, Excep
             Pid = Environment.ProcessId,
             RunId = runId,
         });
-        shared.Events.Append(events.Create("invalid_input", "error", ex.Message));
+        shared.Events.Append(events.Create("invalid_input", EventSeverity.Error, ex.Message));
     }
     catch (Exception writeError) when (writeError is StabilityException or IOException or UnauthorizedAccessException)
     {

@@ -25,7 +25,7 @@ Describe 'Many trainers in one state directory' {
             Import-Module $using:module
             $config = Join-Path $using:root ("lr-{0}.json" -f ($using:rates)[$_])
             @{ data = @{ bars = 3000 }; training = @{ epochs = 2; threads = 1; learning_rate = ($using:rates)[$_] } } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $config
-            Start-TrainingProcess -Name "lr-$_" -ConfigPath $config -Experiment lr-sweep -Tag sweep, pester -StateDirectory $using:root -ErrorAction Stop
+            Start-TrainingProcess -Name "lr-$_" -ConfigPath $config -Experiment lr-sweep -Tag sweep, pester -PassThru -StateDirectory $using:root -ErrorAction Stop
         }
         foreach ($i in 0..7) { Wait-Training -Name "lr-$i" -StateDirectory $state -Timeout 600 -ErrorAction Stop | Out-Null }
         $script:runs = @(Get-TrainingRun -Experiment lr-sweep -StateDirectory $state)
@@ -75,7 +75,7 @@ Describe 'Many trainers in one state directory' {
         $old = $runs | Where-Object Service -eq 'lr-0'
         $metrics = Join-Path $state "runs/$($old.RunId)/metrics.jsonl"
         $before = (Get-FileHash -LiteralPath $metrics).Hash
-        $again = Start-TrainingProcess -Name lr-0 -ConfigPath (Join-Path $state 'lr-0.001.json') -StateDirectory $state -ErrorAction Stop
+        $again = Start-TrainingProcess -Name lr-0 -ConfigPath (Join-Path $state 'lr-0.001.json') -PassThru -StateDirectory $state -ErrorAction Stop
         Wait-Training -Name lr-0 -StateDirectory $state -Timeout 300 -ErrorAction Stop | Out-Null
 
         $again.RunId | Should -Not -Be $old.RunId
@@ -90,7 +90,7 @@ Describe 'Many trainers in one state directory' {
 
     It 'resumes the service''s last run with -Resume: a completed run reports completed again without training' {
         $last = Get-TrainingRun -Name lr-1 -StateDirectory $state
-        $resumed = Start-TrainingProcess -Name lr-1 -ConfigPath (Join-Path $state 'lr-0.002.json') -Resume -StateDirectory $state -ErrorAction Stop
+        $resumed = Start-TrainingProcess -Name lr-1 -ConfigPath (Join-Path $state 'lr-0.002.json') -Resume -PassThru -StateDirectory $state -ErrorAction Stop
         $status = Wait-Training -Name lr-1 -StateDirectory $state -Timeout 300 -ErrorAction Stop
 
         $resumed.RunId | Should -Be $last.RunId
@@ -110,8 +110,8 @@ Describe 'Remove-TrainingRun' {
     AfterAll { Remove-TestStateDirectory $state }
 
     It 'removes a finished run, and refuses the run a live service works on' {
-        $finished = Start-TrainingProcess -Name done -FilePath /bin/true -RestartPolicy never -StateDirectory $state -ErrorAction Stop
-        $live = Start-TrainingProcess -Name live -FilePath /bin/sleep -ArgumentList 600 -StateDirectory $state -ErrorAction Stop
+        $finished = Start-TrainingProcess -Name done -FilePath /bin/true -RestartPolicy never -PassThru -StateDirectory $state -ErrorAction Stop
+        $live = Start-TrainingProcess -Name live -FilePath /bin/sleep -ArgumentList 600 -PassThru -StateDirectory $state -ErrorAction Stop
         try {
             Wait-Until { Get-ProcessStatus -Name done -StateDirectory $state } { param($s) $s.State -eq 'Completed' } 'the finished service' 30 | Out-Null
 

@@ -94,7 +94,7 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
         data.Events.After(sinceSeq, limit, minimumSeverity).Select(Item).ToList());
 
     public static EventItem Item(SequencedEvent e) =>
-        new(e.Seq, e.Event.Time, e.Event.Service, e.Event.Type, e.Event.Severity, e.Event.Message, e.Event.Data);
+        new(e.Seq, e.Event.Time, e.Event.Service, e.Event.Type, StatusJson.WireName(e.Event.Severity), e.Event.Message, e.Event.Data);
 
     /// <summary>A running trainer whose heartbeat is older than the bound: it may be hung or gone.</summary>
     public static bool IsTrainingStale(FileSnapshot<TrainingStatus> snapshot, DashboardOptions options, DateTimeOffset now) =>
@@ -145,9 +145,9 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
             doc);
     }
 
-    private static string Name(ReadState state) => state.ToString().ToLowerInvariant();
+    private static string Name(ReadState state) => StatusJson.WireName(state);
 
-    private static string Name(ServiceState state) => state.ToString().ToLowerInvariant();
+    private static string Name(ServiceState state) => StatusJson.WireName(state);
 
     private static double Seconds(TimeSpan span) => Math.Round(span.TotalSeconds, 3);
 

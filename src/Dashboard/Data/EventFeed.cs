@@ -44,7 +44,15 @@ internal sealed class EventFeed(int capacity)
         }
     }
 
-    /// <summary>0 info, 1 warning, 2 error (unknown severities count as info).</summary>
+    /// <summary>0 info, 1 warning, 2 error.</summary>
+    public static int SeverityRank(EventSeverity severity) => severity switch
+    {
+        EventSeverity.Error => 2,
+        EventSeverity.Warning => 1,
+        _ => 0,
+    };
+
+    /// <summary>The rank of a severity a client asked for: 0 info, 1 warning, 2 error (unknown words count as info).</summary>
     public static int SeverityRank(string? severity) => severity switch
     {
         "error" or "fatal" => 2,

@@ -1,3 +1,4 @@
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Engine.Errors;

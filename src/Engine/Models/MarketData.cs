@@ -1,5 +1,3 @@
-using StabilityTools.Engine.Status;
-
 namespace StabilityTools.Engine.Models;
 
 /// <summary><c>data/market_data.json</c>: the latest market window and the model's predictions on it.</summary>

@@ -1,5 +1,3 @@
-using StabilityTools.Engine.Status;
-
 namespace StabilityTools.Engine.Models;
 
 /// <summary><c>data/model_metrics.json</c>: the latest metrics snapshot of the trainer.</summary>

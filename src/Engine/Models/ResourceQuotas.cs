@@ -1,5 +1,3 @@
-using StabilityTools.Engine.Status;
-
 namespace StabilityTools.Engine.Models;
 
 /// <summary><c>resources/quotas.json</c>: GPU quotas and allocations, and CPU/memory limits, changed only by locked read-modify-write.</summary>

@@ -15,8 +15,8 @@ public sealed record StabilityEvent
     /// <summary>The event type, snake_case, e.g. <c>exited</c>.</summary>
     public string Type { get; init; } = "";
 
-    /// <summary><c>info</c>, <c>warning</c> or <c>error</c>.</summary>
-    public string Severity { get; init; } = "info";
+    /// <summary><c>info</c>, <c>warning</c> or <c>error</c>. Default <see cref="EventSeverity.Info"/>.</summary>
+    public EventSeverity Severity { get; init; } = EventSeverity.Info;
 
     /// <summary>A sentence for people.</summary>
     public string Message { get; init; } = "";

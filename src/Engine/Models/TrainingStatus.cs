@@ -1,5 +1,3 @@
-using StabilityTools.Engine.Status;
-
 namespace StabilityTools.Engine.Models;
 
 /// <summary>

@@ -249,7 +249,7 @@ public sealed partial class ResourceManager
                 var allocation = quotas.GpuAllocations.FirstOrDefault(a => a.Service == name);
                 return new ServiceResourceUsage(
                     name,
-                    status?.Status.ToString().ToLowerInvariant() ?? "unknown",
+                    status is null ? "unknown" : StatusJson.WireName(status.Status),
                     status?.MemoryUsage ?? 0,
                     limits?.MemoryLimitMb,
                     status?.CpuUsage ?? 0,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
 
 namespace StabilityTools.Engine.Services;

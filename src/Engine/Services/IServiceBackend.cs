@@ -7,7 +7,7 @@ namespace StabilityTools.Engine.Services;
 /// Where a service's supervisor runs, and all that only that place knows (docs/ARCHITECTURE.md, "The backend seam"): how to launch it, what it hands out first, whether a job of it is still queued or running,
 /// what the scheduler adds to the status a supervisor wrote, and how to stop it when that takes more than a control
 /// request. <see cref="ProcessManager"/> orchestrates; a backend is picked per spec (<see cref="LocalBackend"/>, or
-/// <see cref="Slurm.SlurmBackend"/> for a spec with Slurm options).
+/// <see cref="SlurmBackend"/> for a spec with Slurm options).
 /// </summary>
 internal interface IServiceBackend
 {

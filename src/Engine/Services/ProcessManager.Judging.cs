@@ -49,7 +49,7 @@ public sealed partial class ProcessManager
             return info with
             {
                 State = ServiceState.Unknown,
-                ErrorMessage = read.State == ReadState.Missing ? "No status yet: the service was never started, or its supervisor is starting." : $"status.json is {read.State.ToString().ToLowerInvariant()}: {read.Error}",
+                ErrorMessage = read.State == ReadState.Missing ? "No status yet: the service was never started, or its supervisor is starting." : $"status.json is {StatusJson.WireName(read.State)}: {read.Error}",
             };
         }
 

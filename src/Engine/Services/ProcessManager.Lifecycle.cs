@@ -166,7 +166,7 @@ public sealed partial class ProcessManager
             cgroup.KillAll(TimeSpan.FromSeconds(5));
             _events.Append(new StabilityEvent
             {
-                Time = _options.TimeProvider.GetUtcNow(), Service = status.Name, Type = "orphan_killed", Severity = "warning",
+                Time = _options.TimeProvider.GetUtcNow(), Service = status.Name, Type = "orphan_killed", Severity = EventSeverity.Warning,
                 Message = $"Killed {members.Count} process(es) of '{status.Name}' ({string.Join(", ", members)}), left running by a supervisor that is gone.",
                 Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
             });
@@ -184,7 +184,7 @@ public sealed partial class ProcessManager
             ProcessTreeKiller.KillTree(status.Pid, status.Pid, 0, null, TimeSpan.FromSeconds(5));
             _events.Append(new StabilityEvent
             {
-                Time = _options.TimeProvider.GetUtcNow(), Service = status.Name, Type = "orphan_killed", Severity = "warning",
+                Time = _options.TimeProvider.GetUtcNow(), Service = status.Name, Type = "orphan_killed", Severity = EventSeverity.Warning,
                 Message = $"Killed service process {status.Pid}, left running by a supervisor that is gone.",
                 Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
             });
@@ -206,7 +206,7 @@ public sealed partial class ProcessManager
         File.Delete(path);
         _events.Append(new StabilityEvent
         {
-            Time = _options.TimeProvider.GetUtcNow(), Service = name, Type = "foreign_file_removed", Severity = "warning",
+            Time = _options.TimeProvider.GetUtcNow(), Service = name, Type = "foreign_file_removed", Severity = EventSeverity.Warning,
             Message = $"Removed '{path}' ({found.Describe()}{(found.IsSymbolicLink ? ", a symbolic link" : "")}): only you or root may write requests to '{name}'.",
             Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
             Data = new Dictionary<string, string> { ["path"] = path, ["owner_uid"] = found.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture) },

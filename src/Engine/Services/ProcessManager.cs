@@ -1,7 +1,7 @@
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
-using StabilityTools.Engine.Services.Slurm;
+using StabilityTools.Engine.Slurm;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
@@ -35,6 +35,8 @@ public sealed partial class ProcessManager
         _events = new JsonLinesLog<StabilityEvent>(state.EventsLogPath);
         _logs = new ServiceLogReader(state, _options.TimeProvider);
         _local = new LocalBackend(launcher ?? new LocalLauncher(), state, _store);
+        // The backends live here, beside the seam they implement; only the scheduler's command-line client is a layer
+        // of its own (Engine.Slurm) below, so Services uses Slurm and nothing in Slurm reaches back (docs/ARCHITECTURE.md).
         _slurmBackend = new SlurmBackend(this, _store, _events, _options.TimeProvider,
             () => _slurm ??= _options.Slurm ?? new SlurmClient(),
             () => _slurmLauncher ??= _options.SlurmLauncher ?? new SlurmLauncher(_slurm ??= _options.Slurm ?? new SlurmClient()));
@@ -78,7 +80,7 @@ public sealed partial class ProcessManager
             ReadState.Ok or ReadState.Stale => result.Document!,
             ReadState.Missing => throw new ServiceNotFoundException(name, State.Root),
             _ => throw new ConfigurationException(new ConfigurationProblem(result.Path, null, null,
-                $"The spec is {result.State.ToString().ToLowerInvariant()}: {result.Error}. Start the service again to rewrite it.")) { Service = name },
+                $"The spec is {StatusJson.WireName(result.State)}: {result.Error}. Start the service again to rewrite it.")) { Service = name },
         };
     }
 

@@ -24,9 +24,9 @@ public sealed class ProcessManagerOptions
     public StatusStoreOptions? StoreOptions { get; init; }
 
     /// <summary>The Slurm client for services that run as Slurm jobs. Default: the Slurm tools on PATH.</summary>
-    public Slurm.SlurmClient? Slurm { get; init; }
+    public Engine.Slurm.SlurmClient? Slurm { get; init; }
 
-    /// <summary>The launcher for services that run as Slurm jobs. Default: a <see cref="Services.Slurm.SlurmLauncher"/> over <see cref="Slurm"/>.</summary>
+    /// <summary>The launcher for services that run as Slurm jobs. Default: a <see cref="Services.SlurmLauncher"/> over <see cref="Slurm"/>.</summary>
     public IServiceLauncher? SlurmLauncher { get; init; }
 
     /// <summary>The defaults.</summary>

@@ -1,3 +1,5 @@
+using StabilityTools.Engine.Models;
+
 namespace StabilityTools.Engine.Services;
 
 /// <summary>

@@ -139,7 +139,7 @@ internal static class LayoutMigration
         var events = new JsonLinesLog<StabilityEvent>(state.EventsLogPath);
         events.Append(new StabilityEvent
         {
-            Time = DateTimeOffset.UtcNow, Type = "layout_migrated", Severity = "info", Pid = Environment.ProcessId, Host = Environment.MachineName,
+            Time = DateTimeOffset.UtcNow, Type = "layout_migrated", Severity = EventSeverity.Info, Pid = Environment.ProcessId, Host = Environment.MachineName,
             Message = $"Moved the state directory to one folder per run (runs/): {string.Join(", ", moved.Append(current.RunId).Distinct())}.",
         });
     }

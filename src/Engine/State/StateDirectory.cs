@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 
 namespace StabilityTools.Engine.State;
@@ -195,7 +195,7 @@ public sealed partial class StateDirectory
     }
 
     /// <summary>True when <paramref name="name"/> is a valid service name: 1–63 characters of a–z, 0–9, '.', '_' and '-', starting with a letter or digit.</summary>
-    public static bool IsValidServiceName(string? name) => name is not null && ServiceNamePattern().IsMatch(name);
+    public static bool IsValidServiceName(string? name) => ServiceName.IsValid(name);
 
     /// <summary>Returns <paramref name="name"/> when valid.</summary>
     /// <exception cref="ArgumentException">The name is not valid; the message says what is allowed.</exception>
@@ -261,7 +261,4 @@ public sealed partial class StateDirectory
                 ex);
         }
     }
-
-    [GeneratedRegex(@"\A[a-z0-9][a-z0-9._-]{0,62}\z", RegexOptions.CultureInvariant)]
-    private static partial Regex ServiceNamePattern();
 }

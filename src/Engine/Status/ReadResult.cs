@@ -1,3 +1,5 @@
+using StabilityTools.Engine.Models;
+
 namespace StabilityTools.Engine.Status;
 
 /// <summary>
@@ -25,7 +27,7 @@ public sealed record ReadResult<T>(ReadState State, string Path, T? Document, st
     /// <summary>The document, or an exception that says why there is none.</summary>
     /// <exception cref="Errors.ProcessCommunicationException">The state carries no document.</exception>
     public T GetDocumentOrThrow() => Document ?? throw new Errors.ProcessCommunicationException(
-        $"No usable document at '{Path}' ({State.ToString().ToLowerInvariant()}): {Error}")
+        $"No usable document at '{Path}' ({StatusJson.WireName(State)}): {Error}")
     {
         Path = Path,
     };

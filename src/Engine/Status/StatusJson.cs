@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using StabilityTools.Engine.Models;
-using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Engine.Status;
 
@@ -61,6 +60,9 @@ public static class StatusJson
         options.Converters.Add(new SnakeCaseEnumConverter<ServiceKind>());
         options.Converters.Add(new SnakeCaseEnumConverter<RestartPolicy>());
         options.Converters.Add(new SnakeCaseEnumConverter<ControlCommand>());
+        options.Converters.Add(new EventSeverityConverter());
+        // Not in any document, but named in messages and reports through WireName, in the native supervisor too.
+        options.Converters.Add(new SnakeCaseEnumConverter<ReadState>());
         if (JsonSerializer.IsReflectionEnabledByDefault)
         {
             options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using StabilityTools.Engine.Models;
-using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Engine.Status;
 
@@ -29,6 +28,8 @@ namespace StabilityTools.Engine.Status;
         typeof(SnakeCaseEnumConverter<ServiceKind>),
         typeof(SnakeCaseEnumConverter<RestartPolicy>),
         typeof(SnakeCaseEnumConverter<ControlCommand>),
+        typeof(EventSeverityConverter),
+        typeof(SnakeCaseEnumConverter<ReadState>),
     ])]
 [JsonSerializable(typeof(ProcessStatus))]
 [JsonSerializable(typeof(TrainingStatus))]
@@ -41,5 +42,6 @@ namespace StabilityTools.Engine.Status;
 [JsonSerializable(typeof(StabilityEvent))]
 [JsonSerializable(typeof(ServiceSpec))]
 [JsonSerializable(typeof(ControlRequest))]
-[JsonSerializable(typeof(Services.Slurm.SlurmJobRecord))]
+[JsonSerializable(typeof(SlurmJobRecord))]
+[JsonSerializable(typeof(ReadState))]
 internal sealed partial class StatusJsonContext : JsonSerializerContext;

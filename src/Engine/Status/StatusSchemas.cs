@@ -23,9 +23,9 @@ public static class StatusSchemas
         ["metric_record"] = typeof(MetricRecord),
         ["training_run"] = typeof(TrainingRun),
         ["stability_event"] = typeof(StabilityEvent),
-        ["service_spec"] = typeof(Services.ServiceSpec),
-        ["control_request"] = typeof(Services.ControlRequest),
-        ["slurm_job"] = typeof(Services.Slurm.SlurmJobRecord),
+        ["service_spec"] = typeof(ServiceSpec),
+        ["control_request"] = typeof(ControlRequest),
+        ["slurm_job"] = typeof(SlurmJobRecord),
     };
 
     /// <summary>Registers a further document type (e.g. one defined by the supervisor) for <see cref="Export"/>.</summary>
@@ -43,7 +43,12 @@ public static class StatusSchemas
     /// <summary>The schema of <paramref name="type"/> as indented JSON text.</summary>
     public static string Export(string name, Type type)
     {
-        var schema = StatusJson.Options.GetJsonSchemaAsNode(type, new JsonSchemaExporterOptions { TreatNullObliviousAsNonNullable = false });
+        var schema = StatusJson.Options.GetJsonSchemaAsNode(type, new JsonSchemaExporterOptions
+        {
+            TreatNullObliviousAsNonNullable = false,
+            // An open vocabulary (a reader takes an unknown word as a default) is a string to the schema, not a closed enum.
+            TransformSchemaNode = (context, node) => context.TypeInfo.Converter is EventSeverityConverter ? new JsonObject { ["type"] = "string" } : node,
+        });
         var root = new JsonObject
         {
             ["$schema"] = "https://json-schema.org/draft/2020-12/schema",

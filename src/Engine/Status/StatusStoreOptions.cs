@@ -10,10 +10,10 @@ public sealed class StatusStoreOptions
     /// <summary>How long a writer waits for the lock before it raises <see cref="Errors.LockTimeoutException"/>. Default 5 s.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Documents larger than this are reported as <see cref="ReadState.Oversized"/> and not read. Default 4 MiB.</summary>
+    /// <summary>Documents larger than this are reported as <see cref="Models.ReadState.Oversized"/> and not read. Default 4 MiB.</summary>
     public int MaxDocumentBytes { get; init; } = 4 * 1024 * 1024;
 
-    /// <summary>How often a reader retries a transient I/O error before reporting <see cref="ReadState.Unreadable"/>. Default 3.</summary>
+    /// <summary>How often a reader retries a transient I/O error before reporting <see cref="Models.ReadState.Unreadable"/>. Default 3.</summary>
     public int ReadRetries { get; init; } = 3;
 
     /// <summary>The clock for <c>written_at</c> and staleness. Default <see cref="TimeProvider.System"/>.</summary>

@@ -50,7 +50,7 @@ public sealed class TrainingStatusReport
     public int Restarts { get; }
 
     /// <summary>The trainer's state: <c>starting</c>, <c>running</c>, <c>completed</c>, <c>stopped</c>, <c>failed</c>; <c>missing</c> without a document.</summary>
-    public string State => Status?.State ?? ReadState.ToString().ToLowerInvariant();
+    public string State => Status?.State ?? StatusJson.WireName(ReadState);
 
     /// <summary>The epoch in progress (or last completed).</summary>
     public int Epoch => Status?.CurrentEpoch ?? 0;

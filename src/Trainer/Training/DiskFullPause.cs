@@ -42,7 +42,7 @@ internal sealed class DiskFullPause(StatusPublisher publisher, CancellationToken
                 var result = write();
                 if (paused is not null)
                 {
-                    publisher.Enqueue(Event("disk_space_recovered", "info",
+                    publisher.Enqueue(Event("disk_space_recovered", EventSeverity.Info,
                         $"Disk space returned after {paused.Elapsed.TotalSeconds:0.#} s: {what} was written and training continues; nothing was lost.",
                         new Dictionary<string, string> { ["paused_seconds"] = paused.Elapsed.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) }));
                     onResume?.Invoke();
@@ -56,7 +56,7 @@ internal sealed class DiskFullPause(StatusPublisher publisher, CancellationToken
                 {
                     paused = Stopwatch.StartNew();
                     Pauses++;
-                    publisher.Enqueue(Event("disk_full", "error",
+                    publisher.Enqueue(Event("disk_full", EventSeverity.Error,
                         $"The state directory's file system is full: {what} could not be written ({ex.Message}). Training is paused and retries every few seconds; free space and it continues.",
                         new Dictionary<string, string> { ["what"] = what }));
                     if (publisher.Latest is { } latest)
@@ -77,6 +77,6 @@ internal sealed class DiskFullPause(StatusPublisher publisher, CancellationToken
         }
     }
 
-    private StabilityEvent Event(string type, string severity, string message, IReadOnlyDictionary<string, string> data) =>
+    private StabilityEvent Event(string type, EventSeverity severity, string message, IReadOnlyDictionary<string, string> data) =>
         (events ?? TrainerEvents.Default).Create(type, severity, message, data);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using StabilityTools.Engine.Models;
+using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Trainer.Training;

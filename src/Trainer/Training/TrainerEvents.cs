@@ -21,7 +21,7 @@ internal sealed class TrainerEvents(string service)
         Environment.GetEnvironmentVariable(ServiceVariable) is { Length: > 0 } name ? new TrainerEvents(name.Trim()) : Default;
 
     /// <summary>An event of this process, now.</summary>
-    public StabilityEvent Create(string type, string severity, string message, IReadOnlyDictionary<string, string>? data = null) => new()
+    public StabilityEvent Create(string type, EventSeverity severity, string message, IReadOnlyDictionary<string, string>? data = null) => new()
     {
         Time = DateTimeOffset.UtcNow, Service = Service, Type = type, Severity = severity, Message = message, Pid = Environment.ProcessId,
         Host = Environment.MachineName, Data = data,

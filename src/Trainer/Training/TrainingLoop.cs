@@ -55,7 +55,7 @@ internal sealed class TrainingLoop : IDisposable
             _lossFunction = nn.BCEWithLogitsLoss();
             _store = new CheckpointStore(run.Path, plan.Options.Checkpointing.Keep);
             _store.SweepTemporaries();
-            _resumedFrom = _store.LoadNewestValid((path, why) => publisher.Enqueue(events.Create("checkpoint_fallback", "warning",
+            _resumedFrom = _store.LoadNewestValid((path, why) => publisher.Enqueue(events.Create("checkpoint_fallback", EventSeverity.Warning,
                 $"Checkpoint '{Path.GetFileName(path)}' is unusable ({why}); it was renamed *.corrupt and an older checkpoint is tried.",
                 new Dictionary<string, string> { ["path"] = path, ["reason"] = why })));
             _position = TrainingPosition.Start();
@@ -132,13 +132,13 @@ internal sealed class TrainingLoop : IDisposable
                 _publisher.Enqueue(EpochRecord(summary));
             }
 
-            _publisher.Enqueue(_events.Create("resumed", "info",
+            _publisher.Enqueue(_events.Create("resumed", EventSeverity.Info,
                 $"Resumed run {_run.RunId} from {Path.GetFileName(_resumedFrom.Path)} (epoch {_position.EpochsDone}, step {_position.Step}).",
                 new Dictionary<string, string> { ["checkpoint"] = _resumedFrom.Path, ["epoch"] = _position.EpochsDone.ToString(), ["step"] = _position.Step.ToString() }));
         }
         else
         {
-            _publisher.Enqueue(_events.Create("started", "info",
+            _publisher.Enqueue(_events.Create("started", EventSeverity.Info,
                 $"Started run {_run.RunId}: {options.Model.Kind}, {options.Training.Epochs} epochs, {_plan.Features.TrainCount} training samples, {_plan.DeviceName}, {_plan.Threads} threads."));
         }
 
@@ -275,7 +275,7 @@ internal sealed class TrainingLoop : IDisposable
         _disk.Run(() => { TrainedModel.Save(_run.FinalModelPath, _model, finalMetadata); return true; }, "the final model", ReportResumed);
         _disk.Run(() => { _run.End(RunStates.Completed, _position.History, _run.FinalModelPath); return true; }, "run.json", ReportResumed);
         Report(_snapshot with { State = TrainerState.Completed, Epoch = options.Training.Epochs, ModelPath = _run.FinalModelPath, EtaSeconds = 0, LastUpdate = DateTimeOffset.UtcNow });
-        _publisher.Enqueue(_events.Create("completed", "info",
+        _publisher.Enqueue(_events.Create("completed", EventSeverity.Info,
             $"Run {_run.RunId} completed: {options.Training.Epochs} epochs, validation accuracy {final.ValAccuracy:P1}; model at {_run.FinalModelPath}.",
             new Dictionary<string, string> { ["model_path"] = _run.FinalModelPath }));
         _publisher.Flush(TimeSpan.FromSeconds(3));
@@ -287,7 +287,7 @@ internal sealed class TrainingLoop : IDisposable
     {
         var checkpoint = _position.CheckpointPath;
         Report(_snapshot with { State = TrainerState.Stopped, ModelPath = checkpoint, EtaSeconds = null, LastUpdate = DateTimeOffset.UtcNow });
-        _publisher.Enqueue(_events.Create("stopped", "info",
+        _publisher.Enqueue(_events.Create("stopped", EventSeverity.Info,
             $"Training stopped on request after step {_position.Step}; it resumes from {Path.GetFileName(checkpoint) ?? "the start"}."));
         _publisher.Flush(TimeSpan.FromSeconds(3));
         return Outcome(TrainerState.Stopped, checkpoint);

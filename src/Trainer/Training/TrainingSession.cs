@@ -54,7 +54,7 @@ internal static class TrainingSession
         publisher.Report(snapshot);
         if (fallback is not null)
         {
-            publisher.Enqueue(events.Create("device_fallback", "warning", $"Training on CPU: {fallback}."));
+            publisher.Enqueue(events.Create("device_fallback", EventSeverity.Warning, $"Training on CPU: {fallback}."));
         }
 
         if (run.Info.State == RunStates.Completed && File.Exists(run.FinalModelPath))
@@ -84,7 +84,7 @@ internal static class TrainingSession
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             publisher.Report((publisher.Latest ?? snapshot) with { State = TrainerState.Failed, ErrorMessage = ex.Message, LastUpdate = DateTimeOffset.UtcNow });
-            publisher.Enqueue(events.Create("failed", "error", $"Training failed: {ex.Message}"));
+            publisher.Enqueue(events.Create("failed", EventSeverity.Error, $"Training failed: {ex.Message}"));
             publisher.Flush(TimeSpan.FromSeconds(3));
             TryEnd(run, RunStates.Failed, [], ex.Message);
             throw;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Dummy.Verbs;

@@ -60,7 +60,7 @@ public sealed partial class TrainerProcessTests
         Assert.True(process.WaitForExit(10_000), "the trainer did not die");
     }
 
-    [Fact]
+    [Fact(Timeout = 600_000)]
     public void A_trainer_killed_at_random_moments_resumes_and_completes_with_every_epoch_recorded_once()
     {
         const int epochs = 40;
@@ -155,7 +155,7 @@ public sealed partial class TrainerProcessTests
         Assert.True(model.Metadata.ValAccuracy > 0.55, $"validation accuracy {model.Metadata.ValAccuracy:F3}");
     }
 
-    [Fact]
+    [Fact(Timeout = 600_000)]
     public void SIGTERM_stops_the_trainer_within_the_stop_timeout_with_a_checkpoint_and_a_stopped_status()
     {
         using var temp = new TempDirectory("st-term");
@@ -183,7 +183,7 @@ public sealed partial class TrainerProcessTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 600_000)]
     public void A_bad_config_exits_with_one_clear_error_naming_file_line_and_key_and_trains_nothing()
     {
         using var temp = new TempDirectory("st-badcfg");
@@ -209,7 +209,7 @@ public sealed partial class TrainerProcessTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 600_000)]
     public void A_malformed_csv_exits_with_an_error_naming_the_file_and_line()
     {
         using var temp = new TempDirectory("st-badcsv");
@@ -238,7 +238,7 @@ public sealed partial class TrainerProcessTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 600_000)]
     public void A_trainer_run_as_another_service_writes_its_events_under_that_name()
     {
         using var temp = new TempDirectory("st-service");

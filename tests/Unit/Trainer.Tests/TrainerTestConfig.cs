@@ -24,10 +24,10 @@ internal static class TrainerTestConfig
     }
 
     /// <summary>The documents of the state directory's one run (the test run when there is none yet).</summary>
-    public static Engine.Status.SharedDataManager Shared(Engine.State.StateDirectory state)
+    public static Engine.State.SharedDataManager Shared(Engine.State.StateDirectory state)
     {
         var runs = state.ListRunIds();
-        return new Engine.Status.SharedDataManager(state, run: state.Run(runs.Count == 1 ? runs[0] : RunId));
+        return new Engine.State.SharedDataManager(state, run: state.Run(runs.Count == 1 ? runs[0] : RunId));
     }
 
     /// <summary>Options in code, for in-process sessions.</summary>

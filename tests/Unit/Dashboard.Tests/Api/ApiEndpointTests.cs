@@ -10,7 +10,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
     private readonly DashboardServer _server = fixture.Server;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Status_shows_the_training_documents_and_the_dashboards_own_health()
     {
         using var doc = await Json.GetAsync(_server.Client, "api/status");
@@ -26,7 +26,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Equal("watch+poll", doc.At("dashboard", "watch_mode").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Processes_lists_each_service_with_state_pid_uptime_restarts_and_resources()
     {
         using var doc = await Json.GetAsync(_server.Client, "api/processes");
@@ -42,7 +42,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Equal(1024, training.GetProperty("gpu_memory_mb").GetDouble());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_service_whose_supervisor_stopped_beating_is_shown_as_unknown_and_stale()
     {
         using var doc = await Json.GetAsync(_server.Client, "api/processes");
@@ -53,7 +53,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Contains("supervisor may be gone", dashboard.GetProperty("file_error").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Metrics_are_downsampled_to_max_points_and_keep_the_newest_record_exactly()
     {
         using var doc = await Json.GetAsync(_server.Client, "api/metrics?max_points=50");
@@ -68,7 +68,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Equal(times.Order(), times);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Metrics_since_returns_only_newer_records()
     {
         var since = SampleState.Start.AddSeconds(489).ToString("O");
@@ -78,7 +78,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Equal(Enumerable.Range(490, 10).Select(i => (long)i), doc.At("records").EnumerateArray().Select(r => r.GetProperty("step").GetInt64()));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Metric_history_downloads_as_csv_with_a_header_and_one_row_per_record()
     {
         using var response = await _server.Client.GetAsync("api/metrics?format=csv&download=1&max_points=10000", Ct);
@@ -93,7 +93,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.StartsWith("2026-01-01T00:00:00.000Z,run-1,step,1,0,2,", lines[1]);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Metric_history_downloads_as_json()
     {
         using var response = await _server.Client.GetAsync("api/metrics?format=json&download=1&max_points=10000", Ct);
@@ -103,7 +103,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Equal(500, doc.RootElement.GetProperty("records").GetArrayLength());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Market_returns_the_bars_and_the_models_predictions()
     {
         using var doc = await Json.GetAsync(_server.Client, "api/market");
@@ -114,7 +114,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Equal(60, doc.At("document", "predictions").GetArrayLength());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Resources_show_devices_quotas_with_current_use_and_allocations()
     {
         using var doc = await Json.GetAsync(_server.Client, "api/resources");
@@ -128,7 +128,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Equal(0, doc.At("allocations")[0].GetProperty("devices")[0].GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Events_page_by_sequence_and_filter_by_severity()
     {
         using var all = await Json.GetAsync(_server.Client, "api/events");
@@ -141,7 +141,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Equal(3, all.At("last_seq").GetInt64());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Healthz_answers_200_while_the_refresh_loop_turns()
     {
         using var doc = await Json.GetAsync(_server.Client, "healthz");
@@ -149,7 +149,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Equal("healthy", doc.At("status").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Metrics_endpoint_is_valid_prometheus_text_with_training_process_and_dcgm_gpu_gauges()
     {
         using var response = await _server.Client.GetAsync("metrics", Ct);
@@ -171,7 +171,7 @@ public sealed class ApiEndpointTests(PopulatedDashboard fixture) : IClassFixture
         Assert.Equal(1, Value("stability_status_file_state", ("file", "training_status.json"), ("state", "ok")));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task The_dashboard_writes_its_own_state_file_with_its_url()
     {
         var doc = await Eventually.UntilAsync(

@@ -5,7 +5,7 @@ namespace StabilityTools.Dashboard.Tests.Api;
 
 public sealed class MetricsCsvTests
 {
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\"")]
     [InlineData("+1", "'+1")]
     [InlineData("a,b", "\"a,b\"")]

@@ -28,7 +28,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         Wait,
         $"training state '{state}'");
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_missing_training_status_is_shown_as_missing()
     {
         using var doc = await TrainingWhere("missing");
@@ -37,7 +37,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         Assert.Equal(JsonValueKind.Null, doc.At("training", "status", "document").ValueKind);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_corrupt_training_status_is_shown_as_corrupt_with_the_reason_and_recovers_when_rewritten()
     {
         File.WriteAllText(_sample.Run.TrainingStatusPath, "{\"schema\":\"training_status/1\", \"current_epo");
@@ -50,7 +50,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         Assert.Equal(4, recovered.At("training", "status", "document", "current_epoch").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_document_of_another_schema_is_shown_as_corrupt()
     {
         File.WriteAllText(_sample.Run.TrainingStatusPath, "{\"schema\":\"market_data/1\",\"seq\":1}");
@@ -60,7 +60,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         Assert.Contains("expected 'training_status/1'", doc.At("training", "status", "error").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task An_oversized_market_file_is_shown_as_oversized_without_being_read()
     {
         File.WriteAllBytes(_sample.Run.MarketDataPath, new byte[5 * 1024 * 1024]);
@@ -71,7 +71,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         Assert.Contains("cap", doc.At("error").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_running_trainer_with_an_old_heartbeat_is_shown_as_stale()
     {
         _sample.WriteTraining(epoch: 5, heartbeat: DateTimeOffset.UtcNow.AddMinutes(-10));
@@ -83,7 +83,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         Assert.Equal(5, doc.At("training", "status", "document", "current_epoch").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_completed_run_is_not_stale_however_old_its_heartbeat()
     {
         _sample.WriteTraining(epoch: 20, state: "completed", heartbeat: DateTimeOffset.UtcNow.AddHours(-3));
@@ -93,7 +93,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         Assert.Equal("ok", doc.At("training", "status", "state").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Corrupt_metric_lines_are_skipped_and_counted_while_valid_ones_are_kept()
     {
         _sample.AppendMetrics(2);
@@ -106,7 +106,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         Assert.Equal(1, doc.At("skipped_lines").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_state_directory_that_appears_later_is_picked_up()
     {
         using var parent = new TempDirectory("st-late");
@@ -115,7 +115,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         using var before = await Json.GetAsync(server.Client, "api/status");
 
         var state = Engine.State.StateDirectory.Open(root);
-        new Engine.Status.SharedDataManager(state, run: state.EnsureRun("late-run")).WriteTrainingStatus(new TrainingStatus { State = "running", IsRunning = true, CurrentEpoch = 1, TotalEpochs = 2, Heartbeat = DateTimeOffset.UtcNow });
+        new Engine.State.SharedDataManager(state, run: state.EnsureRun("late-run")).WriteTrainingStatus(new TrainingStatus { State = "running", IsRunning = true, CurrentEpoch = 1, TotalEpochs = 2, Heartbeat = DateTimeOffset.UtcNow });
         using var after = await Eventually.UntilAsync(
             () => Json.GetAsync(server.Client, "api/status"), d => d.At("training", "state").GetString() == "running", Wait, "the late state directory");
 

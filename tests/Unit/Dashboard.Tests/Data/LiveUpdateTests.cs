@@ -20,7 +20,7 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         _sample.Dispose();
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task On_connect_the_stream_sends_hello_and_the_current_views()
     {
         await using var stream = await SseClient.ConnectAsync(_server.Client);
@@ -34,7 +34,7 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         Assert.Equal(2, processes.At("services").GetArrayLength());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_training_status_written_to_the_state_directory_is_pushed_to_the_stream()
     {
         await using var stream = await SseClient.ConnectAsync(_server.Client);
@@ -46,7 +46,7 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         Assert.Equal("running", update.At("state").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task New_metric_records_are_pushed_as_a_delta()
     {
         await using var stream = await SseClient.ConnectAsync(_server.Client);
@@ -62,14 +62,14 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         Assert.Equal([7, 7, 7], delta.At("records").EnumerateArray().Select(r => r.GetProperty("epoch").GetInt32()));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task New_events_are_pushed_with_their_sequence_numbers()
     {
         await using var stream = await SseClient.ConnectAsync(_server.Client);
         (await stream.NextAsync("hello")).Dispose();
         await Eventually.UntilAsync(async () => (await Json.GetAsync(_server.Client, "api/events")).At("last_seq").GetInt64(), n => n == 3, TimeSpan.FromSeconds(10), "the first events");
 
-        _sample.Data.Events.Append(new StabilityEvent { Time = DateTimeOffset.UtcNow, Service = "training", Type = "restarting", Severity = "warning", Message = "restart 1" }, TestContext.Current.CancellationToken);
+        _sample.Data.Events.Append(new StabilityEvent { Time = DateTimeOffset.UtcNow, Service = "training", Type = "restarting", Severity = EventSeverity.Warning, Message = "restart 1" }, TestContext.Current.CancellationToken);
         using var pushed = await stream.NextAsync("events", d => d.At("last_seq").GetInt64() == 4);
 
         var e = Assert.Single(pushed.At("events").EnumerateArray());
@@ -77,7 +77,7 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         Assert.Equal("restarting", e.GetProperty("type").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_new_service_appears_in_the_process_stream()
     {
         await using var stream = await SseClient.ConnectAsync(_server.Client);
@@ -92,7 +92,7 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         Assert.Equal(3, update.At("services").GetArrayLength());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Streams_beyond_the_cap_get_503_so_the_page_falls_back_to_polling()
     {
         await using var first = await SseClient.ConnectAsync(_server.Client);
@@ -105,7 +105,7 @@ public sealed class LiveUpdateTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, third.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task With_watching_off_polling_still_delivers_changes()
     {
         await using var server = await DashboardServer.StartInProcessAsync(new DashboardOptions

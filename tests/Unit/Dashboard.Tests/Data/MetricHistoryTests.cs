@@ -9,7 +9,7 @@ public sealed class MetricHistoryTests
 
     private static MetricRecord Step(int i) => new() { Time = T0.AddSeconds(i), Kind = "step", Step = i, TrainLoss = i };
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Downsampling_averages_equal_buckets_and_keeps_the_newest_record_as_is()
     {
         var history = new MetricHistory(1000);
@@ -24,7 +24,7 @@ public sealed class MetricHistoryTests
         Assert.Equal(100, records[^1].Step);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_epoch_repeated_by_a_restarted_trainer_is_held_once_and_changes_the_generation()
     {
         var history = new MetricHistory(1000);
@@ -39,7 +39,7 @@ public sealed class MetricHistoryTests
         Assert.NotEqual(generation, history.Generation);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void The_history_is_bounded_and_a_dropped_index_asks_for_a_reset()
     {
         var history = new MetricHistory(100);

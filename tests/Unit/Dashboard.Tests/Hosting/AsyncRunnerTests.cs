@@ -8,7 +8,7 @@ public sealed class AsyncRunnerTests
 {
     private readonly AsyncRunner _runner = new(NullLogger<AsyncRunner>.Instance);
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_failing_operation_is_counted_and_wrapped_never_thrown()
     {
         var ok = await _runner.Run("read", () => throw new IOException("disk on fire"), TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
@@ -20,7 +20,7 @@ public sealed class AsyncRunnerTests
         Assert.IsType<IOException>(failure.InnerException);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task An_operation_that_ignores_its_token_is_abandoned_at_the_timeout()
     {
         using var release = new ManualResetEventSlim();
@@ -34,7 +34,7 @@ public sealed class AsyncRunnerTests
         Assert.Contains("did not finish within 200 ms", _runner.LastFailure!.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Cancellation_by_the_caller_is_not_a_failure()
     {
         using var cancel = new CancellationTokenSource();
@@ -44,7 +44,7 @@ public sealed class AsyncRunnerTests
         Assert.Equal(0, _runner.FailureCount);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_loop_goes_on_after_a_failed_iteration_and_stops_when_cancelled()
     {
         using var stop = new CancellationTokenSource();

@@ -9,7 +9,7 @@ public sealed class DashboardCommandLineTests
 {
     private static string? NoEnvironment(string name) => null;
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Defaults_bind_loopback_on_8050_with_the_dashboards_own_token_made_owner_only_in_the_state_directory()
     {
         using var temp = new TempDirectory("st-cli");
@@ -29,7 +29,7 @@ public sealed class DashboardCommandLineTests
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(path)!));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_second_start_reads_the_same_own_token_and_each_name_has_its_own()
     {
         using var temp = new TempDirectory("st-cli");
@@ -44,7 +44,7 @@ public sealed class DashboardCommandLineTests
         Assert.True(File.Exists(DashboardToken.PathFor(state, "ops")));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Without_a_state_directory_and_a_token_choice_it_refuses_to_start()
     {
         using var temp = new TempDirectory("st-cli");
@@ -57,7 +57,7 @@ public sealed class DashboardCommandLineTests
         Assert.False(Directory.Exists(Path.Combine(temp.Path, "absent")));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void No_auth_is_allowed_on_loopback_only()
     {
         using var temp = new TempDirectory("st-cli");
@@ -72,7 +72,7 @@ public sealed class DashboardCommandLineTests
         Assert.Contains("loopback only", wildcard.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Allowed_hosts_connection_bounds_and_a_pem_key_are_read_and_checked()
     {
         using var temp = new TempDirectory("st-cli");
@@ -93,7 +93,7 @@ public sealed class DashboardCommandLineTests
         Assert.Contains("--max-connections-per-client", bad.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void The_token_comes_from_the_environment_when_no_file_is_given()
     {
         var (options, _, _) = DashboardCommandLine.Parse(["--bind", "0.0.0.0"],
@@ -102,7 +102,7 @@ public sealed class DashboardCommandLineTests
         Assert.Equal("abcdefabcdefabcdef", options!.Token);
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("localhost", true)]
     [InlineData("::1", true)]
     [InlineData("127.0.0.2", true)]
@@ -111,7 +111,7 @@ public sealed class DashboardCommandLineTests
     public void Only_loopback_addresses_count_as_loopback(string bind, bool loopback) =>
         Assert.Equal(loopback, new DashboardOptions { Bind = bind }.IsLoopback);
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_short_token_is_refused()
     {
         var (options, code, message) = DashboardCommandLine.Parse(["--state-dir", "/nonexistent/state"], name => name == DashboardCommandLine.TokenVariable ? "short" : null);
@@ -121,7 +121,7 @@ public sealed class DashboardCommandLineTests
         Assert.Contains("at least 16 characters", message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_missing_token_file_is_a_configuration_problem()
     {
         var (_, code, message) = DashboardCommandLine.Parse(["--token-file", "/nonexistent/token"], NoEnvironment);
@@ -130,7 +130,7 @@ public sealed class DashboardCommandLineTests
         Assert.Contains("/nonexistent/token", message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_missing_value_is_a_usage_error()
     {
         var (_, code, message) = DashboardCommandLine.Parse(["--port"], NoEnvironment);
@@ -139,7 +139,7 @@ public sealed class DashboardCommandLineTests
         Assert.Contains("--port needs a value", message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Help_prints_the_usage_and_exits_0()
     {
         var (options, code, message) = DashboardCommandLine.Parse(["--help"], NoEnvironment);

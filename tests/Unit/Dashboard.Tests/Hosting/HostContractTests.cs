@@ -14,7 +14,7 @@ public sealed class HostContractTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_taken_port_exits_98_with_a_message_that_names_the_port()
     {
         using var sample = new SampleState();
@@ -28,7 +28,7 @@ public sealed class HostContractTests
         Assert.Contains($"port {port} on 127.0.0.1 is already in use", stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_non_loopback_bind_without_a_token_is_refused_with_exit_78()
     {
         using var sample = new SampleState();
@@ -40,7 +40,7 @@ public sealed class HostContractTests
         Assert.DoesNotContain("serving", stdout);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Every_configuration_problem_is_reported_in_one_run()
     {
         var (code, _, stderr) = await RunToExitAsync(["--bind", "not-an-address", "--port", "70000", "--rate-limit", "-1"]);
@@ -51,7 +51,7 @@ public sealed class HostContractTests
         Assert.Contains("--rate-limit", stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task An_unknown_option_exits_64_with_the_usage()
     {
         var (code, _, stderr) = await RunToExitAsync(["--frobnicate", "1"]);
@@ -61,7 +61,7 @@ public sealed class HostContractTests
         Assert.Contains("usage: stability-dashboard", stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_non_loopback_bind_with_a_token_serves()
     {
         using var sample = new SampleState();
@@ -77,7 +77,7 @@ public sealed class HostContractTests
         Assert.Equal(HttpStatusCode.Unauthorized, api.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Two_dashboards_with_different_names_serve_one_state_directory_and_keep_their_own_state_files()
     {
         using var sample = new SampleState().Populate(metricRecords: 10);
@@ -95,7 +95,7 @@ public sealed class HostContractTests
         Assert.Equal("ops", b.At("dashboard", "name").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task With_a_given_certificate_it_serves_https_with_hsts()
     {
         using var sample = new SampleState();
@@ -120,7 +120,7 @@ public sealed class HostContractTests
         Assert.Contains("max-age", string.Join(",", response.Headers.GetValues("Strict-Transport-Security")));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task With_a_pem_certificate_and_its_key_file_it_serves_https_and_the_token_cookie_is_secure()
     {
         using var sample = new SampleState();
@@ -146,7 +146,7 @@ public sealed class HostContractTests
         Assert.Contains("secure", login.Headers.GetValues("Set-Cookie").Single(), StringComparison.OrdinalIgnoreCase);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Sigterm_stops_it_with_exit_0_and_a_last_state_that_says_disconnected()
     {
         using var sample = new SampleState();
@@ -178,8 +178,7 @@ public sealed class HostContractTests
             throw new TimeoutException($"stability-dashboard did not exit: {stderr}");
         }
 
-        // WaitForExit() with no timeout also waits for the redirected streams to be drained.
-        process.WaitForExit();
+        // WaitForExitAsync has also waited, under the same bound, for the redirected streams to be drained.
         return (process.ExitCode, stdout.ToString(), stderr.ToString());
     }
 }

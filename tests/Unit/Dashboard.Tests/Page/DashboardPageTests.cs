@@ -15,7 +15,7 @@ public sealed class DashboardPageTests
     private const string Token = "browser-token-0123456789abcdef";
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task The_page_loads_draws_its_charts_and_shows_a_training_change_without_a_reload()
     {
         var chromium = Find("chromium", "chromium-browser");
@@ -63,7 +63,7 @@ public sealed class DashboardPageTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task The_login_link_signs_in_leaves_the_address_bar_reloads_signed_in_and_a_fresh_browser_gets_the_sign_in_page()
     {
         var chromium = Find("chromium", "chromium-browser");
@@ -119,7 +119,7 @@ public sealed class DashboardPageTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task When_no_stream_is_available_the_page_polls_and_still_follows_changes()
     {
         var chromium = Find("chromium", "chromium-browser");

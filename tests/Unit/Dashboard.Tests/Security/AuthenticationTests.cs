@@ -27,7 +27,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         _secrets.Dispose();
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("api/status")]
     [InlineData("api/metrics")]
     [InlineData("api/stream")]
@@ -41,7 +41,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Without_a_token_the_page_answers_401_with_sign_in_instructions()
     {
         using var response = await _server.Client.GetAsync("", Ct);
@@ -50,7 +50,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Contains("/?token=", await response.Content.ReadAsStringAsync(Ct));
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("wrong")]
     [InlineData("0123456789abcdef0123456789abcdeF")]
     [InlineData("0123456789abcdef0123456789abcdef0")]
@@ -63,7 +63,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task The_right_bearer_token_is_let_through()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "api/status");
@@ -73,7 +73,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task The_login_link_sets_an_http_only_cookie_that_does_not_carry_the_token_and_redirects_home()
     {
         var cookies = new CookieContainer();
@@ -92,7 +92,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_wrong_login_link_sets_no_cookie()
     {
         var cookies = new CookieContainer();
@@ -104,7 +104,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Empty(cookies.GetAllCookies());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_forged_cookie_answers_401()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "api/status");
@@ -114,7 +114,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Healthz_stays_open_for_the_supervisors_probe()
     {
         using var response = await _server.Client.GetAsync("healthz", Ct);
@@ -122,7 +122,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task The_token_may_come_from_the_environment()
     {
         await using var server = await DashboardServer.StartProcessAsync(_sample.Root, ["--name", "env-token"],

@@ -10,7 +10,7 @@ public sealed class DefaultTokenTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task With_no_token_given_it_makes_its_own_owner_only_token_and_requires_it_everywhere_but_healthz()
     {
         using var sample = new SampleState().Populate(metricRecords: 10);
@@ -34,7 +34,7 @@ public sealed class DefaultTokenTests
         Assert.Equal(["last_refresh_age_seconds", "status"], System.Text.Json.JsonDocument.Parse(body).RootElement.EnumerateObject().Select(p => p.Name).Order());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task The_login_link_made_from_its_token_file_signs_a_client_in_with_a_strict_http_only_cookie()
     {
         using var sample = new SampleState().Populate(metricRecords: 10);
@@ -56,7 +56,7 @@ public sealed class DefaultTokenTests
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task No_auth_on_loopback_serves_without_a_token_and_says_so()
     {
         using var sample = new SampleState();
@@ -71,7 +71,7 @@ public sealed class DefaultTokenTests
             TimeSpan.FromSeconds(10), "the warning");
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_bearer_token_serves_scripts_and_prometheus()
     {
         using var sample = new SampleState().Populate(metricRecords: 10);

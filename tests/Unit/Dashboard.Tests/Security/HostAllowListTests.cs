@@ -21,7 +21,7 @@ public sealed class HostAllowListTests : IAsyncLifetime
         _sample.Dispose();
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("evil.example")]
     [InlineData("evil.example:8050")]
     [InlineData("127.0.0.1.evil.example")]
@@ -41,7 +41,7 @@ public sealed class HostAllowListTests : IAsyncLifetime
         }
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("localhost")]
     [InlineData("127.0.0.1")]
     [InlineData("[::1]")]
@@ -60,7 +60,7 @@ public sealed class HostAllowListTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, viaTunnel.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_request_without_a_host_is_refused_with_400()
     {
         var port = new Uri(_server.Url).Port;

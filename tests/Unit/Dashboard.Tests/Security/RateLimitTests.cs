@@ -9,7 +9,7 @@ public sealed class RateLimitTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_burst_beyond_the_limit_gets_429_with_retry_after_while_healthz_stays_open()
     {
         using var sample = new SampleState();

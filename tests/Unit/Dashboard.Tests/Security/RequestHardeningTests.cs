@@ -10,7 +10,7 @@ public sealed class RequestHardeningTests(PopulatedDashboard fixture) : IClassFi
     private readonly DashboardServer _server = fixture.Server;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("api/metrics?max_points=abc", "max_points")]
     [InlineData("api/metrics?max_points=1", "max_points")]
     [InlineData("api/metrics?max_points=10001", "max_points")]
@@ -40,7 +40,7 @@ public sealed class RequestHardeningTests(PopulatedDashboard fixture) : IClassFi
         Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty(parameter, out _), body);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Several_bad_values_are_reported_together()
     {
         using var response = await _server.Client.GetAsync("api/metrics?max_points=x&since=y&kind=z", Ct);
@@ -50,7 +50,7 @@ public sealed class RequestHardeningTests(PopulatedDashboard fixture) : IClassFi
         Assert.Equal(["kind", "max_points", "since"], problem.RootElement.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Other_methods_than_get_are_refused_with_405()
     {
         using var response = await _server.Client.PostAsync("api/status", new StringContent("{}"), Ct);
@@ -58,7 +58,7 @@ public sealed class RequestHardeningTests(PopulatedDashboard fixture) : IClassFi
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_request_body_over_the_limit_is_refused_with_413()
     {
         using var response = await SendOnOwnConnectionAsync(HttpMethod.Post, "api/status", new ByteArrayContent(new byte[64 * 1024]));
@@ -66,7 +66,7 @@ public sealed class RequestHardeningTests(PopulatedDashboard fixture) : IClassFi
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task An_oversized_request_line_is_refused_with_414()
     {
         using var response = await SendOnOwnConnectionAsync(HttpMethod.Get, "api/metrics?since=" + new string('9', 8000));
@@ -85,7 +85,7 @@ public sealed class RequestHardeningTests(PopulatedDashboard fixture) : IClassFi
         return _server.Client.SendAsync(request, Ct);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Unknown_paths_get_404_not_500()
     {
         using var response = await _server.Client.GetAsync("api/nothing-here", Ct);
@@ -93,7 +93,7 @@ public sealed class RequestHardeningTests(PopulatedDashboard fixture) : IClassFi
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("")]
     [InlineData("app.js")]
     [InlineData("api/status")]
@@ -111,7 +111,7 @@ public sealed class RequestHardeningTests(PopulatedDashboard fixture) : IClassFi
         Assert.Equal("DENY", Assert.Single(response.Headers.GetValues("X-Frame-Options")));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task The_page_has_no_inline_script_and_loads_uplot_from_the_built_library()
     {
         var html = await _server.Client.GetStringAsync("", Ct);

@@ -51,9 +51,9 @@ internal sealed class SampleState : IDisposable
         WriteService("dashboard", ServiceState.Running, DateTimeOffset.UtcNow.AddHours(-2), pid: 4343);
         AppendMetrics(metricRecords);
         Data.Events.AppendRange([
-            new StabilityEvent { Time = Start, Service = "training", Type = "started", Severity = "info", Message = "training started" },
-            new StabilityEvent { Time = Start.AddSeconds(1), Service = "training", Type = "limit_exceeded", Severity = "warning", Message = "memory over 80 %" },
-            new StabilityEvent { Time = Start.AddSeconds(2), Service = "training", Type = "exited", Severity = "error", Message = "exited with code 3" },
+            new StabilityEvent { Time = Start, Service = "training", Type = "started", Severity = EventSeverity.Info, Message = "training started" },
+            new StabilityEvent { Time = Start.AddSeconds(1), Service = "training", Type = "limit_exceeded", Severity = EventSeverity.Warning, Message = "memory over 80 %" },
+            new StabilityEvent { Time = Start.AddSeconds(2), Service = "training", Type = "exited", Severity = EventSeverity.Error, Message = "exited with code 3" },
         ]);
         return this;
     }

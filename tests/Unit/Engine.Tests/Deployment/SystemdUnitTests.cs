@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using StabilityTools.Engine.Deployment;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;
@@ -41,7 +42,7 @@ public sealed class SystemdUnitTests : IDisposable
         "a b", "tab\u00a0nbsp", "ünï €", "-x", "@x", "=x", "a=b", "#not a comment", "end\\",
     ];
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [MemberData(nameof(HostileWords))]
     public void A_command_word_reads_back_unchanged_under_systemd_quoting(string word)
     {
@@ -49,7 +50,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.Equal(["/bin/prog", word, word], SystemdSyntax.Command($"/bin/prog {SystemdUnit.CommandWord(word)} {SystemdUnit.CommandWord(word)}").Argv);
     }
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [MemberData(nameof(HostileWords))]
     public void A_command_line_runs_exactly_its_program_and_arguments(string word)
     {
@@ -62,7 +63,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.Equal([program, word, "--flag", word], argv);
     }
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [InlineData("/opt/quote\"d/prog")]
     [InlineData("/opt/it's/prog")]
     [InlineData("/opt/back\\slash/prog")]
@@ -72,7 +73,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.Throws<ArgumentException>(() => SystemdUnit.CommandLine(program, []));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public void A_supervisor_installed_where_systemd_cannot_run_it_is_refused_with_what_to_do()
     {
         var (state, _) = Prepare("plain");
@@ -87,7 +88,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.Contains(HostLocator.HostsDirectoryVariable, problem.Message);
     }
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [InlineData("")]
     [InlineData("-prog")]
     [InlineData("@prog")]
@@ -99,7 +100,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.Throws<ArgumentException>(() => SystemdUnit.CommandLine(program, []));
     }
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [MemberData(nameof(HostileWords))]
     public void An_environment_value_reads_back_unchanged_and_a_dollar_stays_literal(string value)
     {
@@ -109,14 +110,14 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.Equal(value, assignments["OTHER"]);
     }
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [MemberData(nameof(HostileWords))]
     public void A_path_list_entry_reads_back_unchanged(string path)
     {
         Assert.Equal([path, path], SystemdSyntax.PathList(SystemdUnit.PathWord(path) + " " + SystemdUnit.PathWord(path)));
     }
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [MemberData(nameof(HostileNames))]
     public void Every_path_in_the_unit_reads_back_unchanged_under_systemd_quoting(string hostile)
     {
@@ -132,7 +133,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.Equal("StabilityTools supervisor for 'trainer'", SystemdSyntax.Text(SystemdSyntax.Setting(unit, "Description")));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public void A_framework_dependent_supervisor_runs_under_dotnet_with_its_hostile_path_intact()
     {
         var (state, _) = Prepare("dll $HOME 100% \"q\"");
@@ -144,7 +145,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.Equal([HostLocator.DotNetHost(), dll, "--state-dir", state.Root, "--service", "trainer"], argv);
     }
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [InlineData("line\nbreak")]
     [InlineData("carriage\rreturn")]
     [InlineData("tab\there")]
@@ -162,7 +163,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.DoesNotContain(error.Problems, p => p.Message.Any(char.IsControl));
     }
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [InlineData("a b")]
     [InlineData("alice\n")]
     [InlineData("alice\nExecStartPre=/bin/sh")]
@@ -182,7 +183,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.Contains("not a user name systemd reads as one", error.Message);
     }
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [InlineData("alice")]
     [InlineData("svc_trainer-1")]
     [InlineData("_daemon")]
@@ -194,7 +195,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.Equal(user, SystemdSyntax.Text(SystemdSyntax.Setting(SystemdUnit.Render(state, "trainer", supervisor, user), "User")));
     }
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [MemberData(nameof(HostileNames))]
     public void A_unit_with_hostile_paths_passes_systemd_analyze_verify(string hostile)
     {
@@ -207,7 +208,7 @@ public sealed class SystemdUnitTests : IDisposable
         Assert.False(flagged, $"systemd-analyze verify flagged the unit:{Environment.NewLine}{output}{Environment.NewLine}{unit}");
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public void Systemd_analyze_verify_flags_a_unit_written_without_escaping_or_with_broken_quoting()
     {
         var analyze = SystemdAnalyze();

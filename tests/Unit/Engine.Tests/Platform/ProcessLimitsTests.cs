@@ -5,14 +5,14 @@ namespace StabilityTools.Engine.Tests.Platform;
 
 public sealed class ProcessLimitsTests
 {
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("0", new[] { 0 })]
     [InlineData("0-3", new[] { 0, 1, 2, 3 })]
     [InlineData("0,2-3,7", new[] { 0, 2, 3, 7 })]
     public void Kernel_cpu_lists_are_parsed(string list, int[] expected) =>
         Assert.Equal(expected, ProcessLimits.ParseCpuList(list));
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Affinity_and_nice_set_on_a_real_process_read_back_from_proc()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux scheduling calls.");

@@ -29,7 +29,7 @@ public sealed class SafeFileTests : IDisposable
 
     private static void SkipOnWindows() => Assert.SkipWhen(OperatingSystem.IsWindows(), "O_NOFOLLOW and owners are Unix.");
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_link_at_a_documents_lock_is_refused_and_its_target_is_not_created()
     {
         SkipOnWindows();
@@ -46,7 +46,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.False(File.Exists(path));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_link_at_the_document_itself_is_replaced_by_the_rename_never_written_through()
     {
         SkipOnWindows();
@@ -60,7 +60,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.Equal("ours", _store.Read<TestDocument>(path).Document!.Text);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Links_planted_at_every_temporary_name_a_pid_could_use_are_never_written_through()
     {
         SkipOnWindows();
@@ -74,7 +74,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.Equal("ours", _store.Read<TestDocument>(path).Document!.Text);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Creating_a_new_file_at_a_planted_link_is_refused_as_unsafe()
     {
         SkipOnWindows();
@@ -87,7 +87,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.Equal(VictimText, File.ReadAllText(_victim));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_link_at_a_json_lines_log_is_refused_and_its_target_keeps_its_bytes()
     {
         SkipOnWindows();
@@ -101,7 +101,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.Equal(VictimText, File.ReadAllText(_victim));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Reading_a_document_through_a_link_reports_it_unreadable_without_reading_the_target()
     {
         SkipOnWindows();
@@ -117,7 +117,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.Contains("symbolic link", read.Error, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_read_reports_the_owner_the_kernel_gives_not_what_the_writer_wrote()
     {
         SkipOnWindows();
@@ -129,7 +129,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.Equal(Native.GetEffectiveUserId(), read.OwnerUid);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_file_of_someone_else_at_a_product_name_is_refused_for_writing()
     {
         SkipOnWindows();
@@ -147,7 +147,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.Equal("", File.ReadAllText(path));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_document_someone_else_put_at_the_name_is_not_replaced()
     {
         SkipOnWindows();
@@ -163,7 +163,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir.Path, "status.json.tmp-*"));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Files_are_created_owner_only_whatever_the_umask_and_a_wider_file_of_ours_is_narrowed()
     {
         SkipOnWindows();
@@ -183,7 +183,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.Equal(FilePermissions.OwnerOnlyFile, File.GetUnixFileMode(_dir.File("new.lock")));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Appending_writes_at_the_end_and_the_stream_knows_where_that_is()
     {
         var path = _dir.File("a.log");
@@ -198,7 +198,7 @@ public sealed class SafeFileTests : IDisposable
         Assert.Equal("first\nsecond\n", File.ReadAllText(path));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_exclusive_open_is_a_lock_a_second_open_cannot_take()
     {
         var path = _dir.File("x.lock");

@@ -6,7 +6,7 @@ namespace StabilityTools.Engine.Tests.Platform;
 
 public sealed class StateRootTagTests
 {
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData(0)]
     [InlineData(1)]
     [InlineData(55)]
@@ -25,7 +25,7 @@ public sealed class StateRootTagTests
         Assert.Equal(SHA256.HashData(data), StateRootTag.Sha256(data));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void The_tag_is_what_earlier_versions_named_cgroups_with()
     {
         const string root = "/root/.local/state/stability-tools/ünïcode";

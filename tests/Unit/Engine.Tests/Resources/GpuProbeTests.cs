@@ -4,7 +4,7 @@ namespace StabilityTools.Engine.Tests.Resources;
 
 public sealed class GpuProbeTests
 {
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Several_GPUs_and_their_processes_are_read_from_nvidia_smi()
     {
         using var smi = new FakeNvidiaSmi("a100x4");
@@ -22,7 +22,7 @@ public sealed class GpuProbeTests
         Assert.Equal(40956, snapshot.MemoryUsedBy([31877, 31878, 99]));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Output_with_header_and_units_and_an_empty_process_list_is_read()
     {
         using var smi = new FakeNvidiaSmi("t4-with-units");
@@ -36,7 +36,7 @@ public sealed class GpuProbeTests
         Assert.Empty(snapshot.Processes);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Values_a_device_does_not_report_become_unknown_not_errors()
     {
         using var smi = new FakeNvidiaSmi("rtx3090-na");
@@ -49,7 +49,7 @@ public sealed class GpuProbeTests
         Assert.Null(process.UsedMemoryMb);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void The_old_no_running_processes_line_means_no_processes()
     {
         using var smi = new FakeNvidiaSmi("a100x4", processesOverride: "No running processes found\n");
@@ -57,7 +57,7 @@ public sealed class GpuProbeTests
         Assert.Empty(new NvidiaSmiProbe(smi.Path).Probe().Processes);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_failing_nvidia_smi_degrades_to_no_devices_with_the_reason()
     {
         using var smi = new FakeNvidiaSmi("a100x4", exitCode: 9);
@@ -68,7 +68,7 @@ public sealed class GpuProbeTests
         Assert.Contains("couldn't communicate with the NVIDIA driver", snapshot.Error, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Garbled_output_degrades_with_the_line_that_was_wrong()
     {
         Assert.Throws<FormatException>(() => NvidiaSmiParser.ParseDevices("0, GPU-x, T4\n"));
@@ -80,7 +80,7 @@ public sealed class GpuProbeTests
         Assert.Contains("line 1 has 2 columns, expected 3", snapshot.Error, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Without_NVML_the_detector_falls_back_to_nvidia_smi_on_PATH()
     {
         Assert.SkipWhen(NvmlProbe.TryCreate() is not null, "This machine has NVML; the fallback is not reachable here.");
@@ -99,7 +99,7 @@ public sealed class GpuProbeTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void With_neither_NVML_nor_nvidia_smi_there_is_cleanly_no_GPU()
     {
         Assert.Null(NvmlProbe.TryCreate("libnvidia-ml-does-not-exist.so.1"));

@@ -6,7 +6,7 @@ namespace StabilityTools.Engine.Tests.Resources;
 
 public sealed class MpsLimitTests
 {
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Quotas_become_limits_on_the_ordinals_the_service_sees()
     {
         var quotas = new[] { new GpuQuota("t", 4096, 3, "warn", false), new GpuQuota("t", 1024.7, null, "warn", false) };
@@ -18,7 +18,7 @@ public sealed class MpsLimitTests
         Assert.Null(MpsLimit.For([], [0, 1]));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_MPS_daemon_is_recognised_by_its_control_pipe()
     {
         using var pipes = new TempDirectory("st-mps");

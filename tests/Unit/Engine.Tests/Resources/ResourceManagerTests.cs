@@ -25,7 +25,7 @@ public sealed class ResourceManagerTests : IDisposable
 
     private ResourceManager NoGpu() => new(_state, NoGpuProbe.Instance, new StatusStore(new StatusStoreOptions { Fsync = false }));
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_trainer_gets_every_GPU_and_the_dashboard_none()
     {
         var manager = Gpus();
@@ -39,7 +39,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Equal("", ResourceManager.CudaVisibleDevices(dashboard));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_exclusive_device_claimed_twice_is_a_resource_conflict()
     {
         var manager = Gpus();
@@ -57,7 +57,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Equal([1], manager.AllocateGpuResources("training-c", isDashboard: false, devices: [1], exclusive: true).Devices);
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData(ServiceState.Stopped, true)]
     [InlineData(ServiceState.Fatal, true)]
     [InlineData(ServiceState.Running, false)]
@@ -81,7 +81,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.DoesNotContain(new StatusStore().Read<ResourceQuotas>(_state.QuotasPath).Document!.GpuAllocations, a => a.Service == "holder");
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_live_running_holder_keeps_its_exclusive_claim()
     {
         var manager = Gpus();
@@ -98,7 +98,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Throws<ResourceConflictException>(() => manager.AllocateGpuResources("next", isDashboard: false, devices: [0]));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_unknown_device_is_a_clear_error_naming_the_devices_there_are()
     {
         var error = Assert.Throws<ResourceRequestException>(() => Gpus().AllocateGpuResources("training", false, devices: [7]));
@@ -107,7 +107,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Contains("GPU 3 (NVIDIA A100-SXM4-80GB, 81920 MiB)", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_quota_above_the_device_memory_is_refused_with_what_the_device_has()
     {
         var error = Assert.Throws<ResourceRequestException>(() => Gpus().SetGpuQuota("training", 90_000, device: 0));
@@ -117,7 +117,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Empty(Gpus().GetGpuQuotas());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Quotas_are_recorded_replaced_and_removed()
     {
         var manager = Gpus();
@@ -132,7 +132,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Equal(0, manager.RemoveGpuQuota("eval"));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_exclusive_quota_cannot_share_a_device_with_another_service()
     {
         var manager = Gpus();
@@ -144,7 +144,7 @@ public sealed class ResourceManagerTests : IDisposable
         manager.SetGpuQuota("other", 1024, device: 3, exclusive: true);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_dashboard_can_have_no_GPU_quota()
     {
         Directory.CreateDirectory(_state.ServiceDirectory("dashboard"));
@@ -155,7 +155,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Contains("never gets a GPU", error.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData(0, null, null, "between 1 and")]
     [InlineData(null, 64, null, "core(s) 64 do not exist")]
     [InlineData(null, -1, null, "core(s) -1 do not exist")]
@@ -169,7 +169,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Null(NoGpu().GetLimits("training"));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Limits_merge_with_what_was_set_before()
     {
         var manager = NoGpu();
@@ -182,7 +182,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Null(manager.SetResourceLimit("training", cpuAffinity: []).CpuAffinity);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Without_a_GPU_quotas_are_kept_but_reported_not_enforceable()
     {
         var manager = NoGpu();
@@ -200,7 +200,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Equal(Environment.ProcessorCount, report.Cores);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void The_usage_report_joins_status_quotas_limits_and_allocations()
     {
         var manager = Gpus();
@@ -217,7 +217,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Equal([0], row.GpuDevices);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_service_over_its_quotas_gets_one_violation_each_with_the_configured_action()
     {
         var manager = Gpus();
@@ -264,7 +264,7 @@ public sealed class ResourceManagerTests : IDisposable
         return bad;
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [MemberData(nameof(Corruptions))]
     public void A_quotas_file_that_cannot_be_read_refuses_every_change_and_stays_byte_for_byte(string how)
     {
@@ -298,7 +298,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Equal(ReadState.Corrupt, new StateDirectoryInspector().Inspect(_state).Documents.Single(d => d.Name == "resources/quotas.json").State);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Releasing_GPUs_past_a_quotas_file_that_cannot_be_read_changes_nothing_and_does_not_fail()
     {
         var bad = CorruptQuotas("bom");
@@ -308,7 +308,7 @@ public sealed class ResourceManagerTests : IDisposable
         Assert.Equal(bad, File.ReadAllBytes(_state.QuotasPath));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Once_the_broken_quotas_file_is_removed_changes_start_from_an_empty_one()
     {
         CorruptQuotas("truncated");

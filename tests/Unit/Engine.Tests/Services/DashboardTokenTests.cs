@@ -14,7 +14,7 @@ public sealed class DashboardTokenTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void The_first_read_makes_a_random_owner_only_token_and_later_reads_return_it()
     {
         var state = StateDirectory.Open(_dir.File("state"));
@@ -31,7 +31,7 @@ public sealed class DashboardTokenTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Starters_racing_for_a_new_token_all_get_the_same_one()
     {
         var state = StateDirectory.Open(_dir.File("state"));
@@ -54,7 +54,7 @@ public sealed class DashboardTokenTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_given_token_replaces_the_file_and_a_bad_one_is_refused()
     {
         var state = StateDirectory.Open(_dir.File("state"));
@@ -69,7 +69,7 @@ public sealed class DashboardTokenTests : IDisposable
         Assert.Empty(Directory.GetFiles(state.ServiceDirectory("dashboard"), "*.tmp-*"));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_token_file_that_holds_no_token_is_an_error_that_says_what_to_do()
     {
         var state = StateDirectory.Open(_dir.File("state"));
@@ -83,7 +83,7 @@ public sealed class DashboardTokenTests : IDisposable
         Assert.Equal(path, error.Path);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_own_token_file_others_can_read_is_refused()
     {
         var state = StateDirectory.Open(_dir.File("state"));
@@ -96,14 +96,14 @@ public sealed class DashboardTokenTests : IDisposable
         Assert.Contains("chmod 600", error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void The_login_link_carries_the_token_escaped()
     {
         Assert.Equal("http://127.0.0.1:8050/?token=abc%2B%2Fdef0123456789", DashboardToken.LoginUrl("http://127.0.0.1:8050/", "abc+/def0123456789"));
         Assert.Equal("https://[::1]:8443/?token=0123456789abcdef", DashboardToken.LoginUrl("https://[::1]:8443", "0123456789abcdef"));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Each_dashboard_has_its_own_state_document_the_default_keeping_the_old_name_and_the_inspector_lists_all()
     {
         var state = StateDirectory.Open(_dir.File("state"));
@@ -124,7 +124,7 @@ public sealed class DashboardTokenTests : IDisposable
         Assert.Equal(ReadState.Ok, report.Documents.Single(d => d.Name == "data/dashboard_state.ops.json").State);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Without_any_dashboard_the_inspector_still_reports_the_default_state_document_missing()
     {
         var state = StateDirectory.Open(_dir.File("state"));

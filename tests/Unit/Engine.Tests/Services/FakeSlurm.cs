@@ -1,5 +1,5 @@
 using StabilityTools.Engine.Platform;
-using StabilityTools.Engine.Services.Slurm;
+using StabilityTools.Engine.Slurm;
 
 namespace StabilityTools.Engine.Tests.Services;
 

@@ -9,7 +9,7 @@ public sealed class HostLocatorTests
     private static Func<string, string?> HostsAt(string directory) =>
         name => name == HostLocator.HostsDirectoryVariable ? directory : Environment.GetEnvironmentVariable(name);
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_native_supervisor_is_found_and_run_as_is()
     {
         using var hosts = new TempDirectory();
@@ -24,7 +24,7 @@ public sealed class HostLocatorTests
         Assert.Empty(arguments);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_framework_dependent_build_wins_over_its_own_apphost()
     {
         // A `dotnet build` output holds both stability-supervisor.dll and an apphost named stability-supervisor.
@@ -38,7 +38,7 @@ public sealed class HostLocatorTests
         Assert.Equal([found], HostLocator.CommandFor(found).Arguments);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_missing_host_names_both_forms_and_the_folders_searched()
     {
         using var hosts = new TempDirectory();

@@ -2,7 +2,7 @@ using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
-using StabilityTools.Engine.Services.Slurm;
+using StabilityTools.Engine.Slurm;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 using StabilityTools.Tests.Shared;
@@ -11,7 +11,7 @@ namespace StabilityTools.Engine.Tests.Services;
 
 public sealed class SlurmJobTests
 {
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_held_job_parses_as_pending_with_its_reason_and_no_node()
     {
         var job = SlurmJob.Parse(FakeSlurm.PendingHeld)!;
@@ -26,7 +26,7 @@ public sealed class SlurmJobTests
         Assert.Equal(new DateTime(2026, 11, 29, 6, 13, 10), job.SubmitTime);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_running_job_names_its_batch_host_and_start()
     {
         var job = SlurmJob.Parse(FakeSlurm.Running)!;
@@ -37,7 +37,7 @@ public sealed class SlurmJobTests
         Assert.Equal(new DateTime(2026, 11, 29, 6, 13, 11), job.StartTime);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_value_with_spaces_stays_whole_and_keys_with_colons_and_slashes_are_keys()
     {
         var fields = SlurmJob.ParseFields(FakeSlurm.PendingHeld);
@@ -48,7 +48,7 @@ public sealed class SlurmJobTests
         Assert.Equal("cpu=1,mem=1G,node=1,billing=1", fields["TRES"]);
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("CANCELLED", true)]
     [InlineData("COMPLETED", true)]
     [InlineData("FAILED", true)]
@@ -64,7 +64,7 @@ public sealed class SlurmJobTests
         Assert.Equal(finished, job.IsFinished);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_line_without_a_job_id_is_not_a_job()
     {
         Assert.Null(SlurmJob.Parse("slurm_load_jobs error: Invalid job id specified"));
@@ -73,7 +73,7 @@ public sealed class SlurmJobTests
 
 public sealed class SlurmJobOptionsTests
 {
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("90", 5400L)]
     [InlineData("10:30", 630L)]
     [InlineData("04:00:00", 14400L)]
@@ -87,7 +87,7 @@ public sealed class SlurmJobOptionsTests
         Assert.Empty(Problems(new SlurmJobOptions { TimeLimit = limit, SignalBeforeLimitSeconds = 0 }));
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("4h")]
     [InlineData("1:2:3:4")]
     [InlineData("-5")]
@@ -99,7 +99,7 @@ public sealed class SlurmJobOptionsTests
         Assert.Contains("HH:MM:SS", problem.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_checkpoint_signal_before_the_job_could_work_is_refused()
     {
         var problem = Assert.Single(Problems(new SlurmJobOptions { TimeLimit = "2", SignalBeforeLimitSeconds = 120 }));
@@ -108,7 +108,7 @@ public sealed class SlurmJobOptionsTests
         Assert.Contains("120 s ahead of a 120 s time limit", problem.Message);
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("--output=/tmp/x")]
     [InlineData("-o/tmp/x")]
     [InlineData("--signal=USR2@10")]
@@ -122,7 +122,7 @@ public sealed class SlurmJobOptionsTests
         Assert.Contains("leave it out", problem.Message);
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("gpu\n")]
     [InlineData("gpu\r\n")]
     [InlineData("gpu\n--wrap=id")]
@@ -134,13 +134,13 @@ public sealed class SlurmJobOptionsTests
         Assert.Equal("slurm.account slurm.partition", string.Join(" ", problems.Select(p => p.Key).Order()));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Partition_lists_and_account_names_of_letters_digits_and_punctuation_are_accepted()
     {
         Assert.Empty(Problems(new SlurmJobOptions { Partition = "gpu,a100-x.y_z", Account = "ml-team.1" }));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_pass_through_word_that_is_not_an_option_is_refused()
     {
         var problem = Assert.Single(Problems(new SlurmJobOptions { ExtraArguments = ["high"] }));
@@ -148,7 +148,7 @@ public sealed class SlurmJobOptionsTests
         Assert.Contains("must start with '-'", problem.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_dashboard_may_not_run_as_a_Slurm_job()
     {
         var spec = ServiceSpec.ForKind(ServiceKind.Dashboard, "dashboard", "/bin/sleep") with { Slurm = new SlurmJobOptions() };
@@ -158,7 +158,7 @@ public sealed class SlurmJobOptionsTests
         Assert.Contains(ex.Problems, p => p.Key == "slurm");
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Every_option_maps_to_its_sbatch_flag()
     {
         using var temp = new TempDirectory();
@@ -196,7 +196,7 @@ public sealed class SlurmJobOptionsTests
 
 public sealed class MountTableTests
 {
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void The_longest_mount_point_holding_a_path_gives_its_file_system_and_escapes_are_read()
     {
         using var temp = new TempDirectory();
@@ -217,7 +217,7 @@ public sealed class MountTableTests
         Assert.False(MountTable.FileSystemOf("/home/u", mountinfo)!.IsShared);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void This_machine_s_own_mount_table_names_a_file_system_for_the_temp_folder()
     {
         Assert.False(string.IsNullOrEmpty(MountTable.FileSystemOf(Path.GetTempPath())?.Type));
@@ -254,7 +254,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
     private static ServiceSpec Spec(SlurmJobOptions? options = null) =>
         ServiceSpec.ForKind(ServiceKind.Training, "training", "/bin/sleep", ["600"]) with { Slurm = options ?? new SlurmJobOptions { Partition = "debug", Gpus = 1 } };
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_start_submits_a_script_that_execs_the_supervisor_records_the_job_and_returns_pending()
     {
         var info = await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
@@ -274,7 +274,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
         Assert.Equal(Environment.MachineName, record.SubmitHost);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_refused_submit_says_what_sbatch_said_and_records_no_job()
     {
         _slurm.NextJobId = null;
@@ -285,7 +285,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
         Assert.False(File.Exists(SlurmLauncher.RecordPath(_state, "training")));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_second_start_while_the_job_is_queued_is_refused_naming_the_job()
     {
         await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
@@ -296,7 +296,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
         Assert.Single(_slurm.Calls, c => c.Tool == "sbatch");
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_node_local_state_directory_is_refused_when_the_partition_has_other_nodes()
     {
         _slurm.Nodes = "gpu[01-03]|debug*";
@@ -309,7 +309,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
         Assert.DoesNotContain(_slurm.Calls, c => c.Tool == "sbatch");
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_shared_state_directory_is_accepted_for_a_partition_of_other_nodes()
     {
         _slurm.Nodes = "gpu[01-03]|debug*";
@@ -320,7 +320,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
         Assert.Equal("42", info.JobId);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_job_on_its_node_whose_supervisor_has_not_written_yet_is_starting_not_the_old_run()
     {
         await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
@@ -335,7 +335,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
         Assert.Equal("RUNNING", info.JobState);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_cancelled_job_whose_supervisor_recorded_no_end_is_stopped_and_a_failed_one_is_fatal_with_its_output()
     {
         await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
@@ -351,7 +351,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
         Assert.Contains("No such file or directory", failed.ErrorMessage);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_job_Slurm_has_forgotten_shows_what_its_supervisor_wrote()
     {
         await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
@@ -365,7 +365,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
         Assert.Null(info.JobState);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Stopping_a_queued_job_cancels_it_and_audits_the_cancel()
     {
         await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
@@ -379,7 +379,7 @@ public sealed class SlurmProcessManagerTests : IDisposable
         Assert.Contains(_manager.GetEvents("training"), e => e.Type == "slurm_cancel" && e.User == Environment.UserName);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_running_job_without_a_live_supervisor_gets_TERM_first_then_a_cancel()
     {
         await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);

@@ -45,7 +45,7 @@ public sealed class LayoutMigrationTests : IDisposable
         return root;
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Opening_an_old_layout_moves_every_run_to_its_own_folder_with_its_own_metrics_and_record()
     {
         var root = WriteOldLayout();
@@ -74,7 +74,7 @@ public sealed class LayoutMigrationTests : IDisposable
         Assert.Single(new SharedDataManager(state).Events.ReadAll().Records, e => e.Type == "layout_migrated");
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_migrated_directory_is_not_migrated_again_and_readers_see_the_same_runs()
     {
         var root = WriteOldLayout();
@@ -87,7 +87,7 @@ public sealed class LayoutMigrationTests : IDisposable
         Assert.Equal(["run-aaaa", "run-bbbb"], new TrainingRuns(state).List().Select(r => r.RunId));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_old_layout_whose_trainer_still_writes_is_refused_with_what_to_do_and_left_as_it_was()
     {
         var root = WriteOldLayout(trainerAlive: true);
@@ -101,7 +101,7 @@ public sealed class LayoutMigrationTests : IDisposable
         Assert.True(Directory.Exists(Path.Combine(root, "models", "run-aaaa")));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void New_run_ids_sort_by_start_time_and_never_collide_within_a_second()
     {
         var now = new DateTimeOffset(2026, 11, 29, 21, 45, 1, TimeSpan.Zero);

@@ -1,5 +1,6 @@
 using StabilityTools.Engine.Deployment;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;
 
@@ -13,7 +14,7 @@ public sealed class ServiceNameTests
 {
     public static TheoryData<string> NamesWithANewline => ["x\n", "training\n", "x\r\n", "\nx", "x\ny", "x\n\n"];
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [MemberData(nameof(NamesWithANewline))]
     public void A_service_name_with_a_newline_is_invalid_even_at_the_end(string name)
     {
@@ -22,7 +23,7 @@ public sealed class ServiceNameTests
         Assert.Throws<ArgumentException>(() => SystemdUnit.FileName(name));
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [MemberData(nameof(NamesWithANewline))]
     public void A_spec_whose_name_has_a_newline_is_refused_naming_the_field(string name)
     {

@@ -15,21 +15,21 @@ public sealed class StateDirectoryTests : IDisposable
     private static Func<string, string?> Env(params (string Key, string Value)[] values) =>
         key => values.FirstOrDefault(v => v.Key == key).Value;
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_explicit_path_wins_over_the_environment()
     {
         var root = StateDirectory.ResolveRoot("/tmp/explicit", Env(("STABILITY_HOME", "/tmp/home")));
         Assert.Equal("/tmp/explicit", root);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void STABILITY_HOME_wins_over_the_platform_default()
     {
         var root = StateDirectory.ResolveRoot(null, Env(("STABILITY_HOME", "/tmp/home"), ("XDG_STATE_HOME", "/tmp/xdg")));
         Assert.Equal("/tmp/home", root);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void On_Linux_the_default_follows_XDG_STATE_HOME_then_HOME()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "XDG applies to Unix.");
@@ -39,7 +39,7 @@ public sealed class StateDirectoryTests : IDisposable
         Assert.Equal("/home/u/.local/state/stability-tools", StateDirectory.ResolveRoot(null, Env(("XDG_STATE_HOME", "rel"), ("HOME", "/home/u"))));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Open_creates_the_layout_with_owner_only_permissions()
     {
         var state = StateDirectory.Open(_dir.File("state"));
@@ -56,7 +56,7 @@ public sealed class StateDirectoryTests : IDisposable
         Assert.Empty(Directory.GetFiles(state.Root));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Locate_creates_nothing()
     {
         var state = StateDirectory.Locate(_dir.File("state"));
@@ -66,7 +66,7 @@ public sealed class StateDirectoryTests : IDisposable
         Assert.Empty(state.ListServices());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_state_directory_path_that_is_a_file_is_a_clear_error()
     {
         var path = _dir.File("state");
@@ -79,7 +79,7 @@ public sealed class StateDirectoryTests : IDisposable
         Assert.Equal("StateDirectoryUnusable", error.ErrorId);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_unwritable_state_directory_is_a_clear_error()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Uses a read-only mount or Unix permissions.");
@@ -96,7 +96,7 @@ public sealed class StateDirectoryTests : IDisposable
         Assert.NotNull(error.InnerException);
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("training", true)]
     [InlineData("dash-2.b_c", true)]
     [InlineData("", false)]
@@ -120,7 +120,7 @@ public sealed class StateDirectoryTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Services_are_listed_from_their_directories_sorted()
     {
         var state = StateDirectory.Open(_dir.File("state"));
@@ -132,7 +132,7 @@ public sealed class StateDirectoryTests : IDisposable
         Assert.True(Directory.Exists(state.ServiceLogDirectory("training")));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void The_inspector_reports_every_document_state_without_writing()
     {
         var state = StateDirectory.Open(_dir.File("state"));
@@ -157,7 +157,7 @@ public sealed class StateDirectoryTests : IDisposable
         Assert.Equal(ReadState.Missing, report.Documents.Single(d => d.Name == "services/idle/status.json").State);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void The_shared_data_manager_speaks_the_seed_operations()
     {
         var state = StateDirectory.Open(_dir.File("state"));

@@ -14,7 +14,7 @@ public sealed class StateTrustTests : IDisposable
 
     private static void SkipOnWindows() => Assert.SkipWhen(OperatingSystem.IsWindows(), "Owners and modes are Unix.");
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_new_state_directory_is_trusted_and_every_folder_is_created_0700()
     {
         SkipOnWindows();
@@ -30,7 +30,7 @@ public sealed class StateTrustTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_world_writable_state_directory_is_refused_with_the_path_the_mode_and_the_fix()
     {
         SkipOnWindows();
@@ -45,7 +45,7 @@ public sealed class StateTrustTests : IDisposable
         Assert.Contains($"chmod go-w '{root}'", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_group_writable_product_folder_is_refused()
     {
         SkipOnWindows();
@@ -61,7 +61,7 @@ public sealed class StateTrustTests : IDisposable
         Assert.Contains("writable by group or others", verdict.Reason, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_link_where_a_product_folder_belongs_is_refused()
     {
         SkipOnWindows();
@@ -76,7 +76,7 @@ public sealed class StateTrustTests : IDisposable
         Assert.Contains("symbolic link", verdict.Reason, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_state_directory_below_a_world_writable_folder_without_the_sticky_bit_is_refused()
     {
         SkipOnWindows();
@@ -91,7 +91,7 @@ public sealed class StateTrustTests : IDisposable
         Assert.Contains("sticky", verdict.Reason, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_state_directory_in_a_sticky_folder_such_as_tmp_is_trusted()
     {
         SkipOnWindows();
@@ -104,7 +104,7 @@ public sealed class StateTrustTests : IDisposable
         Assert.True(state.Trust.IsTrusted, state.Trust.ToString());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_state_directory_another_user_prepared_is_refused_before_anything_is_written_into_it()
     {
         SkipOnWindows();
@@ -120,7 +120,7 @@ public sealed class StateTrustTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(root));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_link_to_the_state_directory_made_by_its_owner_is_followed_and_judged_where_it_leads()
     {
         SkipOnWindows();

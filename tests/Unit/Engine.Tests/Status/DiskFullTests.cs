@@ -37,7 +37,7 @@ public sealed class DiskFullTests : IDisposable
         _dir.Dispose();
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_full_disk_gives_a_typed_error_and_keeps_the_previous_document()
     {
         Assert.SkipWhen(_skipReason is not null, _skipReason ?? "");
@@ -64,7 +64,7 @@ public sealed class DiskFullTests : IDisposable
         Assert.Equal(2, recovered.Seq);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_full_disk_never_leaves_a_partial_log_line()
     {
         Assert.SkipWhen(_skipReason is not null, _skipReason ?? "");

@@ -19,7 +19,7 @@ public sealed class JsonLinesLogTests : IDisposable
         Data = new Dictionary<string, string> { ["i"] = i.ToString(System.Globalization.CultureInfo.InvariantCulture) },
     };
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Appended_records_read_back_in_order_one_line_each()
     {
         var log = new JsonLinesLog<StabilityEvent>(_dir.File("events.jsonl"));
@@ -37,7 +37,7 @@ public sealed class JsonLinesLogTests : IDisposable
         Assert.Contains("\"service\":\"svc\"", File.ReadAllText(log.Path), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_torn_last_line_is_skipped_and_the_next_append_starts_a_fresh_line()
     {
         var log = new JsonLinesLog<StabilityEvent>(_dir.File("events.jsonl"));
@@ -55,7 +55,7 @@ public sealed class JsonLinesLogTests : IDisposable
         Assert.False(after.IncompleteTail);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Garbage_lines_are_skipped_and_counted()
     {
         var log = new JsonLinesLog<StabilityEvent>(_dir.File("events.jsonl"));
@@ -69,7 +69,7 @@ public sealed class JsonLinesLogTests : IDisposable
         Assert.Equal(2, result.SkippedLines);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Rotation_keeps_the_log_within_its_bound_and_keeps_the_newest_records()
     {
         var options = new JsonLinesOptions { MaxFileBytes = 4096, RetainedFiles = 2 };
@@ -93,7 +93,7 @@ public sealed class JsonLinesLogTests : IDisposable
         Assert.Equal(Enumerable.Range(indices[0], indices.Count), indices);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Incremental_reads_return_only_new_records_and_restart_after_rotation()
     {
         var log = new JsonLinesLog<StabilityEvent>(_dir.File("events.jsonl"), new JsonLinesOptions { MaxFileBytes = 2048, RetainedFiles = 1 });
@@ -115,7 +115,7 @@ public sealed class JsonLinesLogTests : IDisposable
         Assert.Equal("event 39", afterRotation.Records[^1].Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Concurrent_appenders_never_interleave_records()
     {
         var path = _dir.File("metrics.jsonl");
@@ -139,7 +139,7 @@ public sealed class JsonLinesLogTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Reading_a_log_that_does_not_exist_yields_nothing()
     {
         var result = new JsonLinesLog<StabilityEvent>(_dir.File("none.jsonl")).ReadAll();

@@ -13,7 +13,7 @@ public sealed partial class PythonInteropTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task The_documented_python_writer_and_the_store_share_one_lock_and_one_seq()
     {
         var python = FindPython();

@@ -15,7 +15,7 @@ public sealed class StatusSchemasTests
     /// The published schemas are exactly what the code reads and writes. After changing a model, regenerate them:
     /// STABILITY_UPDATE_SCHEMAS=1 dotnet test tests/Unit/Engine.Tests --filter FullyQualifiedName~StatusSchemasTests
     /// </summary>
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [MemberData(nameof(Names))]
     public void The_published_schema_matches_the_model(string name)
     {
@@ -31,7 +31,7 @@ public sealed class StatusSchemasTests
         Assert.Equal(generated, File.ReadAllText(file).ReplaceLineEndings("\n"));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_status_document_schema_requires_the_envelope_and_names_snake_case_fields()
     {
         using var schema = JsonDocument.Parse(StatusSchemas.Export("training_status", typeof(TrainingStatus)));

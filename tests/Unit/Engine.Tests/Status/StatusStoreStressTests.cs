@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Status;
 using StabilityTools.Tests.Shared;
 
@@ -43,7 +44,7 @@ public sealed class StatusStoreStressTests : IDisposable
         _dir.Dispose();
     }
 
-    [Fact]
+    [Fact(Timeout = 420_000)]
     public async Task Writers_killed_at_random_never_tear_a_document_or_leave_the_lock_held()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -15,7 +15,7 @@ public sealed class StatusStoreTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_written_document_reads_back_with_its_envelope()
     {
         var path = _dir.File("doc.json");
@@ -33,7 +33,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Equal(written, read.Document);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Each_write_increments_seq_across_store_instances()
     {
         var path = _dir.File("doc.json");
@@ -45,7 +45,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Equal(3, _store.Read<TestDocument>(path).Document!.Seq);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Documents_use_snake_case_names_and_iso_timestamps()
     {
         var path = _dir.File("training_status.json");
@@ -64,7 +64,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Equal(JsonValueKind.Null, root.GetProperty("error_message").ValueKind);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_NaN_loss_survives_a_round_trip()
     {
         var path = _dir.File("doc.json");
@@ -74,7 +74,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.True(double.IsNaN(_store.Read<TestDocument>(path).Document!.Value));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_missing_document_is_reported_as_missing()
     {
         var result = _store.Read<TestDocument>(_dir.File("nope", "doc.json"));
@@ -84,7 +84,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Throws<ProcessCommunicationException>(() => result.GetDocumentOrThrow());
     }
 
-    [Theory]
+    [Theory(Timeout = 120_000)]
     [InlineData("{\"schema\":\"test_doc/1\",\"seq\":", "not valid JSON")]
     [InlineData("", "not valid JSON")]
     [InlineData("null", "JSON null")]
@@ -105,7 +105,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Contains(reason, result.Error, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_document_over_the_size_cap_is_reported_as_oversized_without_reading_it()
     {
         var path = _dir.File("doc.json");
@@ -118,7 +118,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Contains("1024-byte cap", result.Error, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_old_document_is_stale_but_still_returned()
     {
         var path = _dir.File("doc.json");
@@ -137,7 +137,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(15), stale.Age);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_write_waits_for_the_lock_and_gives_up_with_a_typed_error()
     {
         var path = _dir.File("doc.json");
@@ -153,7 +153,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Equal(1, store.Write(path, new TestDocument()).Seq);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Concurrent_updates_never_lose_an_increment()
     {
         var path = _dir.File("counter.json");
@@ -172,7 +172,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Equal(threads * perThread, result.Seq);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_update_of_a_corrupt_document_is_refused_and_leaves_it_byte_for_byte()
     {
         var path = _dir.File("doc.json");
@@ -193,7 +193,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Contains("remove it", error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void An_update_of_a_missing_document_starts_from_nothing()
     {
         var path = _dir.File("doc.json");
@@ -204,7 +204,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Equal(ReadState.Ok, _store.Read<TestDocument>(path).State);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_write_leaves_no_temporary_file_and_sweeps_those_of_dead_writers()
     {
         var path = _dir.File("doc.json");
@@ -221,7 +221,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Equal(["doc.json", "doc.json.lock"], Directory.GetFiles(_dir.Path).Select(f => Path.GetFileName(f)!).Order().ToArray());
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Files_are_created_owner_only()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix permissions only.");
@@ -232,7 +232,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(StatusStore.LockPathFor(path)));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_write_into_a_missing_directory_is_a_typed_error_not_a_crash()
     {
         var path = _dir.File("no-such-dir", "doc.json");
@@ -243,7 +243,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Contains("no-such-dir", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Invalid_options_are_reported_together()
     {
         var error = Assert.Throws<ArgumentException>(() => new StatusStore(new StatusStoreOptions
@@ -258,7 +258,7 @@ public sealed class StatusStoreTests : IDisposable
         Assert.Contains("ReadRetries", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_reader_holding_the_file_open_does_not_block_a_writer()
     {
         var path = _dir.File("doc.json");

@@ -1,4 +1,4 @@
-using StabilityTools.Engine.Status;
+using StabilityTools.Engine.Models;
 
 namespace StabilityTools.Engine.Tests.Status;
 

@@ -38,7 +38,7 @@ public sealed class TrainingMonitorTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_missing_status_is_reported_as_a_state_not_an_error()
     {
         using var temp = new TempDirectory();
@@ -49,7 +49,7 @@ public sealed class TrainingMonitorTests
         Assert.Null(report.Status);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Waiting_reports_progress_and_returns_the_completed_status()
     {
         using var temp = new TempDirectory();
@@ -67,7 +67,7 @@ public sealed class TrainingMonitorTests
         Assert.NotNull(progress.Reports[0].HeartbeatAge);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_failed_trainer_without_a_supervisor_ends_the_wait_with_its_error()
     {
         using var temp = new TempDirectory();
@@ -80,7 +80,7 @@ public sealed class TrainingMonitorTests
         Assert.Contains("training:epochs", error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task While_a_supervisor_restarts_a_failed_trainer_the_wait_goes_on_until_it_is_fatal()
     {
         using var temp = new TempDirectory();
@@ -99,7 +99,7 @@ public sealed class TrainingMonitorTests
         Assert.Contains("boom", error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task The_timeout_is_an_error_that_says_where_training_was()
     {
         using var temp = new TempDirectory();

@@ -23,7 +23,7 @@ public sealed class TrainingRunsTests : IDisposable
             RunId = id, Service = service, State = state, Experiment = experiment, Tags = tags, Created = DateTimeOffset.UtcNow.AddMinutes(-minutesAgo),
         });
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void Runs_are_listed_oldest_first_and_every_filter_given_must_match()
     {
         Run("r3", "exp-a", RunStates.Running, 1, "sweep", "lr");
@@ -42,7 +42,7 @@ public sealed class TrainingRunsTests : IDisposable
         Assert.Null(runs.LastRunOf("exp-c"));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public void A_services_current_run_is_the_one_its_status_names_else_its_specs()
     {
         _state.EnsureServiceDirectory("exp-a");

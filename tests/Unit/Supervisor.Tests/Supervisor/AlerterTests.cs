@@ -9,9 +9,9 @@ namespace StabilityTools.Supervisor.Tests.Supervisor;
 
 public sealed class AlerterTests
 {
-    private static StabilityEvent Fatal(string message) => new() { Time = DateTimeOffset.UnixEpoch, Service = "svc", Type = "fatal", Severity = "error", Message = message };
+    private static StabilityEvent Fatal(string message) => new() { Time = DateTimeOffset.UnixEpoch, Service = "svc", Type = "fatal", Severity = EventSeverity.Error, Message = message };
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Alerts_are_rate_limited_and_the_next_one_reports_how_many_were_suppressed()
     {
         using var dir = new TempDirectory();
@@ -40,7 +40,7 @@ public sealed class AlerterTests
         Assert.Equal("fatal", second.GetProperty("type").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_fatal_service_triggers_the_alert_command_with_the_event_in_STABILITY_EVENT()
     {
         await using var h = new SupervisorHarness();
@@ -60,7 +60,7 @@ public sealed class AlerterTests
         Assert.Contains("restart policy is 'never'", alert.GetProperty("message").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_service_runs_as_another_user_when_the_supervisor_is_root()
     {
         if (!StabilityTools.Engine.Platform.UserAccount.IsRoot || StabilityTools.Engine.Platform.UserAccount.Find("nobody") is not { } nobody)

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
 
@@ -7,7 +8,7 @@ namespace StabilityTools.Supervisor.Tests.Supervisor;
 /// <summary>A supervisor detaches from its caller: own session, no descriptor of the caller kept.</summary>
 public sealed class DetachTests
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Neither_the_supervisor_nor_the_service_keeps_a_descriptor_inherited_from_the_caller()
     {
         await using var h = new SupervisorHarness();

@@ -1,7 +1,6 @@
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Resources;
-using StabilityTools.Engine.Services;
 using StabilityTools.Tests.Shared;
 
 namespace StabilityTools.Supervisor.Tests.Supervisor;
@@ -26,7 +25,7 @@ public sealed class GpuAllocationTests
         return dir;
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_trainer_sees_the_GPUs_it_was_given_and_a_dashboard_none()
     {
         using var gpus = FakeTwoGpus();
@@ -45,7 +44,7 @@ public sealed class GpuAllocationTests
         Assert.Equal(2, quotas.Devices.Count);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Under_an_MPS_daemon_a_GPU_quota_becomes_a_hard_limit_in_the_service_environment()
     {
         using var gpus = FakeTwoGpus();
@@ -70,7 +69,7 @@ public sealed class GpuAllocationTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_GPU_held_exclusively_by_another_service_refuses_the_start_before_anything_runs()
     {
         using var gpus = FakeTwoGpus();

@@ -15,7 +15,7 @@ public sealed class LimitEnforcementTests
 {
     private static readonly TimeSpan GpuPatience = TimeSpan.FromSeconds(45);
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_service_over_its_GPU_quota_is_restarted_with_an_event()
     {
         await using var h = new SupervisorHarness();
@@ -52,7 +52,7 @@ public sealed class LimitEnforcementTests
         Assert.NotEqual(started.Pid, restarted.Pid);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_service_growing_past_its_memory_limit_is_stopped_when_so_configured()
     {
         await using var h = new SupervisorHarness();
@@ -69,7 +69,7 @@ public sealed class LimitEnforcementTests
         await SupervisorHarness.WaitGoneAsync(new ProcessIdentity(started.Pid, 0));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task CPU_affinity_and_priority_are_applied_to_a_live_service_and_lifted_again()
     {
         await using var h = new SupervisorHarness();
@@ -89,7 +89,7 @@ public sealed class LimitEnforcementTests
         Assert.Equal(started.Pid, h.Manager.GetStatus("pinned")!.Pid);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_memory_limit_with_restart_is_enforced_by_the_kernel_where_a_memory_cgroup_is_writable()
     {
         await using var h = new SupervisorHarness();

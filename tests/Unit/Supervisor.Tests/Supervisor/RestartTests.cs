@@ -2,14 +2,13 @@ using System.Diagnostics;
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
-using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Supervisor.Tests.Supervisor;
 
 /// <summary>Restarts with real processes: crashes, hangs, the circuit breaker.</summary>
 public sealed class RestartTests
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_SIGKILLed_service_is_restarted()
     {
         await using var h = new SupervisorHarness();
@@ -29,7 +28,7 @@ public sealed class RestartTests
         Assert.Equal("9", exited.Data!["signal"]);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_hung_trainer_is_restarted_and_a_silent_program_is_not_judged_hung()
     {
         await using var h = new SupervisorHarness();
@@ -52,7 +51,7 @@ public sealed class RestartTests
         Assert.Empty(h.Manager.GetEvents("silent", type: "hang_detected"));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_crash_loop_opens_the_circuit_and_ends_supervision()
     {
         await using var h = new SupervisorHarness();
@@ -68,7 +67,7 @@ public sealed class RestartTests
         Assert.Single(h.Manager.GetEvents("looper", type: "fatal"));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_trainer_that_exits_78_goes_fatal_at_once_with_the_reason_an_event_and_an_alert()
     {
         await using var h = new SupervisorHarness();
@@ -101,7 +100,7 @@ public sealed class RestartTests
         Assert.Contains("no restart can fix", alert.GetProperty("message").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_listed_no_restart_exit_code_is_fatal_at_once_even_under_restart_always()
     {
         await using var h = new SupervisorHarness();
@@ -119,7 +118,7 @@ public sealed class RestartTests
         await SupervisorHarness.WaitGoneAsync(new ProcessIdentity(started.SupervisorPid, fatal.Status!.SupervisorStartTicks));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_service_that_fails_at_start_raises_an_error_with_its_log_and_leaves_nothing_behind()
     {
         await using var h = new SupervisorHarness();
@@ -132,7 +131,7 @@ public sealed class RestartTests
         await SupervisorHarness.EventuallyAsync(() => h.ProcessesOfThisTest(), p => p is { Count: 0 }, "no process of the test left");
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_dashboard_that_exits_98_at_start_raises_a_port_conflict_and_leaves_no_supervisor()
     {
         await using var h = new SupervisorHarness();
@@ -150,7 +149,7 @@ public sealed class RestartTests
         Assert.Single(h.Manager.GetEvents("dashboard", type: "started"));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_dashboard_on_a_port_that_is_already_taken_is_refused_before_anything_is_launched()
     {
         await using var h = new SupervisorHarness();
@@ -167,7 +166,7 @@ public sealed class RestartTests
         Assert.Empty(h.Manager.GetEvents("dashboard"));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_dashboard_that_stops_answering_its_health_probe_is_restarted()
     {
         await using var h = new SupervisorHarness();
@@ -187,7 +186,7 @@ public sealed class RestartTests
         Assert.True(restarted.Restarts >= 1);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_dashboard_that_takes_no_new_connection_is_seen_hung_though_an_old_connection_still_answers()
     {
         await using var h = new SupervisorHarness();
@@ -213,7 +212,7 @@ public sealed class RestartTests
         return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_dashboard_runs_at_low_priority_with_every_GPU_hidden()
     {
         await using var h = new SupervisorHarness();

@@ -12,7 +12,7 @@ public sealed class RotatingLogTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_link_at_the_log_drops_the_output_and_reports_the_refusal_once()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Links and O_NOFOLLOW are Unix.");
@@ -31,7 +31,7 @@ public sealed class RotatingLogTests : IDisposable
         Assert.Equal(path, refused.Path);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_link_planted_at_a_rotated_name_is_replaced_by_the_rotation_not_followed()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Links and O_NOFOLLOW are Unix.");

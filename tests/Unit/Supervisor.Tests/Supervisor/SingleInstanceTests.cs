@@ -10,7 +10,7 @@ namespace StabilityTools.Supervisor.Tests.Supervisor;
 /// <summary>Never two live instances of one service; control requests; status seen from anywhere.</summary>
 public sealed class SingleInstanceTests
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_SIGKILLed_supervisor_never_yields_duplicate_services()
     {
         await using var h = new SupervisorHarness();
@@ -34,7 +34,7 @@ public sealed class SingleInstanceTests
         Assert.Equal([second.Pid], dummies);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_new_start_after_a_SIGKILLed_supervisor_ends_even_the_grandchildren_that_escaped()
     {
         if (!UserAccount.IsRoot || !File.Exists(Path.Combine(ServiceCgroup.FreezerRoot, "cgroup.procs")))
@@ -66,7 +66,7 @@ public sealed class SingleInstanceTests
         Assert.Contains("3 process(es)", Assert.Single(h.Manager.GetEvents("tree", type: "orphan_killed")).Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Starting_a_running_service_again_is_refused_and_a_second_supervisor_exits()
     {
         await using var h = new SupervisorHarness();
@@ -84,7 +84,7 @@ public sealed class SingleInstanceTests
         Assert.Equal(running.Pid, h.Manager.GetStatus("solo").Pid);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Control_requests_are_acknowledged_and_a_restart_replaces_the_process()
     {
         await using var h = new SupervisorHarness();
@@ -110,7 +110,7 @@ public sealed class SingleInstanceTests
         Assert.Equal(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), control[1].Data!["claimed_pid"]);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task An_unknown_service_is_reported_by_name()
     {
         await using var h = new SupervisorHarness();

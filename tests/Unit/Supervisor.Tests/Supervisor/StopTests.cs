@@ -2,14 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
-using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Supervisor.Tests.Supervisor;
 
 /// <summary>Two-stage stops with real process trees.</summary>
 public sealed class StopTests
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_SIGTERM_ignoring_service_is_killed_after_the_stop_timeout()
     {
         await using var h = new SupervisorHarness();
@@ -30,7 +29,7 @@ public sealed class StopTests
         Assert.Contains("ignoring SIGTERM", h.Manager.ReadLog("stubborn", 10));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task No_process_of_a_stopped_tree_remains_not_even_a_double_forked_grandchild()
     {
         await using var h = new SupervisorHarness();
@@ -55,7 +54,7 @@ public sealed class StopTests
         Assert.Empty(h.ProcessesOfThisTest());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_forced_stop_kills_at_once()
     {
         await using var h = new SupervisorHarness();
@@ -68,7 +67,7 @@ public sealed class StopTests
         Assert.Empty(h.Manager.GetEvents("stubborn", type: "stop_timeout"));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task An_output_flood_keeps_disk_use_bounded()
     {
         await using var h = new SupervisorHarness();
@@ -83,7 +82,7 @@ public sealed class StopTests
         Assert.InRange(files.Sum(f => new FileInfo(f).Length), 2 * (maxBytes - (64 * 1024)), 3 * maxBytes);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Output_over_the_rate_limit_makes_the_service_wait_and_loses_nothing()
     {
         await using var h = new SupervisorHarness();

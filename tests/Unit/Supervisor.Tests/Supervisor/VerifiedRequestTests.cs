@@ -17,7 +17,7 @@ public sealed class VerifiedRequestTests
     private static void SkipUnlessRootOnUnix() =>
         Assert.SkipUnless(!OperatingSystem.IsWindows() && UserAccount.IsRoot, "Giving a request file to another user (chown) takes root on Unix.");
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_control_request_in_a_file_someone_else_owns_is_refused_and_audited_with_the_owner_the_kernel_gives()
     {
         SkipUnlessRootOnUnix();
@@ -43,7 +43,7 @@ public sealed class VerifiedRequestTests
         Assert.Equal(0, now.Restarts);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_genuine_request_is_audited_with_the_owner_of_its_file()
     {
         await using var h = new SupervisorHarness();
@@ -56,7 +56,7 @@ public sealed class VerifiedRequestTests
         Assert.Equal("reload-limits", control.Data["command"]);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Reload_limits_takes_the_new_limits_but_never_a_new_command_line()
     {
         await using var h = new SupervisorHarness();
@@ -82,7 +82,7 @@ public sealed class VerifiedRequestTests
         Assert.DoesNotContain("print-env", cmdline);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Links_planted_at_the_capture_and_supervisor_logs_are_refused_with_an_event_and_their_target_is_untouched()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Links and O_NOFOLLOW are Unix.");

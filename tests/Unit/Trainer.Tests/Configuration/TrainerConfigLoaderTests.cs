@@ -16,7 +16,7 @@ public sealed class TrainerConfigLoaderTests
         return path;
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void No_file_and_no_environment_gives_the_documented_defaults()
     {
         var options = TrainerConfigLoader.Load(null, NoEnvironment);
@@ -27,7 +27,7 @@ public sealed class TrainerConfigLoaderTests
         Assert.Equal(8, options.Training.Epochs);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_file_sets_values_and_the_environment_overrides_them()
     {
         using var temp = new TempDirectory();
@@ -50,7 +50,7 @@ public sealed class TrainerConfigLoaderTests
         Assert.True(options.Status.Fsync);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Malformed_json_is_one_error_naming_the_file_and_line()
     {
         using var temp = new TempDirectory();
@@ -65,7 +65,7 @@ public sealed class TrainerConfigLoaderTests
         Assert.StartsWith($"{path}:4:", error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void An_unknown_key_is_an_error_naming_file_line_key_and_the_allowed_keys()
     {
         using var temp = new TempDirectory();
@@ -79,7 +79,7 @@ public sealed class TrainerConfigLoaderTests
         Assert.Contains("epochs", problem.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Every_problem_is_reported_together_with_value_and_allowed_range()
     {
         using var temp = new TempDirectory();
@@ -103,7 +103,7 @@ public sealed class TrainerConfigLoaderTests
         Assert.Equal(4, error.Problems.Single(p => p.Key == "colour").Line);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_bad_environment_override_names_the_variable()
     {
         var environment = new Hashtable { ["STABILITY_TRAINER_TRAINING__LEARNING_RATE"] = "-1", ["STABILITY_TRAINER_TRAINING__SPEED"] = "9" };
@@ -115,7 +115,7 @@ public sealed class TrainerConfigLoaderTests
         Assert.Contains(error.Problems, p => p.Key == "training:speed" && p.Message.Contains("unknown key"));
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData("run-1\n")]
     [InlineData("run-1\r\n")]
     [InlineData("run-1\nrun-2")]
@@ -134,13 +134,13 @@ public sealed class TrainerConfigLoaderTests
         Assert.Contains("starting with a letter or digit", fromEnvironment.Problems[0].Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_plain_run_id_is_accepted()
     {
         Assert.Equal("run-1.a_b", TrainerConfigLoader.Load(null, new Hashtable { ["STABILITY_TRAINER_RUN_ID"] = "run-1.a_b" }).RunId);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_missing_config_file_is_an_error_naming_it()
     {
         using var temp = new TempDirectory();
@@ -152,7 +152,7 @@ public sealed class TrainerConfigLoaderTests
         Assert.Contains("does not exist", error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_duplicate_key_is_an_error_naming_both_lines()
     {
         using var temp = new TempDirectory();
@@ -165,7 +165,7 @@ public sealed class TrainerConfigLoaderTests
         Assert.Contains("line 2", problem.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Csv_source_needs_a_path_and_a_relative_path_is_relative_to_the_config_file()
     {
         using var temp = new TempDirectory();

@@ -1,11 +1,10 @@
-using StabilityTools.Engine.Models;
 using StabilityTools.Trainer.Data;
 
 namespace StabilityTools.Trainer.Tests.Data;
 
 public sealed class FeatureSetTests
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void The_generator_is_deterministic_for_a_seed_and_differs_between_seeds()
     {
         var a = SyntheticMarket.Generate(500, seed: 3);
@@ -17,7 +16,7 @@ public sealed class FeatureSetTests
         Assert.All(a, bar => Assert.True(bar.High >= Math.Max(bar.Open, bar.Close) && bar.Low <= Math.Min(bar.Open, bar.Close)));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Features_use_no_bar_after_the_window_and_scaling_uses_training_samples_only()
     {
         var bars = SyntheticMarket.Generate(3000, seed: 5);
@@ -39,7 +38,7 @@ public sealed class FeatureSetTests
         Assert.Equal(bars[t + 1].Close > bars[t].Close ? 1f : 0f, set.Labels[sample]);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Validation_samples_come_after_training_samples_with_a_window_between()
     {
         var set = FeatureSet.Build(SyntheticMarket.Generate(3000, seed: 5), window: 16, validationFraction: 0.25);

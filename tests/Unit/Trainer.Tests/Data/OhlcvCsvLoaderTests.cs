@@ -12,7 +12,7 @@ public sealed class OhlcvCsvLoaderTests
         return path;
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_header_in_any_column_order_is_recognised_and_extra_columns_ignored()
     {
         using var temp = new TempDirectory();
@@ -28,7 +28,7 @@ public sealed class OhlcvCsvLoaderTests
         Assert.Equal(new DateTimeOffset(2024, 1, 1, 1, 0, 0, TimeSpan.Zero), bars[1].Time);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Without_a_header_the_columns_are_timestamp_open_high_low_close_volume_and_unix_times_work()
     {
         using var temp = new TempDirectory();
@@ -41,7 +41,7 @@ public sealed class OhlcvCsvLoaderTests
         Assert.Equal(10.8, bars[1].Close);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Malformed_rows_are_reported_together_with_file_line_and_column()
     {
         using var temp = new TempDirectory();
@@ -64,7 +64,7 @@ public sealed class OhlcvCsvLoaderTests
         Assert.Contains($"{path}:3:", error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_missing_file_is_one_error_naming_it()
     {
         using var temp = new TempDirectory();
@@ -76,7 +76,7 @@ public sealed class OhlcvCsvLoaderTests
         Assert.Contains("does not exist", error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Too_few_bars_for_the_window_is_an_error()
     {
         using var temp = new TempDirectory();
@@ -87,7 +87,7 @@ public sealed class OhlcvCsvLoaderTests
         Assert.Contains("at least 100", error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_high_below_the_close_is_rejected()
     {
         using var temp = new TempDirectory();

@@ -21,7 +21,7 @@ public sealed class TorchSharpNativeTests
     private static ElfWeakVersion.Requirement Requirement(string path) =>
         ElfWeakVersion.ReadRequirements(File.ReadAllBytes(path)).Single(r => r.Library == Library && r.Version == Version);
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void The_build_marks_the_GLIBCXX_3_4_32_requirement_weak_in_output_copies_only_where_libstdcxx_lacks_it()
     {
         if (!OperatingSystem.IsLinux())
@@ -42,7 +42,7 @@ public sealed class TorchSharpNativeTests
         Assert.False(Requirement(original).IsWeak);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Marking_the_requirement_weak_changes_that_one_flag_and_is_idempotent()
     {
         using var temp = new TempDirectory("st-elf");
@@ -71,7 +71,7 @@ public sealed class TorchSharpNativeTests
         Assert.False(Requirement(original).IsWeak);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void The_patched_copy_is_a_new_file_so_a_hard_link_into_the_package_cache_stays_intact()
     {
         using var temp = new TempDirectory("st-elf");
@@ -87,7 +87,7 @@ public sealed class TorchSharpNativeTests
         Assert.Null(new FileInfo(link).LinkTarget);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void TorchSharp_loads_and_an_optimizer_step_reduces_the_loss()
     {
         TorchRuntime.EnsureInitialized();

@@ -19,7 +19,7 @@ public sealed class CheckpointLinkTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_link_at_the_temporary_name_a_pid_would_use_is_never_written_through()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Links and O_NOFOLLOW are Unix.");
@@ -33,7 +33,7 @@ public sealed class CheckpointLinkTests : IDisposable
         Assert.Equal(FilePermissions.OwnerOnlyFile, File.GetUnixFileMode(path));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_link_at_the_checkpoint_name_is_replaced_not_followed()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Links and O_NOFOLLOW are Unix.");
@@ -46,7 +46,7 @@ public sealed class CheckpointLinkTests : IDisposable
         Assert.False(FileStatus.TryLstat(path, out var status) && status.IsSymbolicLink);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_checkpoint_that_is_a_link_is_not_read_through()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Links and O_NOFOLLOW are Unix.");

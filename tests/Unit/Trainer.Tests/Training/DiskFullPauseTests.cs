@@ -1,5 +1,4 @@
 using StabilityTools.Engine.State;
-using StabilityTools.Engine.Status;
 using StabilityTools.Tests.Shared;
 using StabilityTools.Trainer.Training;
 
@@ -10,7 +9,7 @@ public sealed class DiskFullPauseTests
 {
     private const int ENOSPC = 28;
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_write_that_finds_the_disk_full_pauses_with_an_event_and_succeeds_once_space_returns()
     {
         using var temp = new TempDirectory("st-diskfull");
@@ -34,7 +33,7 @@ public sealed class DiskFullPauseTests
         Assert.Equal(["disk_full", "disk_space_recovered"], events);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_stop_while_paused_ends_the_wait_and_other_io_errors_are_not_waited_out()
     {
         using var temp = new TempDirectory("st-diskfull");

@@ -9,7 +9,7 @@ namespace StabilityTools.Trainer.Tests.Training;
 
 public sealed class TrainingSessionTests
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Training_on_synthetic_data_beats_chance_by_a_clear_margin()
     {
         using var temp = new TempDirectory("st-train");
@@ -27,7 +27,7 @@ public sealed class TrainingSessionTests
         Assert.True(accuracy >= majority + 0.05, $"validation accuracy {accuracy:F3} does not beat always guessing the majority ({majority:F3}) by 0.05");
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void An_lstm_also_learns_the_signal()
     {
         using var temp = new TempDirectory("st-train");
@@ -36,7 +36,7 @@ public sealed class TrainingSessionTests
         Assert.True(outcome.History[^1].ValAccuracy >= 0.57, $"validation accuracy {outcome.History[^1].ValAccuracy:F3}");
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Two_runs_with_the_same_seed_give_the_same_history_and_another_seed_does_not()
     {
         using var a = new TempDirectory("st-train");
@@ -53,7 +53,7 @@ public sealed class TrainingSessionTests
         Assert.NotEqual(first.History.Select(h => h.TrainLoss), reseeded.History.Select(h => h.TrainLoss));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_run_stopped_mid_epoch_resumes_and_ends_exactly_where_an_uninterrupted_run_ends()
     {
         using var straight = new TempDirectory("st-train");
@@ -80,7 +80,7 @@ public sealed class TrainingSessionTests
         Assert.Equal([1, 2, 3], epochs);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_corrupt_newest_checkpoint_falls_back_to_the_previous_one_with_an_event()
     {
         using var temp = new TempDirectory("st-train");
@@ -106,12 +106,12 @@ public sealed class TrainingSessionTests
         Assert.True(File.Exists(newest + ".corrupt"));
         var shared = TrainerTestConfig.Shared(state);
         var fallback = Assert.Single(shared.Events.ReadAll().Records, e => e.Type == "checkpoint_fallback");
-        Assert.Equal("warning", fallback.Severity);
+        Assert.Equal(EventSeverity.Warning, fallback.Severity);
         Assert.Equal(newest, fallback.Data!["path"]);
         Assert.Equal([1, 2, 3, 4], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_completed_run_writes_every_status_file_and_a_final_model_that_predicts()
     {
         using var temp = new TempDirectory("st-train");
@@ -141,7 +141,7 @@ public sealed class TrainingSessionTests
         Assert.Equal(market.Predictions[^1].ProbabilityUp, model.PredictUp(bars, bars.ToList().IndexOf(market.Bars[^1])), 3);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_status_file_whose_lock_is_held_elsewhere_delays_status_writes_not_training()
     {
         using var temp = new TempDirectory("st-train");
@@ -165,7 +165,7 @@ public sealed class TrainingSessionTests
         Assert.Equal(ReadState.Ok, shared.ReadModelMetrics().State); // the other documents were written meanwhile
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_stop_between_epochs_checkpoints_epochs_the_interval_has_not_saved_yet()
     {
         using var temp = new TempDirectory("st-train");
@@ -190,7 +190,7 @@ public sealed class TrainingSessionTests
         Assert.Equal([1, 2, 3], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Metric_records_whose_append_failed_are_written_once_the_log_is_free_again()
     {
         using var temp = new TempDirectory("st-train");
@@ -233,7 +233,7 @@ public sealed class TrainingSessionTests
         Assert.Contains(steps, s => s <= options.Status.StepSampleEvery * 2); // early records survived the failed appends
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Cuda_requested_without_a_cuda_device_trains_on_the_cpu_with_a_warning_event()
     {
         if (TorchSharp.torch.cuda.is_available())
@@ -249,10 +249,10 @@ public sealed class TrainingSessionTests
 
         Assert.Equal("cpu", outcome.Device);
         var fallback = Assert.Single(TrainerTestConfig.Shared(state).Events.ReadAll().Records, e => e.Type == "device_fallback");
-        Assert.Equal("warning", fallback.Severity);
+        Assert.Equal(EventSeverity.Warning, fallback.Severity);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Starting_a_completed_run_again_reports_it_completed_without_training()
     {
         using var temp = new TempDirectory("st-train");
@@ -282,7 +282,7 @@ public sealed class TrainingSessionTests
         Assert.Equal("completed", new SharedDataManager(state, run: state.Run(first.RunId)).ReadTrainingStatus().GetDocumentOrThrow().State);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void An_explicit_run_id_started_with_another_configuration_is_a_configuration_error()
     {
         using var temp = new TempDirectory("st-train");

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 
 namespace StabilityTools.Supervisor.Tests.Engine.Services;
@@ -13,7 +14,7 @@ public sealed class RestartTrackerTests
         return (new RestartTracker(spec ?? Spec, time), time);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void The_first_restart_is_immediate_then_the_delay_doubles_up_to_the_cap()
     {
         var spec = Spec with { CircuitMaxRestarts = 100, BackoffInitialMs = 1000, BackoffMaxMs = 30_000 };
@@ -32,7 +33,7 @@ public sealed class RestartTrackerTests
         Assert.Equal([0, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000], delays);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_run_that_lasted_the_reset_time_makes_the_next_restart_immediate_again()
     {
         var (tracker, time) = Create(Spec with { CircuitMaxRestarts = 100 });
@@ -52,7 +53,7 @@ public sealed class RestartTrackerTests
         Assert.Equal(1, tracker.Streak);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void More_than_five_restarts_within_sixty_seconds_open_the_circuit()
     {
         var (tracker, time) = Create();
@@ -70,7 +71,7 @@ public sealed class RestartTrackerTests
         Assert.Equal(5, sixth.RestartsInWindow);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Restarts_older_than_the_window_no_longer_count()
     {
         var (tracker, time) = Create();
@@ -87,7 +88,7 @@ public sealed class RestartTrackerTests
         Assert.Equal(1, decision.RestartsInWindow);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_reset_closes_an_open_circuit()
     {
         var (tracker, _) = Create(Spec with { CircuitMaxRestarts = 1 });
@@ -98,7 +99,7 @@ public sealed class RestartTrackerTests
         Assert.Equal(RestartAction.Restart, tracker.OnExit(1).Action);
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData(RestartPolicy.Always, 0, RestartAction.Restart)]
     [InlineData(RestartPolicy.Always, 3, RestartAction.Restart)]
     [InlineData(RestartPolicy.OnFailure, 0, RestartAction.Complete)]
@@ -112,7 +113,7 @@ public sealed class RestartTrackerTests
         Assert.Equal(expected, tracker.OnExit(exitCode).Action);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_signal_is_a_failure_even_under_on_failure()
     {
         var (tracker, _) = Create(Spec with { RestartPolicy = RestartPolicy.OnFailure });
@@ -120,7 +121,7 @@ public sealed class RestartTrackerTests
         Assert.Equal(RestartAction.Restart, tracker.OnExit(137, signal: 9).Action);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_dashboard_whose_port_is_taken_is_fatal_at_once()
     {
         var spec = ServiceSpec.ForKind(ServiceKind.Dashboard, "dashboard", "/bin/true") with { Port = 8050 };
@@ -131,7 +132,7 @@ public sealed class RestartTrackerTests
         Assert.Contains("port 8050 is in use", decision.Reason);
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData(ServiceKind.Training, RestartPolicy.OnFailure)]
     [InlineData(ServiceKind.Dashboard, RestartPolicy.Always)]
     [InlineData(ServiceKind.Program, RestartPolicy.Always)]
@@ -148,7 +149,7 @@ public sealed class RestartTrackerTests
         Assert.Equal(0, tracker.TotalRestarts);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_listed_no_restart_exit_code_is_fatal_at_once_and_other_codes_still_restart()
     {
         var (tracker, _) = Create(Spec with { NoRestartExitCodes = [78, 3] });
@@ -162,7 +163,7 @@ public sealed class RestartTrackerTests
         Assert.Equal(1, tracker.TotalRestarts);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void An_empty_no_restart_list_restarts_after_78_too()
     {
         var (tracker, _) = Create(Spec with { NoRestartExitCodes = [] });
@@ -171,7 +172,7 @@ public sealed class RestartTrackerTests
         Assert.Equal(RestartAction.Restart, tracker.OnExit(78).Action);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_death_by_a_signal_is_never_a_no_restart_exit()
     {
         // 78 as a "signal" number cannot happen, but 128 + 9 as a listed code must not match a SIGKILL either.
@@ -181,7 +182,7 @@ public sealed class RestartTrackerTests
         Assert.Equal(RestartAction.Restart, tracker.OnExit(137, signal: 9).Action);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Delays_follow_the_documented_defaults()
     {
         var spec = ServiceSpec.ForKind(ServiceKind.Training, "training", "/bin/true");

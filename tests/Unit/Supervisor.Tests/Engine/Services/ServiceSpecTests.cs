@@ -1,5 +1,6 @@
 using System.Text.Json;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.Status;
 
@@ -7,7 +8,7 @@ namespace StabilityTools.Supervisor.Tests.Engine.Services;
 
 public sealed class ServiceSpecTests
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void Validation_reports_every_problem_together()
     {
         var spec = new ServiceSpec
@@ -23,14 +24,14 @@ public sealed class ServiceSpecTests
         Assert.Contains("/no/such/program", ex.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_valid_spec_passes_and_a_program_is_found_on_PATH()
     {
         var spec = ServiceSpec.ForKind(ServiceKind.Program, "sleepy", "sleep", ["10"]);
         Assert.Same(spec, spec.Validate());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void The_spec_round_trips_through_the_status_store_with_the_documented_names()
     {
         using var dir = new StabilityTools.Tests.Shared.TempDirectory();
@@ -50,7 +51,7 @@ public sealed class ServiceSpecTests
         Assert.Equal([98], back.FatalExitCodes);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void No_restart_exit_codes_default_to_78_and_travel_as_no_restart_exit_codes()
     {
         using var dir = new StabilityTools.Tests.Shared.TempDirectory();
@@ -64,7 +65,7 @@ public sealed class ServiceSpecTests
         Assert.Equal([3, 78], store.Read<ServiceSpec>(path).GetDocumentOrThrow().NoRestartExitCodes);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void An_old_spec_without_no_restart_exit_codes_still_reads_with_the_default()
     {
         using var dir = new StabilityTools.Tests.Shared.TempDirectory();
@@ -85,7 +86,7 @@ public sealed class ServiceSpecTests
         Assert.Equal([78], store.Read<ServiceSpec>(path).GetDocumentOrThrow().NoRestartExitCodes);
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData(0)]
     [InlineData(129)]
     [InlineData(143)]
@@ -103,7 +104,7 @@ public sealed class ServiceSpecTests
         Assert.Contains("1 to 128 or 193 to 255", problem.Message);
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData(1)]
     [InlineData(128)]
     [InlineData(193)]
@@ -115,7 +116,7 @@ public sealed class ServiceSpecTests
         Assert.Same(spec, spec.Validate());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public void A_control_request_names_its_command_as_the_protocol_does()
     {
         var request = ControlRequest.Create(ControlCommand.ReloadLimits);

@@ -1,4 +1,4 @@
-namespace StabilityTools.Engine.Status;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>The process that wrote a document: its pid and host name.</summary>
 /// <param name="Pid">The writing process's id.</param>

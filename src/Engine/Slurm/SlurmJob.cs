@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace StabilityTools.Engine.Services.Slurm;
+namespace StabilityTools.Engine.Slurm;
 
 /// <summary>A Slurm job as <c>scontrol show job -o</c> describes it.</summary>
 public sealed record SlurmJob

@@ -1,4 +1,4 @@
-namespace StabilityTools.Engine.Status;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>
 /// Names the schema of a status document type. The schema id written into every document is

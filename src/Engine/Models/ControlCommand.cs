@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace StabilityTools.Engine.Services;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>A command a caller sends to a supervisor through <c>control.json</c>.</summary>
 public enum ControlCommand

@@ -1,4 +1,4 @@
-namespace StabilityTools.Engine.Status;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>What a reader found when it looked for a document. Only <see cref="Ok"/> and <see cref="Stale"/> carry one.</summary>
 public enum ReadState

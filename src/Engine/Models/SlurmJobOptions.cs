@@ -1,13 +1,12 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using StabilityTools.Engine.Errors;
 
-namespace StabilityTools.Engine.Services.Slurm;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>
 /// How a service runs as a Slurm batch job (<c>spec.json</c> key <c>slurm</c>; absent for a local service). The job
 /// runs the same supervisor against the same state directory, so that directory must be on storage that the submit
-/// host and the nodes share. Immutable; validated with the spec.
+/// host and the nodes share. Immutable; validated with the spec (<see cref="Services.ServiceSpecValidation"/>).
 /// </summary>
 public sealed partial record SlurmJobOptions
 {
@@ -72,71 +71,6 @@ public sealed partial record SlurmJobOptions
             : Part("m") * 60 + Part("s");
     }
 
-    /// <summary>Adds every problem of these options to <paramref name="problems"/> (keys are prefixed <c>slurm.</c>).</summary>
-    internal void Validate(string? source, List<ConfigurationProblem> problems)
-    {
-        void Problem(string key, string message) => problems.Add(new ConfigurationProblem(source, null, "slurm." + key, message));
-
-        if (Partition is not null && !NamePattern().IsMatch(Partition))
-        {
-            Problem("partition", $"'{Partition}' is not a partition name: use letters, digits, '_', '-' and '.' (several separated by ',').");
-        }
-
-        if (Account is not null && !NamePattern().IsMatch(Account))
-        {
-            Problem("account", $"'{Account}' is not an account name: use letters, digits, '_', '-' and '.'.");
-        }
-
-        if (Gpus is < 0 or > 64)
-        {
-            Problem("gpus", $"must be between 0 and 64 GPUs per node; was {Gpus}.");
-        }
-
-        if (CpusPerTask is { } cpus && cpus is < 1 or > 4096)
-        {
-            Problem("cpus_per_task", $"must be between 1 and 4096; was {cpus}.");
-        }
-
-        if (MemoryMb is { } mem && mem < 1)
-        {
-            Problem("memory_mb", $"must be at least 1 MB; was {mem}.");
-        }
-
-        if (TimeLimit is not null && !TimeLimitPattern().IsMatch(TimeLimit.Trim()))
-        {
-            Problem("time_limit", $"'{TimeLimit}' is not a Slurm time limit: use minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED.");
-        }
-
-        if (SignalBeforeLimitSeconds is < 0 or > 65_535)
-        {
-            Problem("signal_before_limit_seconds", $"must be between 0 and 65535 (Slurm's bound); was {SignalBeforeLimitSeconds}.");
-        }
-        else if (TimeLimitSeconds(TimeLimit) is { } seconds && SignalBeforeLimitSeconds >= seconds)
-        {
-            Problem("signal_before_limit_seconds",
-                $"the checkpoint signal {SignalBeforeLimitSeconds} s ahead of a {seconds} s time limit would come before the job has worked at all: give a longer -TimeLimit or a smaller lead.");
-        }
-
-        foreach (var argument in ExtraArguments ?? [])
-        {
-            if (string.IsNullOrWhiteSpace(argument) || !argument.StartsWith('-') || argument.Contains('\n') || argument.Contains('\0'))
-            {
-                Problem("extra_arguments", $"'{argument}' is not an sbatch option: each must start with '-' (like --qos=high), on one line.");
-                continue;
-            }
-
-            var name = argument.Split('=', 2)[0];
-            if (ReservedOptions.Contains(name, StringComparer.Ordinal) || ReservedOptions.Any(r => r.Length == 2 && name.StartsWith(r, StringComparison.Ordinal) && name.Length > 2))
-            {
-                Problem("extra_arguments", $"'{argument}' sets what StabilityTools sets itself ({string.Join(", ", ReservedOptions)}): leave it out.");
-            }
-        }
-    }
-
-    // \A…\z, not ^…$: "$" also matches before a final newline, which would reach sbatch inside an option.
-    [GeneratedRegex(@"\A[A-Za-z0-9_.\-]+(,[A-Za-z0-9_.\-]+)*\z")]
-    private static partial Regex NamePattern();
-
     [GeneratedRegex(@"\A(?:(?<unlimited>UNLIMITED|INFINITE|infinite|unlimited)|(?<days>\d+)-(?<dh>\d{1,2})(?::(?<dm>\d{1,2})(?::(?<ds>\d{1,2}))?)?|(?<h>\d+):(?<hm>\d{1,2}):(?<hs>\d{1,2})|(?<m>\d+)(?::(?<s>\d{1,2}))?)\z")]
-    private static partial Regex TimeLimitPattern();
+    internal static partial Regex TimeLimitPattern();
 }

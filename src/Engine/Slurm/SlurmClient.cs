@@ -1,7 +1,7 @@
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Platform;
 
-namespace StabilityTools.Engine.Services.Slurm;
+namespace StabilityTools.Engine.Slurm;
 
 /// <summary>
 /// Talks to Slurm through its command-line tools (<c>sbatch</c>, <c>scontrol</c>, <c>scancel</c>, <c>sinfo</c>), which

@@ -1,6 +1,4 @@
-using StabilityTools.Engine.Status;
-
-namespace StabilityTools.Engine.Services.Slurm;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>
 /// <c>services/&lt;name&gt;/slurm.json</c> (schema <c>slurm_job/1</c>): the Slurm job that runs a service's supervisor,

@@ -1,10 +1,12 @@
 using System.Text;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.Slurm;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
-namespace StabilityTools.Engine.Services.Slurm;
+namespace StabilityTools.Engine.Services;
 
 /// <summary>
 /// Runs a service's supervisor as a Slurm batch job. The job's script <c>exec</c>s the supervisor, so the supervisor

@@ -1,10 +1,10 @@
 using System.Text.Json.Serialization;
 
-namespace StabilityTools.Engine.Status;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>
 /// The envelope every status document carries: <c>schema</c>, a monotonically increasing <c>seq</c>,
-/// <c>written_at</c> and <c>writer</c>. The <see cref="StatusStore"/> stamps these on each write, so
+/// <c>written_at</c> and <c>writer</c>. The <see cref="Status.StatusStore"/> stamps these on each write, so
 /// callers leave them at their defaults.
 /// </summary>
 public abstract record StatusDocument

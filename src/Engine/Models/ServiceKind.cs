@@ -1,4 +1,4 @@
-namespace StabilityTools.Engine.Services;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>What a supervised service is; decides the defaults of its <see cref="ServiceSpec"/> and how it is judged hung.</summary>
 public enum ServiceKind

@@ -1,7 +1,7 @@
 using StabilityTools.Engine.Models;
-using StabilityTools.Engine.State;
+using StabilityTools.Engine.Status;
 
-namespace StabilityTools.Engine.Status;
+namespace StabilityTools.Engine.State;
 
 /// <summary>
 /// The seed's SharedDataManager: the trainer's and dashboard's documents and logs in one state directory,

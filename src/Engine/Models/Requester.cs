@@ -1,4 +1,4 @@
-namespace StabilityTools.Engine.Services;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>Who asked for something: user, process and host, for the audit trail in <c>events.jsonl</c>.</summary>
 /// <param name="User">The user name.</param>

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace StabilityTools.Engine.Services;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>When a supervisor restarts its service after the service exits on its own.</summary>
 public enum RestartPolicy

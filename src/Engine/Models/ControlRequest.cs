@@ -1,6 +1,4 @@
-using StabilityTools.Engine.Status;
-
-namespace StabilityTools.Engine.Services;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>
 /// <c>services/&lt;name&gt;/control.json</c> (schema <c>control_request/1</c>): one request to the service's

@@ -1,10 +1,11 @@
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Resources;
+using StabilityTools.Engine.Slurm;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
-namespace StabilityTools.Engine.Services.Slurm;
+namespace StabilityTools.Engine.Services;
 
 /// <summary>
 /// Supervisors as Slurm batch jobs (docs/SCALING.md): the job's state is merged into what its supervisor wrote, a
@@ -186,7 +187,7 @@ internal sealed class SlurmBackend : IServiceBackend
 
     private void AuditCancel(string name, string jobId, string? signal) => _events.Append(new StabilityEvent
     {
-        Time = _time.GetUtcNow(), Service = name, Type = "slurm_cancel", Severity = "info",
+        Time = _time.GetUtcNow(), Service = name, Type = "slurm_cancel", Severity = EventSeverity.Info,
         Message = signal is null ? $"scancel {jobId} for '{name}'." : $"scancel --signal={signal} {jobId} for '{name}'.",
         Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
     });

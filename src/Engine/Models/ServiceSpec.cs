@@ -1,15 +1,11 @@
-using StabilityTools.Engine.Errors;
-using StabilityTools.Engine.Platform;
-using StabilityTools.Engine.State;
-using StabilityTools.Engine.Status;
-
-namespace StabilityTools.Engine.Services;
+namespace StabilityTools.Engine.Models;
 
 /// <summary>
 /// <c>services/&lt;name&gt;/spec.json</c> (schema <c>service_spec/1</c>): what a supervisor runs and how it treats it.
 /// Immutable; the caller writes it, the supervisor reads it at start and on <c>reload-limits</c>.
 /// Build one with <see cref="ForKind"/> to get the defaults of docs/status-files.md for its kind,
-/// change it with <c>with</c>, and call <see cref="Validate"/> before use.
+/// change it with <c>with</c>, and validate it before use (<c>spec.Validate()</c>, <see cref="Services.ServiceSpecValidation"/>, which
+/// checks it against this machine too).
 /// </summary>
 public sealed record ServiceSpec : StatusDocument, IStatusSchema
 {
@@ -25,7 +21,7 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
     /// <inheritdoc />
     public static int SchemaVersion => 1;
 
-    /// <summary>The service name (see <see cref="StateDirectory.IsValidServiceName"/>).</summary>
+    /// <summary>The service name (see <see cref="ServiceName.IsValid"/>).</summary>
     public string Name { get; init; } = "";
 
     /// <summary>What the service is. Default <see cref="ServiceKind.Program"/>.</summary>
@@ -143,7 +139,7 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
     public int AlertMinIntervalMs { get; init; } = 60_000;
 
     /// <summary>Run the supervisor as a Slurm batch job with these options. Null (the default): a local process.</summary>
-    public Slurm.SlurmJobOptions? Slurm { get; init; }
+    public SlurmJobOptions? Slurm { get; init; }
 
     /// <summary>The run it works on (<c>runs/&lt;id&gt;/</c>; <c>STABILITY_RUN_ID</c>, <c>STABILITY_RUN_DIR</c>): restarts resume it. Null: none.</summary>
     public string? RunId { get; init; }
@@ -231,166 +227,6 @@ public sealed record ServiceSpec : StatusDocument, IStatusSchema
     /// <summary>The graceful stop timeout.</summary>
     public TimeSpan StopTimeout => TimeSpan.FromMilliseconds(StopTimeoutMs);
 
-    /// <summary>
-    /// Checks every field and reports all problems together.
-    /// </summary>
-    /// <param name="source">The file the spec came from, named in the problems; null when it was built in memory.</param>
-    /// <param name="checkFiles">Also check that the program and working directory exist on this machine (off when the spec is meant for another host).</param>
-    /// <returns>This spec, when valid.</returns>
-    /// <exception cref="ConfigurationException">One or more fields are invalid; every problem is listed.</exception>
-    public ServiceSpec Validate(string? source = null, bool checkFiles = true)
-    {
-        var problems = new List<ConfigurationProblem>();
-        void Problem(string key, string message) => problems.Add(new ConfigurationProblem(source, null, key, message));
-
-        if (!StateDirectory.IsValidServiceName(Name))
-        {
-            Problem("name", $"'{Name}' is not a valid service name: use 1 to 63 characters of lower-case letters, digits, '.', '_' and '-', starting with a letter or digit.");
-        }
-
-        if (!Enum.IsDefined(Kind))
-        {
-            Problem("kind", $"'{Kind}' is not a service kind: use training, dashboard or program.");
-        }
-
-        if (!Enum.IsDefined(RestartPolicy))
-        {
-            Problem("restart_policy", $"'{RestartPolicy}' is not a restart policy: use always, on-failure or never.");
-        }
-
-        if (string.IsNullOrWhiteSpace(FilePath))
-        {
-            Problem("file_path", "No program given: name the program to run.");
-        }
-        else if (checkFiles && ExecutableResolver.Resolve(FilePath) is null)
-        {
-            Problem("file_path", $"The program '{FilePath}' was not found or is not executable. Give a full path, or a program on PATH.");
-        }
-
-        if (Arguments is null || Arguments.Any(a => a is null))
-        {
-            Problem("arguments", "Arguments must be a list of strings without nulls.");
-        }
-
-        if (Environment is null)
-        {
-            Problem("environment", "The environment must be an object of names to values (use {} for none).");
-        }
-        else
-        {
-            foreach (var key in Environment.Keys.Where(k => string.IsNullOrEmpty(k) || k.Contains('=') || k.Contains('\0')))
-            {
-                Problem("environment", $"'{key}' is not a valid environment variable name: it must be non-empty and hold no '=' or NUL.");
-            }
-        }
-
-        if (RunId is not null && !StateDirectory.IsValidRunId(RunId))
-        {
-            Problem("run_id", $"'{RunId}' is not a valid run id: use 1 to 64 characters of letters, digits, '.', '_' and '-', starting with a letter or digit.");
-        }
-
-        if (WorkingDirectory is not null && checkFiles && !Directory.Exists(WorkingDirectory))
-        {
-            Problem("working_directory", $"The working directory '{WorkingDirectory}' does not exist. Create it, or leave it out to use the state directory.");
-        }
-
-        Positive("backoff_initial_ms", BackoffInitialMs, allowZero: true);
-        Positive("backoff_max_ms", BackoffMaxMs, allowZero: true);
-        if (BackoffMaxMs < BackoffInitialMs)
-        {
-            Problem("backoff_max_ms", $"must be at least backoff_initial_ms ({BackoffInitialMs}); was {BackoffMaxMs}.");
-        }
-
-        Positive("backoff_reset_after_ms", BackoffResetAfterMs, allowZero: false);
-        Positive("circuit_max_restarts", CircuitMaxRestarts, allowZero: true);
-        Positive("circuit_window_ms", CircuitWindowMs, allowZero: false);
-        Positive("stop_timeout_ms", StopTimeoutMs, allowZero: true);
-        Positive("startup_grace_ms", StartupGraceMs, allowZero: true);
-        Positive("startup_timeout_ms", StartupTimeoutMs, allowZero: false);
-        Positive("hang_timeout_ms", HangTimeoutMs, allowZero: true);
-        Positive("health_interval_ms", HealthIntervalMs, allowZero: false);
-        Positive("health_timeout_ms", HealthTimeoutMs, allowZero: false);
-        Positive("health_failure_threshold", HealthFailureThreshold, allowZero: false);
-        Positive("alert_min_interval_ms", AlertMinIntervalMs, allowZero: true);
-
-        if (HealthUrl is not null && !IsHttpUrl(HealthUrl))
-        {
-            Problem("health_url", $"'{HealthUrl}' is not an absolute http or https URL.");
-        }
-
-        if (AlertWebhookUrl is not null && !IsHttpUrl(AlertWebhookUrl))
-        {
-            Problem("alert_webhook_url", $"'{AlertWebhookUrl}' is not an absolute http or https URL.");
-        }
-
-        if (AlertCommand is not null && (AlertCommand.Count == 0 || string.IsNullOrWhiteSpace(AlertCommand[0])))
-        {
-            Problem("alert_command", "The alert command must name a program (and may add arguments).");
-        }
-
-        foreach (var code in NoRestartExitCodes.Where(c => !IsNoRestartExitCode(c)).Distinct())
-        {
-            Problem("no_restart_exit_codes",
-                $"{code} cannot be an exit code no restart fixes: use 1 to 128 or 193 to 255 (0 is success, and 129 to 192 read as a death by signal 1 to 64).");
-        }
-
-        if (Port is { } port && port is < 1 or > 65535)
-        {
-            Problem("port", $"must be between 1 and 65535; was {port}.");
-        }
-
-        if (LogMaxBytes < 4096)
-        {
-            Problem("log_max_bytes", $"must be at least 4096; was {LogMaxBytes}.");
-        }
-
-        if (LogRateLimitBytesPerSecond is < 0 or (> 0 and < 4096))
-        {
-            Problem("log_rate_limit_bytes_per_second", $"must be 0 (no limit) or at least 4096; was {LogRateLimitBytesPerSecond}.");
-        }
-
-        if (LogMaxFiles is < 0 or > 100)
-        {
-            Problem("log_max_files", $"must be between 0 and 100; was {LogMaxFiles}.");
-        }
-
-        if (Nice is { } nice && nice is < -20 or > 19)
-        {
-            Problem("nice", $"must be between -20 and 19; was {nice}.");
-        }
-
-        if (RunAsUser is not null && checkFiles)
-        {
-            if (UserAccount.Find(RunAsUser) is null)
-            {
-                Problem("run_as_user", $"There is no user '{RunAsUser}' on this machine.");
-            }
-            else if (!UserAccount.IsRoot)
-            {
-                Problem("run_as_user", $"Running a service as '{RunAsUser}' needs a supervisor that runs as root; this one runs as '{System.Environment.UserName}'. Leave -RunAsUser out, or start as root.");
-            }
-        }
-
-        Slurm?.Validate(source, problems);
-        if (Slurm is not null && Kind == ServiceKind.Dashboard)
-        {
-            problems.Add(new ConfigurationProblem(source, null, "slurm", "A dashboard runs where its users browse, not as a cluster job: start it locally over the shared state directory."));
-        }
-
-        return problems.Count == 0 ? this : throw new ConfigurationException(problems) { Service = Name, Path = source };
-
-        void Positive(string key, long value, bool allowZero)
-        {
-            if (value < 0 || (!allowZero && value == 0))
-            {
-                Problem(key, allowZero ? $"must not be negative; was {value}." : $"must be greater than 0; was {value}.");
-            }
-        }
-    }
-
     /// <summary>True when <paramref name="code"/> can be listed in <see cref="NoRestartExitCodes"/>: 1–128 or 193–255.</summary>
     public static bool IsNoRestartExitCode(int code) => code is (>= 1 and <= 128) or (>= 193 and <= 255);
-
-    private static bool IsHttpUrl(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }
