@@ -13,6 +13,7 @@ var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Or
     ["isolation"] = StabilityTools.Bench.Isolation.IsolationBench.RunAsync,
     ["slurm"] = StabilityTools.Bench.Slurm.SlurmBench.RunAsync,
     ["starts"] = StabilityTools.Bench.Starts.StartsBench.RunAsync,
+    ["runs"] = StabilityTools.Bench.Runs.RunsBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var suite))

@@ -12,6 +12,10 @@
     # Every export is listed: a cmdlet that is not here is not public.
     CmdletsToExport      = @(
         'Start-TrainingProcess'
+        'Get-TrainingRun'
+        'Compare-TrainingRun'
+        'Get-TrainingMetric'
+        'Remove-TrainingRun'
         'Start-Dashboard'
         'Stop-TrainingProcess'
         'Stop-Dashboard'

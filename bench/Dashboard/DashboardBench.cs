@@ -99,7 +99,7 @@ internal static class DashboardBench
         var root = Path.Combine(Path.GetTempPath(), $"st-bench-dash-{Guid.NewGuid():N}"[..26]);
         var state = StateDirectory.Open(root);
         // The trainer's writers with fsync off: this measures the dashboard's pipeline, not the disk.
-        var data = new SharedDataManager(state, new StatusStoreOptions { Fsync = false });
+        var data = new SharedDataManager(state, new StatusStoreOptions { Fsync = false }, run: state.EnsureRun("run-bench"));
         Populate(data, state);
         // A token file both this build and older ones read (--token-file): every request is authenticated.
         var token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
@@ -150,7 +150,7 @@ internal static class DashboardBench
             Predictions = Enumerable.Range(0, 18_000).Select(i => new MarketPrediction(DateTimeOffset.UtcNow.AddMinutes(i - 18_000), 0.5 + (i % 10) / 100.0, i % 3 - 1)).ToList(),
         };
         data.WriteMarketData(market);
-        var marketMb = new FileInfo(state.MarketDataPath).Length / 1048576.0;
+        var marketMb = new FileInfo(data.Run!.MarketDataPath).Length / 1048576.0;
         var port = http.BaseAddress!.Port;
         await using var reader = await SseStream.OpenAsync(http);
         await reader.NextAsync("market", _ => true, TimeSpan.FromSeconds(60));

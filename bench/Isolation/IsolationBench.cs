@@ -177,7 +177,8 @@ internal static class IsolationBench
                 (requestsPerSec, p50, p95, max) = (figures[0], figures[1], figures[2], figures[3]);
             }
 
-            var epochs = new JsonLinesLog<MetricRecord>(StateDirectory.Locate(state).MetricsLogPath).ReadAll().Records
+            var located = StateDirectory.Locate(state);
+            var epochs = new JsonLinesLog<MetricRecord>(located.Run(located.ListRunIds().Single()).MetricsLogPath).ReadAll().Records
                 .Where(r => r.Kind == "epoch" && r.SamplesPerSec is > 0)
                 .OrderBy(r => r.Epoch)
                 .Skip(1)

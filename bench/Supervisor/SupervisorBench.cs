@@ -234,7 +234,11 @@ internal static class SupervisorBench
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 
     /// <summary>Times Get-ProcessStatus through the built module: 20 calls in one warm session, and 3 cold sessions.</summary>
-    private static (List<double> Warm, List<double> Cold) MeasureCmdlet(string? module, string? pwsh, string stateRoot)
+    private static (List<double> Warm, List<double> Cold) MeasureCmdlet(string? module, string? pwsh, string stateRoot) =>
+        MeasureCmdlet(module, pwsh, $"Get-ProcessStatus -StateDirectory '{stateRoot}'");
+
+    /// <summary>Times <paramref name="command"/> through the built module: 20 calls in one warm session, and 3 cold sessions.</summary>
+    internal static (List<double> Warm, List<double> Cold) MeasureCmdlet(string? module, string? pwsh, string command, int warmCalls = 20, int coldCalls = 3)
     {
         module ??= Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "StabilityTools", "StabilityTools.psd1"));
         var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
@@ -269,15 +273,15 @@ internal static class SupervisorBench
             return output;
         }
 
-        var warmScript = $"Import-Module '{module}'; $null = Get-ProcessStatus -StateDirectory '{stateRoot}'; " +
-            $"1..20 | ForEach-Object {{ (Measure-Command {{ $null = Get-ProcessStatus -StateDirectory '{stateRoot}' }}).TotalMilliseconds.ToString([cultureinfo]::InvariantCulture) }}";
+        var warmScript = $"Import-Module '{module}'; $null = {command}; " +
+            $"1..{warmCalls} | ForEach-Object {{ (Measure-Command {{ $null = {command} }}).TotalMilliseconds.ToString([cultureinfo]::InvariantCulture) }}";
         var warm = Run(warmScript).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN).Where(v => !double.IsNaN(v)).ToList();
         var cold = new List<double>();
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < coldCalls; i++)
         {
             var clock = Stopwatch.StartNew();
-            Run($"Import-Module '{module}'; $null = Get-ProcessStatus -StateDirectory '{stateRoot}'");
+            Run($"Import-Module '{module}'; $null = {command}");
             cold.Add(clock.Elapsed.TotalMilliseconds);
         }
 

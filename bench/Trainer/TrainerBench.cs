@@ -156,7 +156,8 @@ internal static class TrainerBench
         Console.WriteLine("|---|---:|---:|---:|");
         foreach (var fsync in new[] { false, true })
         {
-            var shared = new Engine.State.SharedDataManager(StateDirectory.Open(Path.Combine(stateDirectory, fsync ? "fsync" : "nofsync")), new Engine.Status.StatusStoreOptions { Fsync = fsync });
+            var probeState = StateDirectory.Open(Path.Combine(stateDirectory, fsync ? "fsync" : "nofsync"));
+            var shared = new Engine.State.SharedDataManager(probeState, new Engine.Status.StatusStoreOptions { Fsync = fsync }, run: probeState.EnsureRun("run-bench"));
             var document = new Engine.Models.TrainingStatus { State = "running", CurrentEpoch = 3, TotalEpochs = 8, RunId = "run-bench", Device = "cpu", Heartbeat = DateTimeOffset.UtcNow };
             for (var i = 0; i < 50; i++)
             {

@@ -6,10 +6,12 @@ Run it under supervision, and it shows on the dashboard like the built-in traine
     Start-TrainingProcess -FilePath python3 -ArgumentList ./examples/python/trainer.py, --epochs, 5
     Wait-Training
 
-It trains a logistic regression on synthetic data with plain SGD, writes data/training_status.json (with the
-heartbeat and progress counter the supervisor watches for hangs), data/model_metrics.json and one line per epoch
-in data/metrics.jsonl, checkpoints every epoch under models/<run>/, resumes from its checkpoint after a restart,
-and on SIGTERM finishes the step, checkpoints and exits. See docs/status-files.md for the contract.
+It trains a logistic regression on synthetic data with plain SGD. Everything it writes goes in its run's folder,
+$STABILITY_RUN_DIR (runs/<run_id>/, which its supervisor passes with $STABILITY_RUN_ID): training_status.json (with
+the heartbeat and progress counter the supervisor watches for hangs), model_metrics.json, one line per epoch in
+metrics.jsonl (with custom scalars beside the standard fields), a checkpoint every epoch, and its own parameters and
+final metrics in run.json, where Get-TrainingRun and Compare-TrainingRun find them. It resumes from its checkpoint
+after a restart, and on SIGTERM finishes the step, checkpoints and exits. See docs/status-files.md for the contract.
 """
 import argparse, datetime, fcntl, json, math, os, random, secrets, signal, socket, sys, time
 
@@ -43,6 +45,29 @@ def write_status(path, doc, schema):
         tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(_json_safe(doc), f, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        os.close(lock)
+
+def update_status(path, changes, schema):
+    """Read-modify-write of a document under its lock, keeping the fields others wrote (run.json: the start wrote it)."""
+    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
+                doc = json.load(f)
+        except (OSError, ValueError):
+            doc = {}
+        for key, value in changes.items():
+            doc[key] = {**doc.get(key, {}), **value} if isinstance(value, dict) and isinstance(doc.get(key), dict) else value
+        doc.update({"schema": schema, "seq": doc.get("seq", 0) + 1, "written_at": _now(),
+                    "writer": {"pid": os.getpid(), "host": socket.gethostname()}})
+        tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w", encoding="utf-8") as f:
             json.dump(_json_safe(doc), f, allow_nan=False)
             f.flush()
             os.fsync(f.fileno())
@@ -107,15 +132,20 @@ def main():
         print("trainer.py: --epochs, --samples and --batch must be positive (samples at least 10)", file=sys.stderr)
         return 78
 
-    data_dir = os.path.join(args.state_dir, "data")
-    run_id = f"py-{args.seed}-{args.epochs}"
-    run_dir = os.path.join(args.state_dir, "models", run_id)
-    for d in (data_dir, run_dir):
-        os.makedirs(d, mode=0o700, exist_ok=True)
-    status_path = os.path.join(data_dir, "training_status.json")
-    metrics_path = os.path.join(data_dir, "model_metrics.json")
-    history_path = os.path.join(data_dir, "metrics.jsonl")
+    # The run the supervisor gives (every restart of the service continues it); run by hand, a run of its own.
+    run_id = os.environ.get("STABILITY_RUN_ID") or f"py-{args.seed}-{args.epochs}"
+    run_dir = os.environ.get("STABILITY_RUN_DIR") or os.path.join(args.state_dir, "runs", run_id)
+    os.makedirs(run_dir, mode=0o700, exist_ok=True)
+    status_path = os.path.join(run_dir, "training_status.json")
+    metrics_path = os.path.join(run_dir, "model_metrics.json")
+    history_path = os.path.join(run_dir, "metrics.jsonl")
+    run_path = os.path.join(run_dir, "run.json")
     checkpoint = os.path.join(run_dir, "checkpoint.json")
+    # Its own parameters, in run.json beside what the start recorded (service, experiment, tags).
+    update_status(run_path, {"run_id": run_id, "state": "running", "started": _now(), "trainer": "examples/python/trainer.py",
+                             "host": socket.gethostname(), "device": "cpu",
+                             "parameters": {"model": "logistic", "epochs": args.epochs, "samples": args.samples,
+                                            "batch": args.batch, "lr": args.lr, "seed": args.seed}}, "training_run/1")
 
     stop = {"requested": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(requested=True))
@@ -134,7 +164,7 @@ def main():
 
     steps_per_epoch = math.ceil(len(train) / args.batch)
     total_steps = steps_per_epoch * args.epochs
-    progress, started, last_write = 0, time.monotonic(), 0.0
+    progress, started, last_write, grad_norm = 0, time.monotonic(), 0.0, 0.0
     loss, acc = evaluate(w, b, valid)
 
     def status(state, epoch, step, sps, running=True, error=None):
@@ -159,6 +189,7 @@ def main():
                 err = sigmoid(sum(wi * xi for wi, xi in zip(w, x)) + b) - y
                 gw = [g + err * xi for g, xi in zip(gw, x)]
                 gb += err
+            grad_norm = math.sqrt(sum((g / len(batch)) ** 2 for g in gw) + (gb / len(batch)) ** 2)
             w = [wi - args.lr * g / len(batch) for wi, g in zip(w, gw)]
             b -= args.lr * gb / len(batch)
             seen += len(batch)
@@ -182,15 +213,20 @@ def main():
         # The epoch's record goes in only once its checkpoint is durable, so a resumed run never repeats it.
         append_line(history_path, {"time": _now(), "run_id": run_id, "kind": "epoch", "epoch": epoch,
                                    "step": epoch * steps_per_epoch, "val_loss": loss, "val_accuracy": acc,
-                                   "samples_per_sec": sps})
+                                   "samples_per_sec": sps,
+                                   # Any named scalar beyond the standard fields.
+                                   "scalars": {"grad_norm": grad_norm, "weight_norm": math.sqrt(sum(wi * wi for wi in w))}})
         write_status(metrics_path, {"run_id": run_id, "epoch": epoch, "step": epoch * steps_per_epoch, "val_loss": loss,
                                     "val_accuracy": acc, "samples_per_sec": sps, "model": "logistic"}, "model_metrics/1")
         status("running", epoch, epoch * steps_per_epoch, sps)
 
     if stop["requested"]:
         status("stopped", epoch - 1, (epoch - 1) * steps_per_epoch, 0.0, running=False)
+        update_status(run_path, {"state": "stopped", "ended": _now()}, "training_run/1")
         return 0
     status("completed", args.epochs, total_steps, 0.0, running=False)
+    update_status(run_path, {"state": "completed", "ended": _now(), "epochs": args.epochs,
+                             "final": {"val_loss": loss, "val_accuracy": acc, "grad_norm": grad_norm}}, "training_run/1")
     print(f"trainer.py: completed {args.epochs} epochs, validation accuracy {acc:.3f}")
     return 0
 

@@ -63,7 +63,8 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
         {
             try
             {
-                state.EnsureTrusted();
+                // The first use of a directory of the layout before runs moves it (runs/<run_id>/) before anything reads it.
+                state.EnsureTrusted().MigrateLayoutIfNeeded();
             }
             catch (StateDirectoryException ex)
             {

@@ -85,6 +85,27 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
     [ValidateSet("Local", "Slurm")]
     public string Backend { get; set; } = "Local";
 
+    /// <summary>The experiment the run belongs to, recorded in its run.json (Get-TrainingRun -Experiment).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ValidateLength(1, 128)]
+    public string? Experiment { get; set; }
+
+    /// <summary>Labels recorded in the run's run.json (Get-TrainingRun -Tag).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ValidateLength(1, 128)]
+    public string[]? Tag { get; set; }
+
+    /// <summary>Continue this earlier run (its checkpoints, metrics and record) instead of starting a new one.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? RunId { get; set; }
+
+    /// <summary>Continue the service's last run instead of starting a new one.</summary>
+    [Parameter]
+    public SwitchParameter Resume { get; set; }
+
     /// <summary>Slurm: the partition (<c>--partition</c>).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -207,8 +228,40 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
             HangTimeoutMs = HangTimeoutSeconds is { } hang ? hang * 1000 : spec.HangTimeoutMs,
             StartupGraceMs = StartupGraceSeconds is { } grace ? (int)Math.Round(grace * 1000) : spec.StartupGraceMs,
             Slurm = slurm,
+            RunId = RunToContinue(state, name),
+            Experiment = Experiment,
+            Tags = Tag ?? [],
         };
         return WithRestartOptions(spec).Validate();
+    }
+
+    /// <summary>The run -RunId or -Resume names (it must exist); null for a new run, which the start makes.</summary>
+    private string? RunToContinue(Engine.State.StateDirectory state, string name)
+    {
+        if (RunId is not null && Resume)
+        {
+            throw new ConfigurationException(new ConfigurationProblem(null, null, "Resume",
+                "-RunId and -Resume both name the run to continue: give one of them.")) { Service = name };
+        }
+
+        if (RunId is not null && _requested.Count > 1)
+        {
+            throw new ConfigurationException(new ConfigurationProblem(null, null, "RunId",
+                "-RunId continues one run, which belongs to one service: give one name with it (-Resume continues each service's last run).")) { Service = name };
+        }
+
+        var runs = new Engine.Training.TrainingRuns(state);
+        if (RunId is not null)
+        {
+            return Engine.State.StateDirectory.IsValidRunId(RunId) && runs.Read(RunId).HasDocument
+                ? RunId
+                : throw new ConfigurationException(new ConfigurationProblem(null, null, "RunId",
+                    $"There is no run '{RunId}' in '{state.Root}'. Get-TrainingRun lists the runs; leave -RunId out to start a new one.")) { Service = name };
+        }
+
+        return !Resume ? null
+            : runs.LastRunOf(name)?.RunId ?? throw new ConfigurationException(new ConfigurationProblem(null, null, "Resume",
+                $"The service '{name}' has no run to resume in '{state.Root}'. Leave -Resume out to start a new one.")) { Service = name };
     }
 
     /// <summary>The Slurm options of -Backend Slurm; null for a local start, which refuses the Slurm-only parameters.</summary>

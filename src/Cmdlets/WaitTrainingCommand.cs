@@ -14,6 +14,10 @@ namespace StabilityTools.Cmdlets;
 ///   <para>Waits up to ten minutes with a progress bar and returns the final status.</para>
 /// </example>
 /// <example>
+///   <code>Wait-Training -Name exp-a -Timeout 600</code>
+///   <para>Waits for the run the service exp-a works on.</para>
+/// </example>
+/// <example>
 ///   <code>Start-TrainingProcess; Wait-Training -Timeout 120 -ErrorAction Stop | Format-List</code>
 ///   <para>A CI smoke check: fails the script unless training completes within two minutes.</para>
 /// </example>
@@ -29,11 +33,31 @@ public sealed class WaitTrainingCommand : StabilityCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int Timeout { get; set; }
 
+    /// <summary>Wait for the run of this trainer service. Default: the <c>training</c> service's run, else the newest run.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(ServiceNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    /// <summary>Wait for this run, whatever service runs it.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? RunId { get; set; }
+
     /// <inheritdoc />
     protected override void EndProcessing()
     {
         var state = LocateStateDirectory();
-        var monitor = new TrainingMonitor(state);
+        TrainingMonitor monitor;
+        try
+        {
+            monitor = new TrainingMonitor(state, service: Name, runId: RunId);
+        }
+        catch (ArgumentException ex)
+        {
+            ThrowStabilityError(ex, RunId ?? Name ?? "");
+            return;
+        }
         TimeSpan? timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null;
         try
         {
@@ -45,7 +69,7 @@ public sealed class WaitTrainingCommand : StabilityCmdlet
         catch (Exception ex) when (ex is TrainingFailedException or Engine.Errors.StabilityException or OperationCanceledException)
         {
             WriteProgress(Completed());
-            ThrowStabilityError(ex, state.TrainingStatusPath);
+            ThrowStabilityError(ex, state.RunsDirectory);
         }
     }
 

@@ -21,11 +21,13 @@ internal sealed class HeartbeatReadiness(StatusStore store, StateDirectory state
     public async Task RunAsync(ServiceRun run, ServiceSpec spec, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + TimeSpan.FromMilliseconds(spec.StartupTimeoutMs);
+        // The trainer reports in its run's folder (every start of a trainer has a run); without one only the deadline promotes.
+        var statusPath = spec.RunId is { } runId ? state.Run(runId).TrainingStatusPath : null;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                if (IsReady(store.Read<TrainingStatus>(state.TrainingStatusPath).Document, run) || time.GetUtcNow() > deadline)
+                if ((statusPath is not null && IsReady(store.Read<TrainingStatus>(statusPath).Document, run)) || time.GetUtcNow() > deadline)
                 {
                     post(new SupervisorMessage.Promote(run));
                     return;

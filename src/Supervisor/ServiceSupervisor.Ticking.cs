@@ -90,7 +90,13 @@ internal sealed partial class ServiceSupervisor
     /// <summary>From the tick: posts a hang when the trainer's progress has stalled for the hang timeout (<see cref="HangDetector"/>).</summary>
     private void CheckProgress(ServiceRun run)
     {
-        var status = _store.Read<TrainingStatus>(_state.TrainingStatusPath).Document;
+        // The trainer reports in its run's folder; a service without a run has no progress to judge.
+        if (_spec.RunId is not { } runId)
+        {
+            return;
+        }
+
+        var status = _store.Read<TrainingStatus>(_state.Run(runId).TrainingStatusPath).Document;
         if (_hang.Check(status, run.Pid, _time.GetUtcNow(), TimeSpan.FromMilliseconds(_spec.HangTimeoutMs), out var armed) is { } reason)
         {
             Post(new SupervisorMessage.Hung(run, reason));

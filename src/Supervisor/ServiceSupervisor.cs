@@ -92,6 +92,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         {
             Name = name,
             Kind = StatusJson.WireName(spec.Kind),
+            RunId = spec.RunId,
             Status = ServiceState.Starting,
             SupervisorPid = _self.Pid,
             SupervisorStartTicks = _self.StartTicks,

@@ -68,6 +68,13 @@ internal static class StartCommand
 
         info.Environment[StateDirectory.HomeVariable] = state.Root;
         info.Environment["STABILITY_SERVICE"] = name;
+        if (spec.RunId is { } runId)
+        {
+            // The run every restart of this service resumes; a program of its own writes its documents in that folder.
+            info.Environment["STABILITY_RUN_ID"] = runId;
+            info.Environment["STABILITY_RUN_DIR"] = state.Run(runId).Directory;
+        }
+
         AddGpus(info, spec, name, state, store);
         if (memoryGroup is not null)
         {

@@ -58,9 +58,11 @@ catch (StateDirectoryException ex)
     return ExitCodes.InvalidInput;
 }
 
+string? runId = null;
 try
 {
     var options = TrainerConfigLoader.Load(configPath);
+    options = options with { RunId = runId = RunDirectory.ResolveRunId(options) };
     var outcome = TrainingSession.Run(options, state, stop.Token, events: events);
     Console.WriteLine(outcome.State == TrainerState.Completed
         ? $"stability-trainer: run {outcome.RunId} completed ({outcome.EpochsDone} epochs, {outcome.Step} steps); model: {outcome.ModelPath}"
@@ -70,7 +72,7 @@ try
 catch (Exception ex) when (ex is ConfigurationException or MarketDataException)
 {
     Console.Error.WriteLine($"stability-trainer: {ex.Message}");
-    ReportInvalidInput(state, events, ex);
+    ReportInvalidInput(state, events, ex, runId);
     return ExitCodes.InvalidInput;
 }
 catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -86,12 +88,17 @@ catch (Exception ex) when (ex is not OutOfMemoryException)
     return ExitCodes.Failed;
 }
 
-// Bad input is reported where a supervisor and Wait-Training look: one atomic status document and one event.
-static void ReportInvalidInput(StateDirectory state, TrainerEvents events, Exception ex)
+// Bad input is reported where a supervisor and Wait-Training look: the run's status and record, and one event.
+static void ReportInvalidInput(StateDirectory state, TrainerEvents events, Exception ex, string? runId)
 {
     try
     {
-        var shared = new SharedDataManager(state);
+        runId ??= Environment.GetEnvironmentVariable(RunDirectory.RunIdVariable) is { Length: > 0 } given && StateDirectory.IsValidRunId(given.Trim())
+            ? given.Trim()
+            : StateDirectory.NewRunId(DateTimeOffset.UtcNow);
+        var shared = new SharedDataManager(state, run: state.EnsureRun(runId));
+        shared.Store.Update<TrainingRun>(shared.Run!.RunInfoPath, run => (run ?? new TrainingRun { RunId = runId, Service = events.Service, Created = DateTimeOffset.UtcNow })
+            with { State = RunStates.Failed, ErrorMessage = ex.Message, Ended = DateTimeOffset.UtcNow });
         shared.WriteTrainingStatus(new TrainingStatus
         {
             State = TrainerState.Failed.ToWire(),
@@ -99,6 +106,7 @@ static void ReportInvalidInput(StateDirectory state, TrainerEvents events, Excep
             LastUpdate = DateTimeOffset.UtcNow,
             Heartbeat = DateTimeOffset.UtcNow,
             Pid = Environment.ProcessId,
+            RunId = runId,
         });
         shared.Events.Append(events.Create("invalid_input", EventSeverity.Error, ex.Message));
     }

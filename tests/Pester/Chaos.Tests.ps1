@@ -46,20 +46,23 @@ BeforeAll {
         if ($sorted.Count % 2) { $sorted[$mid] } else { ($sorted[$mid - 1] + $sorted[$mid]) / 2 }
     }
 
+    # The epoch records of the state directory's one run: every kill and restart of the trainer service resumes that run.
     function Get-EpochRecord([string] $State) {
-        Get-Content (Join-Path $State 'data/metrics.jsonl') | ForEach-Object { $_ | ConvertFrom-Json } | Where-Object kind -eq 'epoch'
+        $runs = @(Get-TrainingRun -StateDirectory $State)
+        if ($runs.Count -ne 1) { throw "expected one run, found $($runs.Count): $($runs.RunId -join ', ')" }
+        Get-TrainingMetric -RunId $runs[0].RunId -Kind epoch -StateDirectory $State
     }
 
     # The end state every fault must leave: completed, each epoch exactly once, every document whole, no temporary file.
     function Assert-CleanRun([string] $State, $Final, [int] $Epochs) {
         $Final.State | Should -Be 'completed'
         $Final.Epoch | Should -Be $Epochs
-        @((Get-EpochRecord $State).epoch) | Should -Be @(1..$Epochs)
+        @((Get-EpochRecord $State).Epoch) | Should -Be @(1..$Epochs)
         $documents = (Get-StabilityStateDirectory -StateDirectory $State).Documents
         $documents | Where-Object State -notin 'Ok', 'Missing' | Should -BeNullOrEmpty
-        ($documents | Where-Object Name -eq 'data/training_status.json').State | Should -Be 'Ok'
+        ($documents | Where-Object Name -like 'runs/*/training_status.json').State | Should -Be 'Ok'
         # A killed checkpoint write leaves a temporary file that the next start sweeps; none may outlive the run.
-        Get-ChildItem (Join-Path $State 'models') -Recurse -File -Filter '*.tmp-*' | Should -BeNullOrEmpty -Because 'no checkpoint write may be left half done'
+        Get-ChildItem (Join-Path $State 'runs') -Recurse -File -Filter '*.tmp-*' | Should -BeNullOrEmpty -Because 'no checkpoint write may be left half done'
         $Final.ModelPath | Should -Exist
         (Get-Item $Final.ModelPath).Length | Should -BeGreaterThan 0
     }
@@ -179,7 +182,7 @@ Describe 'Dashboard chaos' {
             if ($during.Count -eq 0) { $during = $records }
             [pscustomobject]@{
                 Disturbed = $disturbed; State = $state; Final = $final; Killed = $killed.Count; BackSeconds = $backSeconds
-                SamplesPerSec = Get-Median @($during.samples_per_sec); Epochs = $during.Count
+                SamplesPerSec = Get-Median @($during.SamplesPerSec); Epochs = $during.Count
             }
             Stop-Dashboard -StateDirectory $state -Force -Confirm:$false | Out-Null
         }

@@ -23,11 +23,20 @@ Describe 'The plain-Python trainer (examples/python/trainer.py)' {
         $final.Epoch | Should -Be 4
         $final.Accuracy | Should -BeGreaterThan 0.8
 
-        $epochs = Get-Content (Join-Path $state 'data/metrics.jsonl') | ForEach-Object { ($_ | ConvertFrom-Json).epoch }
-        $epochs | Should -Be @(1, 2, 3, 4)
         # The trainer writes 'completed' just before it exits; its supervisor records the exit a moment later.
         Wait-Until { Get-ProcessStatus -Name pytrain -StateDirectory $state } { param($s) $s.State -eq 'Completed' } 'the supervisor to record the exit' 30 | Out-Null
-        ((Get-StabilityStateDirectory -StateDirectory $state).Documents | Where-Object Name -eq 'data/model_metrics.json').State | Should -Be 'Ok'
+        # Its run: the parameters it reported and its final metrics, beside what the start recorded.
+        $run = Get-TrainingRun -Name pytrain -StateDirectory $state
+        $run.RunId | Should -Be $final.RunId
+        $run.State | Should -Be 'completed'
+        $run.lr | Should -Be 0.1
+        $run.model | Should -Be 'logistic'
+        $run.grad_norm | Should -BeGreaterThan 0
+        # Every epoch once, each with the custom scalars it reported.
+        $epochs = @(Get-TrainingMetric -Name pytrain -Kind epoch -StateDirectory $state)
+        $epochs.Epoch | Should -Be @(1, 2, 3, 4)
+        $epochs | ForEach-Object { $_.grad_norm | Should -BeGreaterThan 0; $_.weight_norm | Should -BeGreaterThan 0 }
+        ((Get-StabilityStateDirectory -StateDirectory $state).Documents | Where-Object Name -eq "runs/$($run.RunId)/model_metrics.json").State | Should -Be 'Ok'
     }
 }
 

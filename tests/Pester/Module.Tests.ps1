@@ -1,6 +1,12 @@
 # The module as a user meets it: it imports as-is from the build output, exports exactly what the manifest
 # lists, and reads a state directory the way every reader does (states, never crashes).
 BeforeAll {
+    # A training service whose status names run r1, and that run's folder (returned): the documents the inspector reports.
+    function script:New-ServiceRun([string] $Root) {
+        $service = New-Item -ItemType Directory -Path (Join-Path $Root 'services/training') -Force
+        Set-Content -LiteralPath (Join-Path $service 'status.json') -Value ('{"schema":"process_status/1","seq":1,"written_at":"' + [DateTimeOffset]::UtcNow.ToString('o') + '","writer":{"pid":1,"host":"h"},"name":"training","run_id":"r1"}')
+        (New-Item -ItemType Directory -Path (Join-Path $Root 'runs/r1') -Force).FullName
+    }
     Import-Module $env:STABILITY_TEST_MODULE -Force
     $script:manifest = Import-PowerShellDataFile $env:STABILITY_TEST_MODULE
 }
@@ -45,27 +51,27 @@ Describe 'Get-StabilityStateDirectory' {
         finally { $env:STABILITY_HOME = $old }
     }
 
-    It 'reports a corrupt and a missing document as states, not errors' {
-        New-Item -ItemType Directory -Path (Join-Path $state 'data') -Force | Out-Null
-        Set-Content -LiteralPath (Join-Path $state 'data/training_status.json') -Value '{"schema":"training_status/1","seq":'
+    It 'reports a corrupt and a missing document of a service''s run as states, not errors' {
+        $run = New-ServiceRun $state
+        Set-Content -LiteralPath (Join-Path $run 'training_status.json') -Value '{"schema":"training_status/1","seq":'
         $report = Get-StabilityStateDirectory -StateDirectory $state -ErrorAction Stop
         $report.Exists | Should -BeTrue
-        ($report.Documents | Where-Object Name -eq 'data/training_status.json').State | Should -Be 'Corrupt'
-        ($report.Documents | Where-Object Name -eq 'data/model_metrics.json').State | Should -Be 'Missing'
+        ($report.Documents | Where-Object Name -eq 'runs/r1/training_status.json').State | Should -Be 'Corrupt'
+        ($report.Documents | Where-Object Name -eq 'runs/r1/model_metrics.json').State | Should -Be 'Missing'
     }
 
     It 'reports a document of another schema as corrupt, naming the schema it found' {
-        New-Item -ItemType Directory -Path (Join-Path $state 'data') -Force | Out-Null
-        Set-Content -LiteralPath (Join-Path $state 'data/model_metrics.json') -Value '{"schema":"training_status/1","seq":3,"written_at":"2026-01-01T00:00:00Z"}'
-        $doc = (Get-StabilityStateDirectory -StateDirectory $state).Documents | Where-Object Name -eq 'data/model_metrics.json'
+        $run = New-ServiceRun $state
+        Set-Content -LiteralPath (Join-Path $run 'model_metrics.json') -Value '{"schema":"training_status/1","seq":3,"written_at":"2026-01-01T00:00:00Z"}'
+        $doc = (Get-StabilityStateDirectory -StateDirectory $state).Documents | Where-Object Name -eq 'runs/r1/model_metrics.json'
         $doc.State | Should -Be 'Corrupt'
         $doc.Error | Should -Match "training_status/1"
     }
 
     It 'reports an old document as stale when asked for a staleness bound' {
-        New-Item -ItemType Directory -Path (Join-Path $state 'data') -Force | Out-Null
-        Set-Content -LiteralPath (Join-Path $state 'data/model_metrics.json') -Value '{"schema":"model_metrics/1","seq":7,"written_at":"2026-01-01T00:00:00Z","writer":{"pid":42,"host":"h"}}'
-        $doc = (Get-StabilityStateDirectory -StateDirectory $state -StaleAfterSeconds 60).Documents | Where-Object Name -eq 'data/model_metrics.json'
+        $run = New-ServiceRun $state
+        Set-Content -LiteralPath (Join-Path $run 'model_metrics.json') -Value '{"schema":"model_metrics/1","seq":7,"written_at":"2026-01-01T00:00:00Z","writer":{"pid":42,"host":"h"}}'
+        $doc = (Get-StabilityStateDirectory -StateDirectory $state -StaleAfterSeconds 60).Documents | Where-Object Name -eq 'runs/r1/model_metrics.json'
         $doc.State | Should -Be 'Stale'
         $doc.Seq | Should -Be 7
         $doc.WriterPid | Should -Be 42

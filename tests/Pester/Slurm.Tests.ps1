@@ -102,8 +102,10 @@ Describe 'Training as a Slurm job' -Skip:([bool]$slurmSkipReason) {
         (Get-SlurmJob $jobId).Restarts | Should -Be '2'
         (Get-StabilityEvent -StateDirectory $state -Type time_limit).Message | Should -Match "Slurm job $jobId nears its time limit"
         # Each resume starts from a checkpoint taken when the job was stopped, so no epoch is trained twice or lost.
-        $history = Get-Content (Join-Path $state 'data/metrics.jsonl') | ForEach-Object { $_ | ConvertFrom-Json } | Where-Object kind -eq 'epoch'
-        @($history.epoch) | Should -Be @(1..$epochs)
+        # Every requeue resumed the one run the start made, so its log has each epoch once.
+        $runs = @(Get-TrainingRun -Name training -StateDirectory $state)
+        $runs.Count | Should -Be 1
+        @((Get-TrainingMetric -RunId $runs[0].RunId -Kind epoch -StateDirectory $state).Epoch) | Should -Be @(1..$epochs)
         @(Get-StabilityEvent -StateDirectory $state -Type resumed).Count | Should -Be 2
     }
 

@@ -6,11 +6,13 @@ BeforeAll {
     $script:trainerDll = Join-Path (Split-Path $env:STABILITY_TEST_MODULE) 'hosts/trainer/stability-trainer.dll'
 
     function script:Write-TrainingStatus([string] $TrainerState, [hashtable] $Fields = @{}) {
-        # $script:state is the state directory (PowerShell names are case-insensitive: not $State).
-        $data = Join-Path $script:state 'data'
+        # $script:state is the state directory (PowerShell names are case-insensitive: not $State). The trainer's
+        # documents live in its run's folder; with no training service, the newest run is the one shown.
+        $data = Join-Path $script:state 'runs/pester-run'
         New-Item -ItemType Directory -Path $data -Force | Out-Null
         $doc = [ordered]@{
-            schema = 'training_status/1'; seq = 1; written_at = [DateTimeOffset]::UtcNow.ToString('o')
+            schema = 'training_status/1'; seq = 1; written_at = [DateTimeOffset]::UtcNow.ToString('o'); run_id = 'pester-run'
+
             state = $TrainerState; current_epoch = 2; total_epochs = 4; step = 50; total_steps = 100
             heartbeat = [DateTimeOffset]::UtcNow.ToString('o'); loss = 0.5; accuracy = 0.6
         }

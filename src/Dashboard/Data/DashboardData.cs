@@ -7,6 +7,7 @@ using StabilityTools.Dashboard.Telemetry;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
+using StabilityTools.Engine.Training;
 
 namespace StabilityTools.Dashboard.Data;
 
@@ -24,7 +25,10 @@ internal sealed class DashboardData
     private readonly DashboardOptions _options;
     private readonly ILogger _logger;
     private readonly StatusStore _store;
-    private readonly JsonLinesLog<MetricRecord> _metricsLog;
+    private readonly JsonLinesOptions _logOptions = new();
+    private readonly TrainingRuns _runs;
+    private JsonLinesLog<MetricRecord> _metricsLog;
+    private string? _runId = "";
     private readonly JsonLinesLog<StabilityEvent> _eventsLog;
     private readonly ConcurrentDictionary<ChangeSubscription, byte> _subscribers = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -47,12 +51,13 @@ internal sealed class DashboardData
         Time = time;
         State = StateDirectory.Locate(options.StateDirectory);
         _store = new StatusStore(new StatusStoreOptions { TimeProvider = time });
-        var logOptions = new JsonLinesOptions();
-        _metricsLog = new JsonLinesLog<MetricRecord>(State.MetricsLogPath, logOptions);
-        _eventsLog = new JsonLinesLog<StabilityEvent>(State.EventsLogPath, logOptions);
-        Training = FileSnapshot<TrainingStatus>.Unread(State.TrainingStatusPath);
-        ModelMetrics = FileSnapshot<ModelMetrics>.Unread(State.ModelMetricsPath);
-        Market = FileSnapshot<MarketData>.Unread(State.MarketDataPath);
+        _runs = new TrainingRuns(State, _store);
+        _eventsLog = new JsonLinesLog<StabilityEvent>(State.EventsLogPath, _logOptions);
+        var none = RunOrPlaceholder(null);
+        _metricsLog = new JsonLinesLog<MetricRecord>(none.MetricsLogPath, _logOptions);
+        Training = FileSnapshot<TrainingStatus>.Unread(none.TrainingStatusPath);
+        ModelMetrics = FileSnapshot<ModelMetrics>.Unread(none.ModelMetricsPath);
+        Market = FileSnapshot<MarketData>.Unread(none.MarketDataPath);
         Quotas = FileSnapshot<ResourceQuotas>.Unread(State.QuotasPath);
         Metrics = new MetricHistory(options.MaxMetricRecords);
         Events = new EventFeed(options.MaxEvents);
@@ -63,6 +68,9 @@ internal sealed class DashboardData
     public StateDirectory State { get; }
 
     public DashboardOptions Options => _options;
+
+    /// <summary>The run shown: the built-in training service's, else the newest (<see cref="TrainingRuns.DefaultRunId"/>); null for none yet.</summary>
+    public string? RunId => _runId is { Length: > 0 } id ? id : null;
 
     public FileSnapshot<TrainingStatus> Training { get; private set; }
 
@@ -196,6 +204,10 @@ internal sealed class DashboardData
         var now = Time.GetUtcNow();
         var changed = DashboardTopic.None;
         IsConnected = State.Exists;
+        if ((topics & (DashboardTopic.Training | DashboardTopic.Metrics | DashboardTopic.Market | DashboardTopic.Processes)) != 0)
+        {
+            changed |= FollowRun(ref topics);
+        }
 
         if (topics.HasFlag(DashboardTopic.Training))
         {
@@ -278,6 +290,34 @@ internal sealed class DashboardData
         LastRefresh = now;
         return changed;
     }
+
+    /// <summary>
+    /// Points the run's documents at the run to show when that changed (a new start, another service's run); the old
+    /// run's history is dropped. Returns the topics to announce and widens <paramref name="topics"/> to re-read them.
+    /// </summary>
+    private DashboardTopic FollowRun(ref DashboardTopic topics)
+    {
+        var runId = IsConnected ? _runs.DefaultRunId() : null;
+        if (runId == _runId)
+        {
+            return DashboardTopic.None;
+        }
+
+        _runId = runId;
+        var run = RunOrPlaceholder(runId);
+        _metricsLog = new JsonLinesLog<MetricRecord>(run.MetricsLogPath, _logOptions);
+        _metricsOffset = -1;
+        Metrics.Reset();
+        Training = FileSnapshot<TrainingStatus>.Unread(run.TrainingStatusPath);
+        ModelMetrics = FileSnapshot<ModelMetrics>.Unread(run.ModelMetricsPath);
+        Market = FileSnapshot<MarketData>.Unread(run.MarketDataPath);
+        var followed = DashboardTopic.Training | DashboardTopic.Metrics | DashboardTopic.Market;
+        topics |= followed;
+        return followed;
+    }
+
+    // Before any run exists the documents are read at a path that cannot exist (no run id starts with '.'): "missing".
+    private RunPaths RunOrPlaceholder(string? runId) => runId is null ? new RunPaths("", Path.Combine(State.RunsDirectory, ".none")) : State.Run(runId);
 
     private FileSnapshot<T> ReadIfChanged<T>(FileSnapshot<T> current, DateTimeOffset now, out bool changed)
         where T : StatusDocument, IStatusSchema

@@ -76,6 +76,18 @@ internal sealed class MetricHistory(int capacity)
         return true;
     }
 
+    /// <summary>Forgets every record (the dashboard follows another run); indexes keep counting up, so a stream client resyncs.</summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            _dropped += _records.Count;
+            _records.Clear();
+            _epochIndex.Clear();
+            Interlocked.Increment(ref _generation);
+        }
+    }
+
     /// <summary>Records from absolute index <paramref name="from"/> on, at most <paramref name="max"/>; null when <paramref name="from"/> was dropped already.</summary>
     public IReadOnlyList<MetricRecord>? After(long from, int max)
     {

@@ -41,7 +41,7 @@ internal sealed class StateWatcher : IDisposable
         {
             lock (_gate)
             {
-                return _enabled && _watchers.Count == 4;
+                return _enabled && _watchers.Count == 5;
             }
         }
     }
@@ -63,6 +63,8 @@ internal sealed class StateWatcher : IDisposable
 
             Watch(_state.Root, recursive: false, RootTopic);
             Watch(_state.DataDirectory, recursive: false, DataTopic);
+            // Recursive: a run's documents live one level down, and a new run folder may be the one to show.
+            Watch(_state.RunsDirectory, recursive: true, RunsTopic);
             Watch(_state.ResourcesDirectory, recursive: false, name => name == "quotas.json" ? DashboardTopic.Resources : DashboardTopic.None);
             // Recursive: status.json lives one level down, and a new service directory is a change to show.
             Watch(_state.ServicesDirectory, recursive: true, ServicesTopic);
@@ -87,17 +89,23 @@ internal sealed class StateWatcher : IDisposable
     {
         "events.jsonl" => DashboardTopic.Events,
         // A directory the dashboard reads appeared (or went): everything may have changed.
-        "data" or "services" or "resources" => DashboardTopic.All,
+        "data" or "services" or "resources" or "runs" => DashboardTopic.All,
         _ => DashboardTopic.None,
     };
 
-    private DashboardTopic DataTopic(string name) => name switch
+    private static DashboardTopic DataTopic(string name) => name switch
     {
         "training_status.json" or "model_metrics.json" => DashboardTopic.Training,
         "metrics.jsonl" => DashboardTopic.Metrics,
         "market_data.json" => DashboardTopic.Market,
         _ => DashboardTopic.None,
     };
+
+    private static DashboardTopic RunsTopic(string relative)
+    {
+        var parts = relative.Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        return parts.Length == 1 ? DashboardTopic.Processes : parts.Length == 2 ? DataTopic(parts[1]) : DashboardTopic.None;
+    }
 
     private static DashboardTopic ServicesTopic(string relative)
     {

@@ -1,7 +1,7 @@
 namespace StabilityTools.Engine.Models;
 
 /// <summary>
-/// One line of <c>data/metrics.jsonl</c>: an epoch summary (<c>kind = "epoch"</c>) or a sampled step
+/// One line of a run's <c>runs/&lt;run_id&gt;/metrics.jsonl</c>: an epoch summary (<c>kind = "epoch"</c>) or a sampled step
 /// (<c>kind = "step"</c>). A reader's history holds each (run, epoch) epoch record once.
 /// </summary>
 public sealed record MetricRecord
@@ -38,4 +38,7 @@ public sealed record MetricRecord
 
     /// <summary>The learning rate in force.</summary>
     public double? LearningRate { get; init; }
+
+    /// <summary>Further named scalars the trainer reports (<c>{"grad_norm": 1.3}</c>); null for none.</summary>
+    public IReadOnlyDictionary<string, double>? Scalars { get; init; }
 }

@@ -81,4 +81,7 @@ public sealed record ProcessStatus : StatusDocument, IStatusSchema
 
     /// <summary>The last control request handled.</summary>
     public ControlAck? LastControl { get; init; }
+
+    /// <summary>The training run the service works on (<c>runs/&lt;run_id&gt;/</c>); null for a service that is not a trainer.</summary>
+    public string? RunId { get; init; }
 }

@@ -149,6 +149,15 @@ public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
     /// <summary>Run the supervisor as a Slurm batch job with these options. Null (the default): a local process.</summary>
     public SlurmJobOptions? Slurm { get; init; }
 
+    /// <summary>The run it works on (<c>runs/&lt;id&gt;/</c>; <c>STABILITY_RUN_ID</c>, <c>STABILITY_RUN_DIR</c>): restarts resume it. Null: none.</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>The experiment the run belongs to (recorded in its <c>run.json</c>); null for none.</summary>
+    public string? Experiment { get; init; }
+
+    /// <summary>Labels recorded in the run's <c>run.json</c>.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
     /// <summary>
     /// A spec with the defaults of <paramref name="kind"/>: training restarts on failure and is judged hung after
     /// 120 s without progress; a dashboard restarts always, runs under <c>SCHED_IDLE</c> (nice 10 when its floor lifts
@@ -187,6 +196,7 @@ public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
         Name = Name, Kind = Kind, FilePath = FilePath, Arguments = Arguments, Environment = Environment,
         WorkingDirectory = WorkingDirectory, RunAsUser = RunAsUser, Nice = Nice, CpuPolicy = CpuPolicy, HideGpus = HideGpus, HealthUrl = HealthUrl,
         Port = Port, AlertCommand = AlertCommand, AlertWebhookUrl = AlertWebhookUrl, Slurm = Slurm,
+        RunId = RunId, Experiment = Experiment, Tags = Tags,
     };
 
     /// <summary>The names of the execution settings (see <see cref="WithLimitsFrom"/>) in which <paramref name="other"/> differs from this spec, comma-separated; null when none does.</summary>

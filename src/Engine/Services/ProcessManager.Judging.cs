@@ -43,7 +43,7 @@ public sealed partial class ProcessManager
     private ServiceInfo JudgeLocal(string name, ServiceSpec? spec, ReadResult<ProcessStatus> read)
     {
         var kind = spec?.Kind ?? ServiceKind.Program;
-        var info = new ServiceInfo { Name = name, Kind = StatusJson.WireName(kind), StateRoot = State.Root };
+        var info = new ServiceInfo { Name = name, Kind = StatusJson.WireName(kind), StateRoot = State.Root, RunId = read.Document?.RunId ?? spec?.RunId };
         if (read.Document is not { } s)
         {
             return info with

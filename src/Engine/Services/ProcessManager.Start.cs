@@ -136,6 +136,7 @@ public sealed partial class ProcessManager
         // A fresh start: the old status and any unanswered request belong to the previous run.
         _store.Delete(State.ServiceControlPath(name), cancellationToken);
         _store.Delete(State.ServiceStatusPath(name), cancellationToken);
+        spec = PrepareRun(spec);
         _store.Write(State.ServiceSpecPath(name), spec, cancellationToken);
         progress?.Report(spec.Slurm is null ? $"Launching the supervisor of '{name}'." : $"Submitting the supervisor of '{name}' as a Slurm job.");
 

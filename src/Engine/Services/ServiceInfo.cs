@@ -77,6 +77,9 @@ public sealed record ServiceInfo
     /// <summary>The state directory it lives in (piped cmdlets bind it, so a pipeline stays in one state directory).</summary>
     public string StateRoot { get; init; } = "";
 
+    /// <summary>The training run the service works on (<c>runs/&lt;run_id&gt;/</c>); null for a service without one.</summary>
+    public string? RunId { get; init; }
+
     /// <summary>The raw status document, when one was read.</summary>
     public ProcessStatus? Status { get; init; }
 }

@@ -67,6 +67,11 @@ public static partial class ServiceSpecValidation
             }
         }
 
+        if (spec.RunId is not null && !State.StateDirectory.IsValidRunId(spec.RunId))
+        {
+            Problem("run_id", $"'{spec.RunId}' is not a valid run id: use 1 to 64 characters of letters, digits, '.', '_' and '-', starting with a letter or digit.");
+        }
+
         if (spec.WorkingDirectory is not null && checkFiles && !Directory.Exists(spec.WorkingDirectory))
         {
             Problem("working_directory", $"The working directory '{spec.WorkingDirectory}' does not exist. Create it, or leave it out to use the state directory.");

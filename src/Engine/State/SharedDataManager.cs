@@ -8,46 +8,60 @@ namespace StabilityTools.Engine.State;
 /// through one <see cref="StatusStore"/>. Writers lock and replace atomically; readers never lock and get a
 /// <see cref="ReadResult{T}"/> that reports missing, corrupt and stale files as states.
 /// </summary>
+/// <remarks>
+/// The trainer's documents belong to a run (<c>runs/&lt;run_id&gt;/</c>): a manager made for a run reads and writes that
+/// run's; one made without a run has only the state directory's shared documents (events, dashboards, services, quotas).
+/// </remarks>
 public sealed class SharedDataManager
 {
     /// <summary>Creates the manager over <paramref name="stateDirectory"/>.</summary>
-    public SharedDataManager(StateDirectory stateDirectory, StatusStoreOptions? storeOptions = null, JsonLinesOptions? logOptions = null)
+    public SharedDataManager(StateDirectory stateDirectory, StatusStoreOptions? storeOptions = null, JsonLinesOptions? logOptions = null, RunPaths? run = null)
     {
         State = stateDirectory;
+        Run = run;
         Store = new StatusStore(storeOptions);
-        Metrics = new JsonLinesLog<MetricRecord>(stateDirectory.MetricsLogPath, logOptions);
+        _metrics = run is null ? null : new JsonLinesLog<MetricRecord>(run.MetricsLogPath, logOptions);
         Events = new JsonLinesLog<StabilityEvent>(stateDirectory.EventsLogPath, logOptions);
     }
+
+    private readonly JsonLinesLog<MetricRecord>? _metrics;
 
     /// <summary>The state directory.</summary>
     public StateDirectory State { get; }
 
+    /// <summary>The run whose documents this manager reads and writes; null for none.</summary>
+    public RunPaths? Run { get; }
+
     /// <summary>The store, for documents other than the ones named here.</summary>
     public StatusStore Store { get; }
 
-    /// <summary><c>data/metrics.jsonl</c>.</summary>
-    public JsonLinesLog<MetricRecord> Metrics { get; }
+    /// <summary>The run's <c>metrics.jsonl</c>.</summary>
+    /// <exception cref="InvalidOperationException">The manager was made without a run.</exception>
+    public JsonLinesLog<MetricRecord> Metrics => _metrics ?? throw NoRun();
 
     /// <summary><c>events.jsonl</c>.</summary>
     public JsonLinesLog<StabilityEvent> Events { get; }
 
-    /// <summary>Writes <c>data/training_status.json</c>.</summary>
-    public TrainingStatus WriteTrainingStatus(TrainingStatus status) => Store.Write(State.TrainingStatusPath, status);
+    /// <summary>Writes the run's <c>training_status.json</c>.</summary>
+    public TrainingStatus WriteTrainingStatus(TrainingStatus status) => Store.Write(RequireRun().TrainingStatusPath, status);
 
-    /// <summary>Reads <c>data/training_status.json</c>.</summary>
-    public ReadResult<TrainingStatus> ReadTrainingStatus(TimeSpan? staleAfter = null) => Store.Read<TrainingStatus>(State.TrainingStatusPath, staleAfter);
+    /// <summary>Reads the run's <c>training_status.json</c>.</summary>
+    public ReadResult<TrainingStatus> ReadTrainingStatus(TimeSpan? staleAfter = null) => Store.Read<TrainingStatus>(RequireRun().TrainingStatusPath, staleAfter);
 
-    /// <summary>Writes <c>data/market_data.json</c>.</summary>
-    public MarketData WriteMarketData(MarketData data) => Store.Write(State.MarketDataPath, data);
+    /// <summary>Writes the run's <c>market_data.json</c>.</summary>
+    public MarketData WriteMarketData(MarketData data) => Store.Write(RequireRun().MarketDataPath, data);
 
-    /// <summary>Reads <c>data/market_data.json</c>.</summary>
-    public ReadResult<MarketData> ReadMarketData(TimeSpan? staleAfter = null) => Store.Read<MarketData>(State.MarketDataPath, staleAfter);
+    /// <summary>Reads the run's <c>market_data.json</c>.</summary>
+    public ReadResult<MarketData> ReadMarketData(TimeSpan? staleAfter = null) => Store.Read<MarketData>(RequireRun().MarketDataPath, staleAfter);
 
-    /// <summary>Writes <c>data/model_metrics.json</c>.</summary>
-    public ModelMetrics WriteModelMetrics(ModelMetrics metrics) => Store.Write(State.ModelMetricsPath, metrics);
+    /// <summary>Writes the run's <c>model_metrics.json</c>.</summary>
+    public ModelMetrics WriteModelMetrics(ModelMetrics metrics) => Store.Write(RequireRun().ModelMetricsPath, metrics);
 
-    /// <summary>Reads <c>data/model_metrics.json</c>.</summary>
-    public ReadResult<ModelMetrics> ReadModelMetrics(TimeSpan? staleAfter = null) => Store.Read<ModelMetrics>(State.ModelMetricsPath, staleAfter);
+    /// <summary>Reads the run's <c>model_metrics.json</c>.</summary>
+    public ReadResult<ModelMetrics> ReadModelMetrics(TimeSpan? staleAfter = null) => Store.Read<ModelMetrics>(RequireRun().ModelMetricsPath, staleAfter);
+
+    /// <summary>Reads run <paramref name="runId"/>'s record, <c>runs/&lt;run_id&gt;/run.json</c>.</summary>
+    public ReadResult<TrainingRun> ReadRun(string runId) => Store.Read<TrainingRun>(State.Run(runId).RunInfoPath);
 
     /// <summary>Writes <c>data/dashboard_state.json</c>.</summary>
     public DashboardState WriteDashboardState(DashboardState state) => Store.Write(State.DashboardStatePath, state);
@@ -74,4 +88,9 @@ public sealed class SharedDataManager
     /// <exception cref="Errors.CorruptDocumentException">The file exists but cannot be read; it is left as it is.</exception>
     public ResourceQuotas UpdateQuotas(Func<ResourceQuotas, ResourceQuotas> update) =>
         Store.Update<ResourceQuotas>(State.QuotasPath, current => update(current ?? new ResourceQuotas()));
+
+    private RunPaths RequireRun() => Run ?? throw NoRun();
+
+    private static InvalidOperationException NoRun() =>
+        new("This SharedDataManager was made without a run: the trainer's documents live in runs/<run_id>/; pass the run (StateDirectory.Run).");
 }

@@ -8,7 +8,7 @@ namespace StabilityTools.Engine.State;
 /// The state directory: the one source of truth that every process and cmdlet reads and writes
 /// (docs/status-files.md). Knows the layout; creates what it needs with owner-only permissions.
 /// </summary>
-public sealed class StateDirectory
+public sealed partial class StateDirectory
 {
     /// <summary>The environment variable that names the state directory when no explicit path is given.</summary>
     public const string HomeVariable = "STABILITY_HOME";
@@ -105,20 +105,8 @@ public sealed class StateDirectory
     /// <summary><c>resources/</c>.</summary>
     public string ResourcesDirectory => Path.Combine(Root, "resources");
 
-    /// <summary><c>models/</c>.</summary>
+    /// <summary><c>models/</c>: the layout before runs (checkpoints by run); moved to <see cref="RunsDirectory"/> on first use.</summary>
     public string ModelsDirectory => Path.Combine(Root, "models");
-
-    /// <summary><c>data/training_status.json</c>.</summary>
-    public string TrainingStatusPath => Path.Combine(DataDirectory, "training_status.json");
-
-    /// <summary><c>data/model_metrics.json</c>.</summary>
-    public string ModelMetricsPath => Path.Combine(DataDirectory, "model_metrics.json");
-
-    /// <summary><c>data/metrics.jsonl</c>.</summary>
-    public string MetricsLogPath => Path.Combine(DataDirectory, "metrics.jsonl");
-
-    /// <summary><c>data/market_data.json</c>.</summary>
-    public string MarketDataPath => Path.Combine(DataDirectory, "market_data.json");
 
     /// <summary><c>data/dashboard_state.json</c>: the state document of the dashboard named <c>dashboard</c> (the default).</summary>
     public string DashboardStatePath => Path.Combine(DataDirectory, "dashboard_state.json");
@@ -223,8 +211,9 @@ public sealed class StateDirectory
         CreateChecked(ServicesDirectory);
         CreateChecked(DataDirectory);
         CreateChecked(ResourcesDirectory);
-        CreateChecked(ModelsDirectory);
+        CreateChecked(RunsDirectory);
         ProbeWritable();
+        LayoutMigration.MigrateIfNeeded(this);
     }
 
     private void CreateChecked(string path)

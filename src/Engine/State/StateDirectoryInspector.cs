@@ -33,13 +33,19 @@ public sealed class StateDirectoryInspector
         }
 
         var services = state.ListServices();
-        var documents = new List<DocumentHealth>
+        // The documents of the run each service works on (the runs it finished are history, not health).
+        var runs = services
+            .Select(s => _store.Read<ProcessStatus>(state.ServiceStatusPath(s)).Document?.RunId)
+            .OfType<string>().Where(StateDirectory.IsValidRunId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            .Select(state.Run).ToList();
+        var documents = runs.SelectMany(run => new[]
         {
-            Check<TrainingStatus>(state, state.TrainingStatusPath, staleAfter),
-            Check<ModelMetrics>(state, state.ModelMetricsPath, staleAfter),
-            Check<MarketData>(state, state.MarketDataPath, staleAfter),
-            Check<ResourceQuotas>(state, state.QuotasPath, null),
-        };
+            Check<TrainingRun>(state, run.RunInfoPath, null),
+            Check<TrainingStatus>(state, run.TrainingStatusPath, staleAfter),
+            Check<ModelMetrics>(state, run.ModelMetricsPath, staleAfter),
+            Check<MarketData>(state, run.MarketDataPath, staleAfter),
+        }).ToList();
+        documents.Add(Check<ResourceQuotas>(state, state.QuotasPath, null));
         // Every dashboard's own state document; the default one is reported (as missing) even when none wrote it yet.
         var dashboards = state.ListDashboardStates().Select(d => d.Path).ToList();
         if (!dashboards.Contains(state.DashboardStatePath))
@@ -47,7 +53,7 @@ public sealed class StateDirectoryInspector
             dashboards.Insert(0, state.DashboardStatePath);
         }
 
-        documents.InsertRange(3, dashboards.Select(path => Check<DashboardState>(state, path, staleAfter)));
+        documents.InsertRange(documents.Count - 1, dashboards.Select(path => Check<DashboardState>(state, path, staleAfter)));
         documents.AddRange(services.Select(s => Check<ProcessStatus>(state, state.ServiceStatusPath(s), staleAfter)));
         return new StateDirectoryReport(state.Root, true, services, documents) { Trust = trust };
     }

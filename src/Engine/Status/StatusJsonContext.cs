@@ -38,6 +38,7 @@ namespace StabilityTools.Engine.Status;
 [JsonSerializable(typeof(ModelMetrics))]
 [JsonSerializable(typeof(ResourceQuotas))]
 [JsonSerializable(typeof(MetricRecord))]
+[JsonSerializable(typeof(TrainingRun))]
 [JsonSerializable(typeof(StabilityEvent))]
 [JsonSerializable(typeof(ServiceSpec))]
 [JsonSerializable(typeof(ControlRequest))]

@@ -21,6 +21,7 @@ public static class StatusSchemas
         ["model_metrics"] = typeof(ModelMetrics),
         ["resource_quotas"] = typeof(ResourceQuotas),
         ["metric_record"] = typeof(MetricRecord),
+        ["training_run"] = typeof(TrainingRun),
         ["stability_event"] = typeof(StabilityEvent),
         ["service_spec"] = typeof(ServiceSpec),
         ["control_request"] = typeof(ControlRequest),

@@ -15,18 +15,30 @@ public sealed class TrainingMonitor
     public const string ServiceName = Services.BuiltInServices.TrainingName;
 
     private readonly StateDirectory _state;
-    private readonly SharedDataManager _shared;
+    private readonly StatusStore _store;
+    private readonly TrainingRuns _runs;
     private readonly TimeProvider _time;
+    private readonly string? _service;
+    private readonly string? _runId;
 
     /// <summary>Creates the monitor over <paramref name="state"/>.</summary>
     /// <param name="state">The state directory (need not exist yet).</param>
     /// <param name="timeProvider">The clock for ages, polling and timeouts. Default: the system clock.</param>
-    public TrainingMonitor(StateDirectory state, TimeProvider? timeProvider = null)
+    /// <param name="service">The trainer service whose current run is read; null: the built-in <c>training</c> service's run, else the newest run.</param>
+    /// <param name="runId">Read this run, whatever service runs it; overrides <paramref name="service"/> for the documents.</param>
+    public TrainingMonitor(StateDirectory state, TimeProvider? timeProvider = null, string? service = null, string? runId = null)
     {
         _state = state;
         _time = timeProvider ?? TimeProvider.System;
-        _shared = new SharedDataManager(state, new StatusStoreOptions { TimeProvider = _time });
+        _store = new StatusStore(new StatusStoreOptions { TimeProvider = _time });
+        _runs = new TrainingRuns(state, _store);
+        _service = service;
+        _runId = runId is null ? null : StateDirectory.ValidateRunId(runId);
     }
+
+    /// <summary>The service this monitor judges by: the one given, else the run's own, else <c>training</c>.</summary>
+    private string ServiceOf(string? runId) =>
+        _service ?? (runId is null ? null : _runs.Read(runId).Document?.Service is { Length: > 0 } owner && StateDirectory.IsValidServiceName(owner) ? owner : null) ?? ServiceName;
 
     /// <summary>How often <see cref="WaitAsync"/> reads the status. Default 250 ms.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
@@ -35,9 +47,20 @@ public sealed class TrainingMonitor
     /// <param name="staleAfter">A document older than this is reported Stale. Default: 30 s.</param>
     public TrainingStatusReport GetStatus(TimeSpan? staleAfter = null)
     {
-        var read = _shared.ReadTrainingStatus(staleAfter ?? Liveness.TrainerStaleAfter);
-        var service = _state.Exists ? _shared.ReadProcessStatus(ServiceName).Document : null;
-        return new TrainingStatusReport(read, service, _time.GetUtcNow());
+        var runId = _runId ?? (_service is null ? _runs.DefaultRunId() : _runs.CurrentRunOf(_service));
+        var read = runId is null
+            ? new ReadResult<TrainingStatus>(ReadState.Missing, _state.RunsDirectory, null,
+                _service is null ? "No training run yet: start one with Start-TrainingProcess." : $"The service '{_service}' has no training run: start it with Start-TrainingProcess -Name {_service}.", null)
+            : _store.Read<TrainingStatus>(_state.Run(runId).TrainingStatusPath, staleAfter ?? Liveness.TrainerStaleAfter);
+        var serviceName = ServiceOf(runId);
+        var service = _state.Exists ? _store.Read<ProcessStatus>(_state.ServiceStatusPath(serviceName)).Document : null;
+        // The service's status speaks for the run only while the service works on that run.
+        if (service is not null && runId is not null && service.RunId is { } serviceRun && serviceRun != runId)
+        {
+            service = null;
+        }
+
+        return new TrainingStatusReport(read, service, _time.GetUtcNow()) { RunIdRead = runId, Service = serviceName };
     }
 
     /// <summary>
@@ -85,7 +108,7 @@ public sealed class TrainingMonitor
                 throw new AsyncOperationException("Wait-Training",
                     $"Training did not complete within {limit.TotalSeconds:0.#} s (state {report.State}, epoch {report.Epoch}/{report.TotalEpochs}). Wait longer with -Timeout, or look at Get-TrainingStatus and the training service's log.")
                 {
-                    Service = ServiceName,
+                    Service = report.Service ?? ServiceName,
                     Path = report.Path,
                 };
             }

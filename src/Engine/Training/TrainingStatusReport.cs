@@ -74,7 +74,13 @@ public sealed class TrainingStatusReport
     public TimeSpan? HeartbeatAge { get; }
 
     /// <summary>The run id.</summary>
-    public string? RunId => Status?.RunId;
+    public string? RunId => Status?.RunId ?? RunIdRead;
+
+    /// <summary>The run whose folder was read; null when there was none to read.</summary>
+    public string? RunIdRead { get; init; }
+
+    /// <summary>The trainer service the report judges by.</summary>
+    public string? Service { get; init; }
 
     /// <summary>The newest checkpoint or the final model.</summary>
     public string? ModelPath => Status?.ModelPath;

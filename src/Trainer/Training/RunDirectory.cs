@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 using StabilityTools.Trainer.Configuration;
@@ -9,42 +9,57 @@ using StabilityTools.Trainer.Configuration;
 namespace StabilityTools.Trainer.Training;
 
 /// <summary>
-/// <c>models/&lt;run&gt;/</c> of one run, held under an exclusive lock (<c>run.lock</c>) for as long as a trainer
-/// works on it, so two trainers never interleave checkpoints of one run.
+/// <c>runs/&lt;run_id&gt;/</c> of one run, held under an exclusive lock (<c>run.lock</c>) for as long as a trainer works on it,
+/// so two trainers never interleave checkpoints of one run. Its <c>run.json</c> (<see cref="TrainingRun"/>) records the
+/// resolved configuration, the trainer, host and device, and how the run ended.
 /// </summary>
 /// <remarks>
-/// A run is identified by its configuration: without an explicit <c>run_id</c> the id is derived from a
-/// fingerprint of everything that changes the result (data, model, epochs, batch size, learning rate, seed).
-/// So a trainer restarted with the same configuration resumes the same run, and a run that completed is
-/// reported completed again rather than retrained; change the seed or set <c>run_id</c> to train anew.
+/// The run id comes from the start (<c>STABILITY_RUN_ID</c>, which the supervisor passes from the service's spec, so every
+/// restart of the service resumes the same run), else from the configuration's <c>run_id</c>, else a new one. A resume
+/// checks the fingerprint of what defines the result (data, model, schedule, seed): a run continues only with the
+/// configuration it was started with.
 /// </remarks>
 internal sealed class RunDirectory : IDisposable
 {
-    private readonly FileLock _lock;
+    /// <summary>The variable in which a supervisor passes the run of the service (from its spec).</summary>
+    public const string RunIdVariable = "STABILITY_RUN_ID";
 
-    private RunDirectory(string runId, string path, string fingerprint, FileLock held, RunInfo info)
+    private readonly FileLock _lock;
+    private readonly StatusStore _store;
+
+    private RunDirectory(RunPaths paths, string fingerprint, FileLock held, StatusStore store, TrainingRun info)
     {
-        RunId = runId;
-        Path = path;
+        Paths = paths;
         Fingerprint = fingerprint;
         _lock = held;
+        _store = store;
         Info = info;
     }
 
     /// <summary>The run id.</summary>
-    public string RunId { get; }
+    public string RunId => Paths.RunId;
+
+    /// <summary>The run's files.</summary>
+    public RunPaths Paths { get; }
 
     /// <summary>The directory.</summary>
-    public string Path { get; }
+    public string Path => Paths.Directory;
 
     /// <summary>The configuration fingerprint.</summary>
     public string Fingerprint { get; }
 
-    /// <summary>The run's record as found or created.</summary>
-    public RunInfo Info { get; private set; }
+    /// <summary>The run's record as last written.</summary>
+    public TrainingRun Info { get; private set; }
 
     /// <summary>The final model's path.</summary>
-    public string FinalModelPath => System.IO.Path.Combine(Path, "model-final.bin");
+    public string FinalModelPath => Paths.FinalModelPath;
+
+    /// <summary>The run this trainer works on: the supervisor's, else the configuration's, else a new one.</summary>
+    public static string ResolveRunId(TrainerOptions options, Func<string, string?>? getEnvironment = null)
+    {
+        getEnvironment ??= Environment.GetEnvironmentVariable;
+        return getEnvironment(RunIdVariable) is { Length: > 0 } given ? given.Trim() : options.RunId ?? StateDirectory.NewRunId(DateTimeOffset.UtcNow);
+    }
 
     /// <summary>The fingerprint of what defines a run's result.</summary>
     public static string FingerprintOf(TrainerOptions options)
@@ -62,50 +77,65 @@ internal sealed class RunDirectory : IDisposable
         return Convert.ToHexStringLower(SHA256.HashData(json))[..16];
     }
 
-    /// <summary>Opens (creating when new) the run's directory and takes its lock.</summary>
-    /// <exception cref="ConfigurationException">An explicit run id names a run started with another configuration.</exception>
+    /// <summary>The resolved configuration as dotted keys (<c>training.learning_rate</c>), for run.json and comparisons.</summary>
+    public static IReadOnlyDictionary<string, JsonElement> ParametersOf(TrainerOptions options)
+    {
+        var parameters = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
+        void Flatten(string prefix, JsonElement element)
+        {
+            if (element.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in element.EnumerateObject())
+                {
+                    Flatten(prefix.Length == 0 ? property.Name : $"{prefix}.{property.Name}", property.Value);
+                }
+            }
+            else if (prefix is not ("run_id" or "config_path"))
+            {
+                parameters[prefix] = element.Clone();
+            }
+        }
+
+        Flatten("", JsonSerializer.SerializeToElement(options, StatusJson.Options));
+        return parameters;
+    }
+
+    /// <summary>Opens (creating when new) the run's directory, takes its lock and records this start in run.json.</summary>
+    /// <exception cref="ConfigurationException">The run was started with another configuration.</exception>
     /// <exception cref="LockTimeoutException">Another trainer works on the run.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting for the lock.</exception>
-    public static RunDirectory Open(StateDirectory state, TrainerOptions options, TimeSpan lockTimeout, CancellationToken cancellationToken = default)
+    public static RunDirectory Open(StateDirectory state, TrainerOptions options, string runId, string service, TimeSpan lockTimeout, CancellationToken cancellationToken = default)
     {
         var fingerprint = FingerprintOf(options);
-        var runId = options.RunId ?? $"run-{fingerprint[..12]}";
-        var path = System.IO.Path.Combine(state.ModelsDirectory, runId);
-        Engine.Platform.FilePermissions.CreateOwnerOnlyDirectory(path);
-        var held = FileLock.Acquire(System.IO.Path.Combine(path, "run.lock"), lockTimeout, cancellationToken);
+        var paths = state.EnsureRun(runId);
+        var held = FileLock.Acquire(paths.LockPath, lockTimeout, cancellationToken);
         try
         {
-            var infoPath = System.IO.Path.Combine(path, "run.json");
-            RunInfo? info = null;
-            if (File.Exists(infoPath))
-            {
-                try
-                {
-                    info = JsonSerializer.Deserialize<RunInfo>(File.ReadAllBytes(infoPath), StatusJson.Options);
-                }
-                catch (JsonException)
-                {
-                    // Written atomically, so only outside damage gets here: the checkpoints still say where the run is.
-                }
-            }
-
-            if (info is not null && info.Fingerprint != fingerprint)
+            var store = new StatusStore(new StatusStoreOptions { Fsync = true });
+            // Written atomically, so only outside damage makes it unreadable: the checkpoints still say where the run is.
+            var info = store.Read<TrainingRun>(paths.RunInfoPath).Document;
+            if (info?.Fingerprint is { } recorded && recorded != fingerprint)
             {
                 throw new ConfigurationException(new ConfigurationProblem(options.ConfigPath, null, "run_id",
-                    $"run '{runId}' was started with a different configuration (fingerprint {info.Fingerprint}, now {fingerprint}). Use a new run_id, or the run's original configuration to resume it."));
+                    $"run '{runId}' was started with a different configuration (fingerprint {recorded}, now {fingerprint}). Start a new run, or resume it with its original configuration."));
             }
 
-            var directory = new RunDirectory(runId, path, fingerprint, held, info ?? new RunInfo
+            var now = DateTimeOffset.UtcNow;
+            var completed = info?.State == RunStates.Completed;
+            var started = (info ?? new TrainingRun { RunId = runId, Service = service, Created = now }) with
             {
-                RunId = runId,
+                State = completed ? RunStates.Completed : RunStates.Running,
+                Started = now,
+                Ended = completed ? info!.Ended : null,
+                ErrorMessage = null,
+                Attempts = (info?.Attempts ?? 0) + 1,
                 Fingerprint = fingerprint,
-                Created = DateTimeOffset.UtcNow,
-            });
-            if (info is null)
-            {
-                directory.Save(directory.Info);
-            }
-
+                Parameters = ParametersOf(options),
+                Trainer = $"stability-trainer {typeof(RunDirectory).Assembly.GetName().Version?.ToString(3)}",
+                Host = Environment.MachineName,
+            };
+            var directory = new RunDirectory(paths, fingerprint, held, store, started);
+            directory.Save(started);
             return directory;
         }
         catch
@@ -115,11 +145,54 @@ internal sealed class RunDirectory : IDisposable
         }
     }
 
-    /// <summary>Replaces <c>run.json</c> atomically.</summary>
-    public void Save(RunInfo info)
+    /// <summary>Replaces <c>run.json</c> atomically (and durably).</summary>
+    public void Save(TrainingRun info)
     {
-        Info = info;
-        AtomicFile.Replace(System.IO.Path.Combine(Path, "run.json"), JsonSerializer.SerializeToUtf8Bytes(info, StatusJson.Options), fsync: true);
+        Info = _store.Write(Paths.RunInfoPath, info);
+    }
+
+    /// <summary>Records how the run ended: its state, the final and best metrics, the error.</summary>
+    public void End(string state, IReadOnlyList<EpochSummary> history, string? finalModel = null, string? error = null)
+    {
+        var final = new Dictionary<string, double>(StringComparer.Ordinal);
+        var best = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var epoch in history)
+        {
+            foreach (var (name, value) in MetricsOf(epoch))
+            {
+                final[name] = value;
+                best[name] = best.TryGetValue(name, out var seen) ? (name.EndsWith("loss", StringComparison.Ordinal) ? Math.Min(seen, value) : Math.Max(seen, value)) : value;
+            }
+        }
+
+        Save(Info with
+        {
+            State = state,
+            Ended = DateTimeOffset.UtcNow,
+            Epochs = history.Count == 0 ? Info.Epochs : history[^1].Epoch,
+            Final = final.Count == 0 ? Info.Final : final,
+            Best = best.Count == 0 ? Info.Best : best,
+            FinalModel = finalModel ?? Info.FinalModel,
+            ErrorMessage = error,
+        });
+    }
+
+    /// <summary>Records the device the run trains on.</summary>
+    public void RecordDevice(string device)
+    {
+        if (Info.Device != device)
+        {
+            Save(Info with { Device = device });
+        }
+    }
+
+    private static IEnumerable<(string Name, double Value)> MetricsOf(EpochSummary epoch)
+    {
+        yield return ("train_loss", epoch.TrainLoss);
+        yield return ("train_accuracy", epoch.TrainAccuracy);
+        yield return ("val_loss", epoch.ValLoss);
+        yield return ("val_accuracy", epoch.ValAccuracy);
+        yield return ("samples_per_sec", epoch.SamplesPerSec);
     }
 
     /// <inheritdoc />

@@ -273,8 +273,7 @@ internal sealed class TrainingLoop : IDisposable
             Epochs = options.Training.Epochs, ValAccuracy = final.ValAccuracy,
         };
         _disk.Run(() => { TrainedModel.Save(_run.FinalModelPath, _model, finalMetadata); return true; }, "the final model", ReportResumed);
-        var completedInfo = _run.Info with { State = TrainerState.Completed, Completed = DateTimeOffset.UtcNow, FinalModel = _run.FinalModelPath, FinalValAccuracy = final.ValAccuracy };
-        _disk.Run(() => { _run.Save(completedInfo); return true; }, "run.json", ReportResumed);
+        _disk.Run(() => { _run.End(RunStates.Completed, _position.History, _run.FinalModelPath); return true; }, "run.json", ReportResumed);
         Report(_snapshot with { State = TrainerState.Completed, Epoch = options.Training.Epochs, ModelPath = _run.FinalModelPath, EtaSeconds = 0, LastUpdate = DateTimeOffset.UtcNow });
         _publisher.Enqueue(_events.Create("completed", EventSeverity.Info,
             $"Run {_run.RunId} completed: {options.Training.Epochs} epochs, validation accuracy {final.ValAccuracy:P1}; model at {_run.FinalModelPath}.",

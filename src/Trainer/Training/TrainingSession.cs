@@ -39,13 +39,14 @@ internal static class TrainingSession
         var features = FeatureSet.Build(bars, options.Data.Window, options.Data.ValidationFraction);
 
         TorchRuntime.EnsureInitialized();
+        using var run = RunDirectory.Open(state, options, options.RunId ?? StateDirectory.NewRunId(DateTimeOffset.UtcNow), events.Service, TimeSpan.FromSeconds(15), stop);
         var shared = new SharedDataManager(state,
             new StatusStoreOptions { Fsync = options.Status.Fsync, LockTimeout = options.Status.LockTimeout },
-            new JsonLinesOptions { LockTimeout = options.Status.LockTimeout });
-        using var run = RunDirectory.Open(state, options, TimeSpan.FromSeconds(15), stop);
+            new JsonLinesOptions { LockTimeout = options.Status.LockTimeout }, run.Paths);
         var device = DeviceSelection.Select(options.Training.Device, out var fallback);
         var plan = new TrainingPlan(options, features, device, device.type == DeviceType.CUDA ? $"cuda:{device.index}" : "cpu",
             DeviceSelection.ApplyThreads(options.Training.Threads));
+        run.RecordDevice(plan.DeviceName);
 
         using var publisher = new StatusPublisher(shared, run.RunId, plan.DeviceName, TimeSpan.FromMilliseconds(options.Status.WriteIntervalMs),
             options.Status.Enabled, hooks?.StatusWriter);
@@ -56,7 +57,7 @@ internal static class TrainingSession
             publisher.Enqueue(events.Create("device_fallback", EventSeverity.Warning, $"Training on CPU: {fallback}."));
         }
 
-        if (run.Info.State == TrainerState.Completed && File.Exists(run.FinalModelPath))
+        if (run.Info.State == RunStates.Completed && File.Exists(run.FinalModelPath))
         {
             return ReportCompletedAgain(plan, run, publisher, snapshot);
         }
@@ -64,13 +65,20 @@ internal static class TrainingSession
         try
         {
             using var loop = new TrainingLoop(plan, run, publisher, snapshot, events, stop, hooks);
-            return loop.Run();
+            var outcome = loop.Run();
+            if (outcome.State == TrainerState.Stopped)
+            {
+                TryEnd(run, RunStates.Stopped, outcome.History);
+            }
+
+            return outcome;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // Stopped while paused on a full disk: the newest durable checkpoint is where the run resumes.
             publisher.Report((publisher.Latest ?? snapshot) with { State = TrainerState.Stopped, EtaSeconds = null, LastUpdate = DateTimeOffset.UtcNow });
             publisher.Flush(TimeSpan.FromSeconds(1));
+            TryEnd(run, RunStates.Stopped, []);
             throw;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -78,6 +86,7 @@ internal static class TrainingSession
             publisher.Report((publisher.Latest ?? snapshot) with { State = TrainerState.Failed, ErrorMessage = ex.Message, LastUpdate = DateTimeOffset.UtcNow });
             publisher.Enqueue(events.Create("failed", EventSeverity.Error, $"Training failed: {ex.Message}"));
             publisher.Flush(TimeSpan.FromSeconds(3));
+            TryEnd(run, RunStates.Failed, [], ex.Message);
             throw;
         }
     }
@@ -101,14 +110,29 @@ internal static class TrainingSession
         return order;
     }
 
+    /// <summary>Records the end in run.json; a failure to (a full disk) loses only the record, never the run's checkpoints.</summary>
+    private static void TryEnd(RunDirectory run, string state, IReadOnlyList<EpochSummary> history, string? error = null)
+    {
+        try
+        {
+            run.End(state, history, error: error);
+        }
+        catch (Exception ex) when (ex is Engine.Errors.StabilityException or IOException)
+        {
+            Console.Error.WriteLine($"stability-trainer: could not record the end of run {run.RunId} in run.json: {ex.Message}");
+        }
+    }
+
     /// <summary>Killed after finishing but before exiting: reports completion again and trains nothing.</summary>
     private static TrainingOutcome ReportCompletedAgain(TrainingPlan plan, RunDirectory run, StatusPublisher publisher, ProgressSnapshot snapshot)
     {
         var epochs = plan.Options.Training.Epochs;
         publisher.Report(snapshot with
         {
-            State = TrainerState.Completed, Epoch = epochs, Step = plan.TotalSteps, Progress = plan.TotalSteps, Accuracy = run.Info.FinalValAccuracy ?? 0,
-            ModelPath = run.FinalModelPath,
+            // The final figures from run.json: a restart of a finished run reports what it ended with, not zeros.
+            State = TrainerState.Completed, Epoch = epochs, Step = plan.TotalSteps, Progress = plan.TotalSteps,
+            Accuracy = run.Info.Final.GetValueOrDefault("val_accuracy"), Loss = run.Info.Final.GetValueOrDefault("train_loss"),
+            ValLoss = run.Info.Final.TryGetValue("val_loss", out var valLoss) ? valLoss : null, ModelPath = run.FinalModelPath,
         });
         publisher.Flush(TimeSpan.FromSeconds(3));
         return new TrainingOutcome(TrainerState.Completed, run.RunId, epochs, plan.TotalSteps, run.FinalModelPath, [], null, plan.DeviceName, plan.Threads);

@@ -106,14 +106,14 @@ internal static class LifecycleVerbs
 
     /// <summary>
     /// heartbeat [--state-dir D (default $STABILITY_HOME)] [--interval-ms 100] [--stall-after-ms forever]: writes
-    /// data/training_status.json with its pid and a growing progress every interval; after stall-after-ms the progress
+    /// training_status.json in its run's folder ($STABILITY_RUN_DIR, as a supervisor passes it) with its pid and a growing progress every interval; after stall-after-ms the progress
     /// stops growing (the heartbeat goes on), as a hung trainer's would.
     /// </summary>
     public static int Heartbeat(string[] args)
     {
         var o = new Options(args);
         var root = o.Get("state-dir") ?? Environment.GetEnvironmentVariable("STABILITY_HOME") ?? throw new ArgumentException("--state-dir is required");
-        var path = Path.Combine(root, "data", "training_status.json");
+        var path = Path.Combine(Environment.GetEnvironmentVariable("STABILITY_RUN_DIR") is { Length: > 0 } run ? run : Path.Combine(root, "runs", "dummy-run"), "training_status.json");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var store = new StatusStore(new StatusStoreOptions { Fsync = false });
         var interval = o.Int("interval-ms", 100);

@@ -70,7 +70,7 @@ public sealed partial class TrainerProcessTests
         TestContext.Current.TestOutputHelper?.WriteLine($"kill schedule seed {seed}");
         var random = new Random(seed);
         var state = StateDirectory.Open(temp.File("state"));
-        var shared = new SharedDataManager(state);
+        var shared = TrainerTestConfig.Shared(state);
 
         // Four kills: three at a random moment after the incarnation has written a checkpoint of its own (so the run
         // moves on and every later incarnation resumes), and one early, at a random moment of start-up (loading
@@ -160,7 +160,7 @@ public sealed partial class TrainerProcessTests
     {
         using var temp = new TempDirectory("st-term");
         var config = LongRunConfig(temp, epochs: 200);
-        var shared = new SharedDataManager(StateDirectory.Open(temp.File("state")));
+        var shared = TrainerTestConfig.Shared(StateDirectory.Open(temp.File("state")));
         using var trainer = StartTrainer(temp, config);
         try
         {
@@ -197,8 +197,9 @@ public sealed partial class TrainerProcessTests
 
             Assert.Equal(78, trainer.ExitCode);
             Assert.Contains($"{config}:3: 'training:epochs': '-3' is not allowed", stderr);
-            Assert.Empty(Directory.EnumerateFileSystemEntries(temp.File("state", "models")));
-            var status = new SharedDataManager(StateDirectory.Open(temp.File("state"))).ReadTrainingStatus().GetDocumentOrThrow();
+            // Nothing trained: no checkpoint and no model in any run's folder, only the failure's record.
+            Assert.DoesNotContain(Directory.EnumerateFiles(temp.File("state", "runs"), "*", SearchOption.AllDirectories), f => f.EndsWith(".ckpt", StringComparison.Ordinal) || f.EndsWith(".bin", StringComparison.Ordinal));
+            var status = TrainerTestConfig.Shared(StateDirectory.Open(temp.File("state"))).ReadTrainingStatus().GetDocumentOrThrow();
             Assert.Equal("failed", status.State);
             Assert.Contains("training:epochs", status.ErrorMessage);
         }
@@ -228,7 +229,8 @@ public sealed partial class TrainerProcessTests
 
             Assert.Equal(78, trainer.ExitCode);
             Assert.Contains($"{csv}:58:", stderr);
-            Assert.Empty(Directory.EnumerateFileSystemEntries(temp.File("state", "models")));
+            // Nothing trained: no checkpoint and no model in any run's folder, only the failure's record.
+            Assert.DoesNotContain(Directory.EnumerateFiles(temp.File("state", "runs"), "*", SearchOption.AllDirectories), f => f.EndsWith(".ckpt", StringComparison.Ordinal) || f.EndsWith(".bin", StringComparison.Ordinal));
         }
         finally
         {
@@ -256,7 +258,7 @@ public sealed partial class TrainerProcessTests
             Assert.True(trainer.WaitForExit((int)TimeSpan.FromMinutes(2).TotalMilliseconds), "the trainer did not finish in time");
             Assert.True(trainer.ExitCode == 0, $"exit code {trainer.ExitCode}: {trainer.StandardError.ReadToEnd()}");
 
-            var events = new SharedDataManager(StateDirectory.Open(temp.File("state"))).Events.ReadAll().Records;
+            var events = TrainerTestConfig.Shared(StateDirectory.Open(temp.File("state"))).Events.ReadAll().Records;
             Assert.Contains(events, e => e.Type == "started");
             Assert.Contains(events, e => e.Type == "completed");
             Assert.All(events, e => Assert.Equal("exp2", e.Service));

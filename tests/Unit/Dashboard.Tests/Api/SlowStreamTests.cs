@@ -24,7 +24,7 @@ public sealed class SlowStreamTests
     {
         using var sample = new SampleState().Populate(metricRecords: 100);
         var market = WriteBigMarket(sample);
-        Assert.InRange(new FileInfo(sample.State.MarketDataPath).Length, 3_400_000, 4 * 1024 * 1024);
+        Assert.InRange(new FileInfo(sample.Run.MarketDataPath).Length, 3_400_000, 4 * 1024 * 1024);
         await using var server = await DashboardServer.StartProcessAsync(sample.Root, ["--process-stale-after-s", "3600"]);
         var pid = server.Process!.Id;
         var port = new Uri(server.Url).Port;

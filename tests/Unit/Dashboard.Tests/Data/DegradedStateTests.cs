@@ -40,7 +40,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task A_corrupt_training_status_is_shown_as_corrupt_with_the_reason_and_recovers_when_rewritten()
     {
-        File.WriteAllText(_sample.State.TrainingStatusPath, "{\"schema\":\"training_status/1\", \"current_epo");
+        File.WriteAllText(_sample.Run.TrainingStatusPath, "{\"schema\":\"training_status/1\", \"current_epo");
 
         using var corrupt = await TrainingWhere("corrupt");
         _sample.WriteTraining(epoch: 4);
@@ -53,7 +53,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task A_document_of_another_schema_is_shown_as_corrupt()
     {
-        File.WriteAllText(_sample.State.TrainingStatusPath, "{\"schema\":\"market_data/1\",\"seq\":1}");
+        File.WriteAllText(_sample.Run.TrainingStatusPath, "{\"schema\":\"market_data/1\",\"seq\":1}");
 
         using var doc = await TrainingWhere("corrupt");
 
@@ -63,7 +63,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task An_oversized_market_file_is_shown_as_oversized_without_being_read()
     {
-        File.WriteAllBytes(_sample.State.MarketDataPath, new byte[5 * 1024 * 1024]);
+        File.WriteAllBytes(_sample.Run.MarketDataPath, new byte[5 * 1024 * 1024]);
 
         using var doc = await Eventually.UntilAsync(
             () => Json.GetAsync(_server.Client, "api/market"), d => d.At("state").GetString() == "oversized", Wait, "market oversized");
@@ -97,7 +97,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
     public async Task Corrupt_metric_lines_are_skipped_and_counted_while_valid_ones_are_kept()
     {
         _sample.AppendMetrics(2);
-        File.AppendAllText(_sample.State.MetricsLogPath, "this is not json\n");
+        File.AppendAllText(_sample.Run.MetricsLogPath, "this is not json\n");
         _sample.AppendMetrics(1);
 
         using var doc = await Eventually.UntilAsync(
@@ -115,7 +115,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         using var before = await Json.GetAsync(server.Client, "api/status");
 
         var state = Engine.State.StateDirectory.Open(root);
-        new Engine.State.SharedDataManager(state).WriteTrainingStatus(new TrainingStatus { State = "running", IsRunning = true, CurrentEpoch = 1, TotalEpochs = 2, Heartbeat = DateTimeOffset.UtcNow });
+        new Engine.State.SharedDataManager(state, run: state.EnsureRun("late-run")).WriteTrainingStatus(new TrainingStatus { State = "running", IsRunning = true, CurrentEpoch = 1, TotalEpochs = 2, Heartbeat = DateTimeOffset.UtcNow });
         using var after = await Eventually.UntilAsync(
             () => Json.GetAsync(server.Client, "api/status"), d => d.At("training", "state").GetString() == "running", Wait, "the late state directory");
 

@@ -16,12 +16,18 @@ internal sealed class SampleState : IDisposable
     public SampleState()
     {
         State = StateDirectory.Open(_temp.Path);
-        Data = new SharedDataManager(State, new StatusStoreOptions { Fsync = false });
+        Run = State.EnsureRun(RunId);
+        Data = new SharedDataManager(State, new StatusStoreOptions { Fsync = false }, run: Run);
     }
+
+    /// <summary>The run the sample's trainer documents belong to: the only one, so the dashboard shows it.</summary>
+    public const string RunId = "run-1";
 
     public string Root => State.Root;
 
     public StateDirectory State { get; }
+
+    public RunPaths Run { get; }
 
     public SharedDataManager Data { get; }
 

@@ -44,7 +44,7 @@ public sealed class StateDirectoryTests : IDisposable
     {
         var state = StateDirectory.Open(_dir.File("state"));
 
-        foreach (var dir in new[] { state.Root, state.ServicesDirectory, state.DataDirectory, state.ResourcesDirectory, state.ModelsDirectory })
+        foreach (var dir in new[] { state.Root, state.ServicesDirectory, state.DataDirectory, state.ResourcesDirectory, state.RunsDirectory })
         {
             Assert.True(Directory.Exists(dir), dir);
             if (!OperatingSystem.IsWindows())
@@ -136,28 +136,32 @@ public sealed class StateDirectoryTests : IDisposable
     public void The_inspector_reports_every_document_state_without_writing()
     {
         var state = StateDirectory.Open(_dir.File("state"));
-        var data = new SharedDataManager(state, new StatusStoreOptions { Fsync = false });
+        var data = new SharedDataManager(state, new StatusStoreOptions { Fsync = false }, run: state.EnsureRun("run-1"));
         data.WriteTrainingStatus(new TrainingStatus { CurrentEpoch = 1 });
-        File.WriteAllText(state.MarketDataPath, "{");
+        File.WriteAllText(data.Run!.MarketDataPath, "{");
         state.EnsureServiceDirectory("training");
+        state.EnsureServiceDirectory("idle");
+        data.Store.Write(state.ServiceStatusPath("training"), new ProcessStatus { Name = "training", RunId = "run-1" });
 
         var before = Directory.GetFiles(state.Root, "*", SearchOption.AllDirectories).Length;
         var report = new StateDirectoryInspector().Inspect(state);
         var after = Directory.GetFiles(state.Root, "*", SearchOption.AllDirectories).Length;
 
         Assert.Equal(before, after);
-        Assert.Equal(ReadState.Ok, report.Documents.Single(d => d.Name == "data/training_status.json").State);
-        Assert.Equal(1, report.Documents.Single(d => d.Name == "data/training_status.json").Seq);
-        Assert.Equal(ReadState.Corrupt, report.Documents.Single(d => d.Name == "data/market_data.json").State);
-        Assert.Equal(ReadState.Missing, report.Documents.Single(d => d.Name == "data/model_metrics.json").State);
-        Assert.Equal(ReadState.Missing, report.Documents.Single(d => d.Name == "services/training/status.json").State);
+        // The documents of the run a service works on, by their place in the directory.
+        Assert.Equal(ReadState.Ok, report.Documents.Single(d => d.Name == "runs/run-1/training_status.json").State);
+        Assert.Equal(1, report.Documents.Single(d => d.Name == "runs/run-1/training_status.json").Seq);
+        Assert.Equal(ReadState.Corrupt, report.Documents.Single(d => d.Name == "runs/run-1/market_data.json").State);
+        Assert.Equal(ReadState.Missing, report.Documents.Single(d => d.Name == "runs/run-1/model_metrics.json").State);
+        Assert.Equal(ReadState.Ok, report.Documents.Single(d => d.Name == "services/training/status.json").State);
+        Assert.Equal(ReadState.Missing, report.Documents.Single(d => d.Name == "services/idle/status.json").State);
     }
 
     [Fact(Timeout = 120_000)]
     public void The_shared_data_manager_speaks_the_seed_operations()
     {
         var state = StateDirectory.Open(_dir.File("state"));
-        var data = new SharedDataManager(state, new StatusStoreOptions { Fsync = false });
+        var data = new SharedDataManager(state, new StatusStoreOptions { Fsync = false }, run: state.EnsureRun("run-1"));
 
         data.WriteTrainingStatus(new TrainingStatus { IsRunning = true, CurrentEpoch = 3, TotalEpochs = 10, Loss = 0.5, Accuracy = 0.6 });
         data.WriteMarketData(new MarketData { Symbol = "SYNTH", Bars = [new MarketBar(DateTimeOffset.UnixEpoch, 1, 2, 0.5, 1.5, 100)] });

@@ -152,6 +152,7 @@ public sealed class StatusJsonTests
             if (type == typeof(DateTimeOffset)) return At;
             if (type == typeof(DateTime)) return At.UtcDateTime;
             if (type == typeof(TimeSpan)) return TimeSpan.FromMilliseconds(1500);
+            if (type == typeof(JsonElement)) return JsonSerializer.SerializeToElement(new { learning_rate = 0.001, kind = "naïve" });
             if (type.IsEnum)
             {
                 var values = Enum.GetValuesAsUnderlyingType(type);

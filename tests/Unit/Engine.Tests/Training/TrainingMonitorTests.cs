@@ -11,16 +11,18 @@ public sealed class TrainingMonitorTests
 {
     private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(20);
 
+    private const string RunId = "run-1";
+
     private static (StateDirectory State, SharedDataManager Shared, TrainingMonitor Monitor) Open(TempDirectory temp)
     {
         var state = StateDirectory.Open(temp.Path);
-        return (state, new SharedDataManager(state), new TrainingMonitor(state) { PollInterval = TimeSpan.FromMilliseconds(20) });
+        return (state, new SharedDataManager(state, run: state.EnsureRun(RunId)), new TrainingMonitor(state) { PollInterval = TimeSpan.FromMilliseconds(20) });
     }
 
     private static void WriteService(StateDirectory state, SharedDataManager shared, ServiceState serviceState)
     {
         state.EnsureServiceDirectory(TrainingMonitor.ServiceName);
-        shared.Store.Write(state.ServiceStatusPath(TrainingMonitor.ServiceName), new ProcessStatus { Name = TrainingMonitor.ServiceName, Kind = "training", Status = serviceState });
+        shared.Store.Write(state.ServiceStatusPath(TrainingMonitor.ServiceName), new ProcessStatus { Name = TrainingMonitor.ServiceName, Kind = "training", Status = serviceState, RunId = RunId });
     }
 
     private sealed class Collect : IProgress<TrainingStatusReport>

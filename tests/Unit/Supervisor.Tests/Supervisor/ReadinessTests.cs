@@ -21,7 +21,8 @@ public sealed class ReadinessTests
 
         Assert.Equal(ServiceState.Running, started.State);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the start took {clock.Elapsed.TotalSeconds:0.0} s");
-        var beat = new StatusStore().Read<TrainingStatus>(h.State.TrainingStatusPath).Document;
+        // The heartbeat is read where the trainer writes it: the folder of the run the start made.
+        var beat = new StatusStore().Read<TrainingStatus>(h.State.Run(started.RunId!).TrainingStatusPath).Document;
         Assert.Equal(started.Pid, beat?.Pid);
     }
 

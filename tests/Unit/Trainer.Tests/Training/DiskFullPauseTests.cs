@@ -13,7 +13,7 @@ public sealed class DiskFullPauseTests
     public void A_write_that_finds_the_disk_full_pauses_with_an_event_and_succeeds_once_space_returns()
     {
         using var temp = new TempDirectory("st-diskfull");
-        var shared = new SharedDataManager(StateDirectory.Open(temp.Path));
+        var shared = TrainerTestConfig.Shared(StateDirectory.Open(temp.Path));
         using var stop = new CancellationTokenSource();
         var attempts = 0;
         var resumed = 0;
@@ -37,7 +37,7 @@ public sealed class DiskFullPauseTests
     public void A_stop_while_paused_ends_the_wait_and_other_io_errors_are_not_waited_out()
     {
         using var temp = new TempDirectory("st-diskfull");
-        var shared = new SharedDataManager(StateDirectory.Open(temp.Path));
+        var shared = TrainerTestConfig.Shared(StateDirectory.Open(temp.Path));
         using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         using var publisher = new StatusPublisher(shared, "run-x", "cpu", TimeSpan.FromMilliseconds(50), enabled: true);
         var pause = new DiskFullPause(publisher, stop.Token);

@@ -76,7 +76,7 @@ public sealed class TrainingSessionTests
         Assert.Equal(stopped.ModelPath, resumed.ResumedFrom);
         Assert.Equal(reference.Step, resumed.Step);
         Assert.Equal(reference.History.Select(h => (h.Epoch, h.TrainLoss, h.ValLoss)), resumed.History.Select(h => (h.Epoch, h.TrainLoss, h.ValLoss)));
-        var epochs = new SharedDataManager(state).Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch);
+        var epochs = TrainerTestConfig.Shared(state).Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch);
         Assert.Equal([1, 2, 3], epochs);
     }
 
@@ -104,7 +104,7 @@ public sealed class TrainingSessionTests
         Assert.Equal(TrainerState.Completed, resumed.State);
         Assert.Equal(previous, resumed.ResumedFrom);
         Assert.True(File.Exists(newest + ".corrupt"));
-        var shared = new SharedDataManager(state);
+        var shared = TrainerTestConfig.Shared(state);
         var fallback = Assert.Single(shared.Events.ReadAll().Records, e => e.Type == "checkpoint_fallback");
         Assert.Equal(EventSeverity.Warning, fallback.Severity);
         Assert.Equal(newest, fallback.Data!["path"]);
@@ -120,7 +120,7 @@ public sealed class TrainingSessionTests
 
         var outcome = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
 
-        var shared = new SharedDataManager(state);
+        var shared = TrainerTestConfig.Shared(state);
         var status = shared.ReadTrainingStatus().GetDocumentOrThrow();
         Assert.Equal(("completed", false, 2, 2, outcome.ModelPath), (status.State, status.IsRunning, status.CurrentEpoch, status.TotalEpochs, status.ModelPath));
         Assert.Equal((outcome.Step, outcome.Step, Environment.ProcessId, "cpu", outcome.RunId), (status.Step, status.TotalSteps, status.Pid, status.Device, status.RunId));
@@ -151,17 +151,17 @@ public sealed class TrainingSessionTests
         // Hold training_status.json's writer lock for the whole run, as a stuck writer elsewhere would.
         TrainingOutcome outcome;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using (FileLock.Acquire(StatusStore.LockPathFor(state.TrainingStatusPath), TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken))
+        using (FileLock.Acquire(StatusStore.LockPathFor(state.EnsureRun(TrainerTestConfig.RunId).TrainingStatusPath), TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken))
         {
             outcome = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
-            Assert.False(File.Exists(state.TrainingStatusPath), "a status write got past the lock");
+            Assert.False(File.Exists(state.Run(TrainerTestConfig.RunId).TrainingStatusPath), "a status write got past the lock");
         }
 
         // Training finished every step; the only wait was the bounded final flush (3 s) and shutdown (2 s + 2 s).
         Assert.Equal(TrainerState.Completed, outcome.State);
         Assert.Equal(2, outcome.History.Count);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
-        var shared = new SharedDataManager(state);
+        var shared = TrainerTestConfig.Shared(state);
         Assert.Equal(ReadState.Ok, shared.ReadModelMetrics().State); // the other documents were written meanwhile
     }
 
@@ -182,7 +182,7 @@ public sealed class TrainingSessionTests
 
         Assert.Equal((TrainerState.Stopped, 1), (stopped.State, stopped.EpochsDone));
         Assert.Equal("ckpt-e00001-b000000.ckpt", Path.GetFileName(stopped.ModelPath));
-        var shared = new SharedDataManager(state);
+        var shared = TrainerTestConfig.Shared(state);
         Assert.Equal([1], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
 
         var resumed = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
@@ -197,10 +197,10 @@ public sealed class TrainingSessionTests
         var tiny = TrainerTestConfig.Tiny(epochs: 4, bars: 3000);
         var options = tiny with { Status = tiny.Status with { LockTimeout = TimeSpan.FromMilliseconds(20) } };
         var state = StateDirectory.Open(temp.Path);
-        var shared = new SharedDataManager(state);
+        var shared = TrainerTestConfig.Shared(state);
 
         // Another writer holds metrics.jsonl until epoch 4 starts: the appends before time out and must be retried.
-        var held = FileLock.Acquire(StatusStore.LockPathFor(state.MetricsLogPath), TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        var held = FileLock.Acquire(StatusStore.LockPathFor(state.EnsureRun(TrainerTestConfig.RunId).MetricsLogPath), TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
         var failuresWhileHeld = 0;
         var hooks = new SessionHooks
         {
@@ -248,7 +248,7 @@ public sealed class TrainingSessionTests
         var outcome = TrainingSession.Run(tiny with { Training = tiny.Training with { Device = "cuda" } }, state, TestContext.Current.CancellationToken);
 
         Assert.Equal("cpu", outcome.Device);
-        var fallback = Assert.Single(new SharedDataManager(state).Events.ReadAll().Records, e => e.Type == "device_fallback");
+        var fallback = Assert.Single(TrainerTestConfig.Shared(state).Events.ReadAll().Records, e => e.Type == "device_fallback");
         Assert.Equal(EventSeverity.Warning, fallback.Severity);
     }
 
@@ -266,14 +266,20 @@ public sealed class TrainingSessionTests
         Assert.Equal((TrainerState.Completed, first.RunId, first.ModelPath), (again.State, again.RunId, again.ModelPath));
         Assert.Empty(again.History); // nothing was trained
         Assert.Equal(modelWritten, File.GetLastWriteTimeUtc(first.ModelPath!));
-        var shared = new SharedDataManager(state);
+        var shared = TrainerTestConfig.Shared(state);
         Assert.Equal([1, 2], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
-        Assert.Equal("completed", shared.ReadTrainingStatus().GetDocumentOrThrow().State);
+        var status = shared.ReadTrainingStatus().GetDocumentOrThrow();
+        // What the run ended with, not zeros (issue #17: a restarted completed run reported loss 0).
+        Assert.Equal(("completed", first.History[^1].TrainLoss, first.History[^1].ValAccuracy), (status.State, status.Loss, status.Accuracy));
+        var record = shared.ReadRun(first.RunId).GetDocumentOrThrow();
+        Assert.Equal((RunStates.Completed, 2, 2, first.History[^1].ValAccuracy), (record.State, record.Attempts, record.Epochs, record.Final["val_accuracy"]));
+        Assert.Equal(0.001, record.Parameters["training.learning_rate"].GetDouble(), 6);
 
-        // Another seed is another run.
-        var reseeded = TrainingSession.Run(options with { Training = options.Training with { Seed = 5 } }, state, TestContext.Current.CancellationToken);
-        Assert.NotEqual(first.RunId, reseeded.RunId);
-        Assert.Equal(2, reseeded.History.Count);
+        // Another run id is another run, trained from the start, beside the first.
+        var other = TrainingSession.Run(options with { RunId = "other-run", Training = options.Training with { Seed = 5 } }, state, TestContext.Current.CancellationToken);
+        Assert.NotEqual(first.RunId, other.RunId);
+        Assert.Equal(2, other.History.Count);
+        Assert.Equal("completed", new SharedDataManager(state, run: state.Run(first.RunId)).ReadTrainingStatus().GetDocumentOrThrow().State);
     }
 
     [Fact(Timeout = 300_000)]

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using StabilityTools.Engine.Status;
 using StabilityTools.Trainer.Training;
 
 namespace StabilityTools.Trainer.Tests.Training;
@@ -14,15 +12,5 @@ public sealed class WireNamesTests
             ["starting", "running", "paused", "completed", "stopped", "failed"],
             Enum.GetValues<TrainerState>().Select(s => s.ToWire()));
         Assert.Equal(["epoch", "step"], Enum.GetValues<MetricKind>().Select(k => k.ToWire()));
-    }
-
-    [Fact(Timeout = 300_000)]
-    public void Run_json_keeps_its_state_as_a_snake_case_string_and_reads_the_old_files()
-    {
-        var json = JsonSerializer.Serialize(new RunInfo { RunId = "run-1", State = TrainerState.Completed }, StatusJson.Options);
-
-        Assert.Contains("\"state\":\"completed\"", json);
-        var old = JsonSerializer.Deserialize<RunInfo>("""{"run_id":"run-1","fingerprint":"f","state":"running","created":"2026-11-29T10:00:00+00:00"}""", StatusJson.Options)!;
-        Assert.Equal(TrainerState.Running, old.State);
     }
 }

@@ -1,0 +1,129 @@
+# Training runs (issue #17): many trainers in one state directory, each run in a folder of its own with its settings,
+# listed and compared from the cmdlets. Real supervisors and real TorchSharp trainers from the built module.
+BeforeAll {
+    Import-Module $env:STABILITY_TEST_MODULE -Force
+    . $PSScriptRoot/TestSupport.ps1
+
+    # The epoch numbers of a run's own metrics.jsonl, with the run id of every line checked.
+    function script:Get-RunEpochs([string] $Root, [string] $RunId) {
+        foreach ($line in Get-Content -LiteralPath (Join-Path $Root "runs/$RunId/metrics.jsonl")) {
+            $record = $line | ConvertFrom-Json
+            if ($record.run_id -ne $RunId) { throw "a record of run $($record.run_id) in run $RunId's log" }
+            if ($record.kind -eq 'epoch') { $record.epoch }
+        }
+    }
+}
+
+Describe 'Many trainers in one state directory' {
+    BeforeAll {
+        $script:state = New-TestStateDirectory 'st-runs'
+        $script:rates = 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008
+        $module = $env:STABILITY_TEST_MODULE
+        $root = $script:state
+        # Eight starts at once, from eight runspaces of this session.
+        $script:started = 0..7 | ForEach-Object -ThrottleLimit 8 -Parallel {
+            Import-Module $using:module
+            $config = Join-Path $using:root ("lr-{0}.json" -f ($using:rates)[$_])
+            @{ data = @{ bars = 3000 }; training = @{ epochs = 2; threads = 1; learning_rate = ($using:rates)[$_] } } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $config
+            Start-TrainingProcess -Name "lr-$_" -ConfigPath $config -Experiment lr-sweep -Tag sweep, pester -PassThru -StateDirectory $using:root -ErrorAction Stop
+        }
+        foreach ($i in 0..7) { Wait-Training -Name "lr-$i" -StateDirectory $state -Timeout 600 -ErrorAction Stop | Out-Null }
+        $script:runs = @(Get-TrainingRun -Experiment lr-sweep -StateDirectory $state)
+    }
+    AfterAll { Remove-TestStateDirectory $state }
+
+    It 'makes eight distinct runs, each completed and recorded with its own settings' {
+        $started.Count | Should -Be 8
+        @($started.RunId | Sort-Object -Unique).Count | Should -Be 8
+        $runs.Count | Should -Be 8
+        $runs.State | Sort-Object -Unique | Should -Be 'completed'
+        foreach ($i in 0..7) {
+            $run = $runs | Where-Object Service -eq "lr-$i"
+            @($run).Count | Should -Be 1
+            $run.RunId | Should -Be ($started | Where-Object Name -eq "lr-$i").RunId
+            $run.'training.learning_rate' | Should -Be $rates[$i]
+            $run.Tags | Should -Be @('sweep', 'pester')
+            $run.Epochs | Should -Be 2
+            $run.val_accuracy | Should -BeGreaterThan 0
+        }
+    }
+
+    It 'keeps each run''s metrics in its own log, every epoch exactly once' {
+        foreach ($run in $runs) {
+            Get-RunEpochs $state $run.RunId | Should -Be @(1, 2)
+        }
+    }
+
+    It 'shows the learning rate as the one parameter that differs' {
+        $rows = @($runs | Compare-TrainingRun -StateDirectory $state)
+        @($rows | Where-Object Kind -eq 'parameter').Name | Should -Be 'training.learning_rate'
+        ($rows | Where-Object Name -eq 'val_accuracy').Kind | Should -Be 'metric'
+        $first = $runs[0].RunId
+        ($rows | Where-Object Name -eq 'training.learning_rate').$first | Should -Be $runs[0].'training.learning_rate'
+    }
+
+    It 'writes every event of a run under the service that ran it' {
+        foreach ($i in 0..7) {
+            $runId = ($started | Where-Object Name -eq "lr-$i").RunId
+            $events = @(Get-StabilityEvent -StateDirectory $state | Where-Object { $_.Message -like "*run $runId*" -or $_.Message -like "Run $runId *" })
+            $events.Count | Should -BeGreaterThan 0
+            $events.Service | Sort-Object -Unique | Should -Be "lr-$i"
+        }
+    }
+
+    It 'starts a new run when a completed run''s service is started again, leaving the old run as it was' {
+        $old = $runs | Where-Object Service -eq 'lr-0'
+        $metrics = Join-Path $state "runs/$($old.RunId)/metrics.jsonl"
+        $before = (Get-FileHash -LiteralPath $metrics).Hash
+        $again = Start-TrainingProcess -Name lr-0 -ConfigPath (Join-Path $state 'lr-0.001.json') -PassThru -StateDirectory $state -ErrorAction Stop
+        Wait-Training -Name lr-0 -StateDirectory $state -Timeout 300 -ErrorAction Stop | Out-Null
+
+        $again.RunId | Should -Not -Be $old.RunId
+        (Get-FileHash -LiteralPath $metrics).Hash | Should -Be $before
+        $kept = Get-TrainingRun -RunId $old.RunId -StateDirectory $state
+        $kept.State | Should -Be 'completed'
+        $kept.val_accuracy | Should -Be $old.val_accuracy
+        $kept.train_loss | Should -BeGreaterThan 0
+        (Get-TrainingStatus -RunId $old.RunId -StateDirectory $state).Loss | Should -BeGreaterThan 0
+        @(Get-TrainingRun -Name lr-0 -StateDirectory $state).Count | Should -Be 2
+    }
+
+    It 'resumes the service''s last run with -Resume: a completed run reports completed again without training' {
+        $last = Get-TrainingRun -Name lr-1 -StateDirectory $state
+        $resumed = Start-TrainingProcess -Name lr-1 -ConfigPath (Join-Path $state 'lr-0.002.json') -Resume -PassThru -StateDirectory $state -ErrorAction Stop
+        $status = Wait-Training -Name lr-1 -StateDirectory $state -Timeout 300 -ErrorAction Stop
+
+        $resumed.RunId | Should -Be $last.RunId
+        $status.Loss | Should -Be $last.train_loss
+        Get-RunEpochs $state $last.RunId | Should -Be @(1, 2)
+        (Get-TrainingRun -RunId $last.RunId -StateDirectory $state).Run.Attempts | Should -Be 2
+    }
+
+    It 'refuses -RunId of a run that does not exist, naming how to list them' {
+        { Start-TrainingProcess -Name lr-2 -RunId no-such-run -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage "*no run 'no-such-run'*Get-TrainingRun*"
+    }
+}
+
+Describe 'Remove-TrainingRun' {
+    BeforeAll { $script:state = New-TestStateDirectory 'st-runs-rm' }
+    AfterAll { Remove-TestStateDirectory $state }
+
+    It 'removes a finished run, and refuses the run a live service works on' {
+        $finished = Start-TrainingProcess -Name done -FilePath /bin/true -RestartPolicy never -PassThru -StateDirectory $state -ErrorAction Stop
+        $live = Start-TrainingProcess -Name live -FilePath /bin/sleep -ArgumentList 600 -PassThru -StateDirectory $state -ErrorAction Stop
+        try {
+            Wait-Until { Get-ProcessStatus -Name done -StateDirectory $state } { param($s) $s.State -eq 'Completed' } 'the finished service' 30 | Out-Null
+
+            Get-TrainingRun -RunId $finished.RunId -StateDirectory $state | Remove-TrainingRun -WhatIf -StateDirectory $state
+            Join-Path $state "runs/$($finished.RunId)" | Should -Exist
+
+            Remove-TrainingRun -RunId $live.RunId, $finished.RunId -Confirm:$false -StateDirectory $state -ErrorVariable refused -ErrorAction SilentlyContinue
+            $refused.FullyQualifiedErrorId | Should -Be 'RunInUse,StabilityTools.Cmdlets.RemoveTrainingRunCommand'
+            Join-Path $state "runs/$($finished.RunId)" | Should -Not -Exist
+            Join-Path $state "runs/$($live.RunId)" | Should -Exist
+            @(Get-TrainingRun -StateDirectory $state).RunId | Should -Be @($live.RunId)
+        }
+        finally { Stop-TrainingProcess -Name live -StateDirectory $state -Confirm:$false -ErrorAction Ignore | Out-Null }
+    }
+}
