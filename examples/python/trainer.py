@@ -30,8 +30,18 @@ def _json_safe(v):
         return [_json_safe(x) for x in v]
     return v
 
+def _replace(path, doc):
+    """Write a new <file>.tmp-<pid>-<random> (never through a link), fsync, rename over <file>; the caller holds the lock."""
+    tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(_json_safe(doc), f, allow_nan=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
 def write_status(path, doc, schema):
-    """Lock <file>.lock, write a new <file>.tmp-<pid>-<random> (never through a link), fsync, rename over <file>: readers never see a torn document."""
+    """Lock <file>.lock, write the whole document anew with the next seq (_replace): readers never see a torn document."""
     lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -40,15 +50,8 @@ def write_status(path, doc, schema):
                 seq = json.load(f).get("seq", 0)
         except (OSError, ValueError):
             seq = 0
-        doc = {"schema": schema, "seq": seq + 1, "written_at": _now(),
-               "writer": {"pid": os.getpid(), "host": socket.gethostname()}, **doc}
-        tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_json_safe(doc), f, allow_nan=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _replace(path, {"schema": schema, "seq": seq + 1, "written_at": _now(),
+                        "writer": {"pid": os.getpid(), "host": socket.gethostname()}, **doc})
     finally:
         os.close(lock)
 
@@ -66,12 +69,7 @@ def update_status(path, changes, schema):
             doc[key] = {**doc.get(key, {}), **value} if isinstance(value, dict) and isinstance(doc.get(key), dict) else value
         doc.update({"schema": schema, "seq": doc.get("seq", 0) + 1, "written_at": _now(),
                     "writer": {"pid": os.getpid(), "host": socket.gethostname()}})
-        tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w", encoding="utf-8") as f:
-            json.dump(_json_safe(doc), f, allow_nan=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _replace(path, doc)
     finally:
         os.close(lock)
 
