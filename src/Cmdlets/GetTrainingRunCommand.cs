@@ -102,11 +102,14 @@ public sealed class GetTrainingRunCommand : StabilityCmdlet
     {
         var result = new PSObject();
         result.TypeNames.Insert(0, TypeName);
+        // Names are kept in a set of our own: asking the object whether it has a property goes through the type system
+        // and cost more than building the object (a thousand runs with fifty properties each).
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         void Add(string name, object? value)
         {
-            if (result.Properties[name] is null)
+            if (names.Add(name))
             {
-                result.Properties.Add(new PSNoteProperty(name, value));
+                result.Properties.Add(new PSNoteProperty(name, value), preValidated: true);
             }
         }
 

@@ -60,7 +60,9 @@ public static class StateTrust
                 return badFolder;
             }
 
-            if ((folder is "services" or "models" or "runs") && Directory.Exists(path))
+            // runs/ is judged as a folder only: no one else can add, swap or link a run in a runs/ that only we (or root)
+            // can write, and there may be thousands of runs, which every cmdlet call would otherwise stat.
+            if ((folder is "services" or "models") && Directory.Exists(path))
             {
                 foreach (var child in SafeEnumerate(path))
                 {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;
@@ -11,6 +12,11 @@ namespace StabilityTools.Engine.Training;
 /// </summary>
 public sealed class TrainingRuns
 {
+    // Records parsed in this process, by path, with the size and write time they had: a warm session lists a thousand
+    // runs by a stat each and parses only the records that changed (a record is replaced whole, so a change moves both).
+    private static readonly ConcurrentDictionary<string, (long Length, long WrittenTicks, TrainingRun Run)> Parsed = new(StringComparer.Ordinal);
+    private const int ParsedLimit = 100_000;
+
     private readonly StateDirectory _state;
     private readonly StatusStore _store;
 
@@ -32,13 +38,43 @@ public sealed class TrainingRuns
         var runs = new List<TrainingRun>();
         foreach (var id in _state.ListRunIds())
         {
-            if (Read(id).Document is { } run && filter.Matches(run))
+            if (ReadParsed(id) is { } run && filter.Matches(run))
             {
                 runs.Add(run);
             }
         }
 
         return [.. runs.OrderBy(r => r.Created).ThenBy(r => r.RunId, StringComparer.Ordinal)];
+    }
+
+    /// <summary>A run's record, parsed again only when its file changed since this process last read it.</summary>
+    private TrainingRun? ReadParsed(string runId)
+    {
+        var path = _state.Run(runId).RunInfoPath;
+        var file = new FileInfo(path);
+        if (!file.Exists)
+        {
+            return null;
+        }
+
+        var (length, written) = (file.Length, file.LastWriteTimeUtc.Ticks);
+        if (Parsed.TryGetValue(path, out var seen) && seen.Length == length && seen.WrittenTicks == written)
+        {
+            return seen.Run;
+        }
+
+        var run = Read(runId).Document;
+        if (run is not null)
+        {
+            if (Parsed.Count >= ParsedLimit)
+            {
+                Parsed.Clear();
+            }
+
+            Parsed[path] = (length, written, run);
+        }
+
+        return run;
     }
 
     /// <summary>
