@@ -83,7 +83,7 @@ internal static class LayoutMigration
                 }
 
                 var run = state.Run(runId);
-                Directory.CreateDirectory(state.RunsDirectory);
+                FilePermissions.CreateOwnerOnlyDirectory(state.RunsDirectory);
                 if (!Directory.Exists(run.Directory))
                 {
                     Directory.Move(folder, run.Directory);

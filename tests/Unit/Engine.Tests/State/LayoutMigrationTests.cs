@@ -78,7 +78,9 @@ public sealed class LayoutMigrationTests : IDisposable
     public void A_migrated_directory_is_not_migrated_again_and_readers_see_the_same_runs()
     {
         var root = WriteOldLayout();
-        var state = StateDirectory.Open(root);
+        // A reader's first use migrates too, and makes runs/ owner-only like every product folder.
+        var state = StateDirectory.Locate(root).MigrateLayoutIfNeeded();
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(state.RunsDirectory));
 
         StateDirectory.Open(root);
         StateDirectory.Locate(root).MigrateLayoutIfNeeded();
