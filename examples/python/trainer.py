@@ -30,48 +30,40 @@ def _json_safe(v):
         return [_json_safe(x) for x in v]
     return v
 
-def _replace(path, doc):
-    """Write a new <file>.tmp-<pid>-<random> (never through a link), fsync, rename over <file>; the caller holds the lock."""
-    tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(_json_safe(doc), f, allow_nan=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def _rewrite(path, schema, change):
+    """Lock <file>.lock, read the document (if any), write change(old) as the next seq to a new <file>.tmp-<pid>-<random>
+    (never through a link), fsync, rename over <file>: readers never see a torn document, writers never lose each other's."""
+    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
+                old = json.load(f)
+        except (OSError, ValueError):
+            old = {}
+        doc = {**change(old), "schema": schema, "seq": old.get("seq", 0) + 1, "written_at": _now(),
+               "writer": {"pid": os.getpid(), "host": socket.gethostname()}}
+        tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w", encoding="utf-8") as f:
+            json.dump(_json_safe(doc), f, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        os.close(lock)
 
 def write_status(path, doc, schema):
-    """Lock <file>.lock, write the whole document anew with the next seq (_replace): readers never see a torn document."""
-    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
-                seq = json.load(f).get("seq", 0)
-        except (OSError, ValueError):
-            seq = 0
-        _replace(path, {"schema": schema, "seq": seq + 1, "written_at": _now(),
-                        "writer": {"pid": os.getpid(), "host": socket.gethostname()}, **doc})
-    finally:
-        os.close(lock)
+    """The whole document anew (training_status.json, model_metrics.json)."""
+    _rewrite(path, schema, lambda old: doc)
 
 def update_status(path, changes, schema):
-    """Read-modify-write of a document under its lock, keeping the fields others wrote (run.json: the start wrote it)."""
-    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
-                doc = json.load(f)
-        except (OSError, ValueError):
-            doc = {}
+    """Only these fields, keeping the ones others wrote (run.json: the start wrote it); a dict field is merged."""
+    def merge(old):
+        doc = dict(old)
         for key, value in changes.items():
             doc[key] = {**doc.get(key, {}), **value} if isinstance(value, dict) and isinstance(doc.get(key), dict) else value
-        doc.update({"schema": schema, "seq": doc.get("seq", 0) + 1, "written_at": _now(),
-                    "writer": {"pid": os.getpid(), "host": socket.gethostname()}})
-        _replace(path, doc)
-    finally:
-        os.close(lock)
+        return doc
+    _rewrite(path, schema, merge)
 
 def append_line(path, record):
     """One record, one write, under the same lock; a fragment left by a dead writer is ended first."""

@@ -27,12 +27,18 @@ public sealed class RemoveTrainingRunCommand : StabilityCmdlet
     [ValidateNotNullOrEmpty]
     public string[] RunId { get; set; } = [];
 
+    private Engine.State.StateDirectory? _state;
+    private TrainingRuns? _runs;
+    private Dictionary<string, Engine.Services.ServiceInfo>? _inUse;
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        var state = LocateStateDirectory();
-        var runs = new TrainingRuns(state);
-        var services = new Engine.Services.ProcessManager(state);
+        var state = _state ??= LocateStateDirectory();
+        var runs = _runs ??= new TrainingRuns(state);
+        // Which service works on which run, read once per call: a pipe of a thousand runs must not read every service's
+        // status a thousand times.
+        _inUse ??= InUse(new Engine.Services.ProcessManager(state));
         foreach (var id in RunId)
         {
             if (!Engine.State.StateDirectory.IsValidRunId(id) || !Directory.Exists(state.Run(id).Directory))
@@ -41,7 +47,7 @@ public sealed class RemoveTrainingRunCommand : StabilityCmdlet
                 continue;
             }
 
-            if (services.ListServices().Select(services.GetStatus).FirstOrDefault(s => s.RunId == id && !Engine.Status.Liveness.IsFinal(s.State) && s.SupervisorPid != 0) is { } user)
+            if (_inUse.TryGetValue(id, out var user))
             {
                 WriteError(new ErrorRecord(new InvalidOperationException($"The run '{id}' is in use by the service '{user.Name}' ({user.State}). Stop it first (Stop-TrainingProcess -Name {user.Name}), then remove the run."),
                     "RunInUse", ErrorCategory.ResourceBusy, id));
@@ -65,5 +71,20 @@ public sealed class RemoveTrainingRunCommand : StabilityCmdlet
                     "RunNotRemoved", ErrorCategory.WriteError, id));
             }
         }
+    }
+
+    /// <summary>The runs that services work on now (their supervisor alive, or not known to be gone), by run id.</summary>
+    private static Dictionary<string, Engine.Services.ServiceInfo> InUse(Engine.Services.ProcessManager services)
+    {
+        var inUse = new Dictionary<string, Engine.Services.ServiceInfo>(StringComparer.Ordinal);
+        foreach (var status in services.ListServices().Select(services.GetStatus))
+        {
+            if (status.RunId is { } runId && !Engine.Status.Liveness.IsFinal(status.State) && status.SupervisorPid != 0)
+            {
+                inUse.TryAdd(runId, status);
+            }
+        }
+
+        return inUse;
     }
 }
