@@ -7,7 +7,7 @@ namespace StabilityTools.Cmdlets;
 /// <summary>
 /// <para type="synopsis">Gets the status of supervised services.</para>
 /// <para type="description">Reads each service's status.json as its supervisor last wrote it (no locks, no waiting)
-/// and judges it now: a service whose supervisor is gone or has not written its heartbeat for 5 s shows as Unknown.
+/// and judges it now: a service whose supervisor is gone, or has missed three of its heartbeats (15 s at the default 5 s interval), shows as Unknown.
 /// Works from any session: what one session started, another sees.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ProcessStatus")]

@@ -77,14 +77,17 @@ public sealed partial class ProcessManager
             return info with { Pid = 0 };
         }
 
-        var heartbeatAge = Liveness.HeartbeatAge(s, _options.TimeProvider.GetUtcNow());
         if (LiveSupervisorIdentity(s) is null)
         {
             return info with { State = ServiceState.Unknown, ErrorMessage = $"Its supervisor (pid {s.SupervisorPid}) is gone; the service may still run. Stop it (-Force) or start it again." };
         }
 
-        if (heartbeatAge > _options.StaleAfter)
+        // The bound the supervisor announced (3 of its heartbeats), not the bare floor: a 5 s heartbeat that is a few
+        // milliseconds late under load must not make a healthy service read Unknown.
+        var now = _options.TimeProvider.GetUtcNow();
+        if (Liveness.IsStale(s, now, _options.StaleAfter))
         {
+            var heartbeatAge = Liveness.HeartbeatAge(s, now);
             return info with { State = ServiceState.Unknown, ErrorMessage = $"Its supervisor (pid {s.SupervisorPid}) has not written a heartbeat for {heartbeatAge.TotalSeconds:0} s." };
         }
 

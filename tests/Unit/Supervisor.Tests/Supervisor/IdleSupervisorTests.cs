@@ -40,6 +40,27 @@ public sealed class IdleSupervisorTests
     }
 
     [Fact(Timeout = 300_000)]
+    public async Task A_status_read_between_heartbeats_says_Running_until_three_announced_intervals_have_passed()
+    {
+        await using var h = new SupervisorHarness();
+        await h.StartAsync(SupervisorHarness.Dummy("beating", ServiceKind.Program, "sleep"));
+        var status = h.Manager.GetStatus("beating").Status!;
+        Assert.Equal(ServiceSpec.DefaultHeartbeatIntervalMs, status.HeartbeatIntervalMs);
+
+        // Readers whose clocks run ahead: past the 5 s floor but within three 5 s heartbeats the service is healthy
+        // (a heartbeat a little late under load once made it read Unknown); beyond three it is taken for gone.
+        ServiceInfo ReadAhead(TimeSpan ahead) => new ProcessManager(h.State, options: new ProcessManagerOptions
+        {
+            TimeProvider = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow + ahead),
+        }).GetStatus("beating");
+
+        Assert.Equal(ServiceState.Running, ReadAhead(TimeSpan.FromSeconds(8)).State);
+        var silent = ReadAhead(TimeSpan.FromSeconds(20));
+        Assert.Equal(ServiceState.Unknown, silent.State);
+        Assert.Contains("has not written a heartbeat for", silent.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 300_000)]
     public async Task A_control_request_is_answered_at_once_although_the_supervisor_sleeps_between_heartbeats()
     {
         await using var h = new SupervisorHarness();
