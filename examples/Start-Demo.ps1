@@ -30,5 +30,6 @@ $final
 # The trainer writes its final status just before it exits; give its supervisor a moment to record the exit.
 $deadline = [DateTime]::UtcNow.AddSeconds(10)
 while ((Get-ProcessStatus -Name training).State -in 'Running', 'Starting' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
-Get-ProcessStatus | Format-Table
+# Sized to the content: in an 80-column terminal the fixed widths would cut a state to 'Comple…'.
+Get-ProcessStatus | Format-Table -AutoSize
 Write-Host "Dashboard still running; open $($dashboard.LoginUrl) — stop it with: Stop-Dashboard"

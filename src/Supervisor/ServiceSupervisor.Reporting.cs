@@ -1,6 +1,7 @@
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.Services;
 using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Supervisor;
@@ -12,7 +13,14 @@ internal sealed partial class ServiceSupervisor
     {
         lock (_statusGate)
         {
-            _status = change(_status);
+            var next = change(_status);
+            if (Liveness.IsFinal(next.Status) && !Liveness.IsFinal(_status.Status))
+            {
+                // Before the final state is visible: whoever sees the service ended also finds its run's end recorded.
+                EndRun(next.Status, next.ErrorMessage);
+            }
+
+            _status = next;
             try
             {
                 _status = _store.Write(_state.ServiceStatusPath(_name), _status);
@@ -66,6 +74,30 @@ internal sealed partial class ServiceSupervisor
 
         _log.Information("Event {Type}: {Message}", type, message);
         return stabilityEvent;
+    }
+
+    /// <summary>
+    /// Supervision over: the run's end goes into run.json when its program did not record one (a <c>-FilePath</c>
+    /// trainer that reports nothing, or one killed first), so the run never reads live after its service ended.
+    /// </summary>
+    private void EndRun(ServiceState final, string? error)
+    {
+        if (_spec.RunId is not { } runId)
+        {
+            return;
+        }
+
+        try
+        {
+            if (RunEnding.RecordUnreported(_store, _state, runId, final, error, _supervisionStarted, _time.GetUtcNow()) is { } run)
+            {
+                _log.Information("Recorded run {RunId} as {State}: its program did not", runId, run.State);
+            }
+        }
+        catch (StabilityException ex)
+        {
+            _log.Error(ex, "Could not record the end of run {RunId}", runId);
+        }
     }
 
     /// <summary>A link or a foreign file stood where the supervisor writes: reported once a minute per file, never written through.</summary>

@@ -52,6 +52,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
     private readonly MemoryCgroup? _memoryGroup;
     private long _limitHitsSeen;
     private readonly ProcessIdentity _self = ProcessIdentity.Current;
+    private readonly DateTimeOffset _supervisionStarted;
     private ServiceSpec _spec;
     private RestartTracker _tracker;
     private ProcessStatus _status;
@@ -70,6 +71,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _spec = spec;
         _log = log;
         _time = time ?? TimeProvider.System;
+        _supervisionStarted = _time.GetUtcNow();
         // status.json is rewritten every heartbeat: atomic rename keeps it whole against crashes; fsync would only buy
         // durability against power loss for a document that is stale by then anyway.
         _store = new StatusStore(new StatusStoreOptions { Fsync = false, TimeProvider = _time });

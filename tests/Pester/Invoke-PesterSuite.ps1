@@ -24,11 +24,23 @@ $configuration = New-PesterConfiguration
 $configuration.Run.Path = $Path
 $configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
-$configuration.TestResult.Enabled = $true
-$configuration.TestResult.OutputPath = Join-Path (Split-Path $ResultPath) 'pester.xml'
-$configuration.TestResult.OutputFormat = 'NUnitXml'
+# The NUnit report is written after counting, and may fail on its own: Pester's writer refuses a failure message that
+# carries a control character (a test that captured colored console output), and inside Invoke-Pester that failure
+# loses the whole result, which once made a failing suite count as 0 tests and exit 0.
+$configuration.TestResult.Enabled = $false
 
 $result = Invoke-Pester -Configuration $configuration
+if ($null -eq $result) {
+    [pscustomobject]@{ passed = 0; failed = 0; skipped = 0; errors = 1 } | ConvertTo-Json | Set-Content -LiteralPath $ResultPath -Encoding utf8
+    Write-Error 'Invoke-Pester returned no result: the run failed outside the tests (see above).' -ErrorAction Continue
+    exit 1
+}
+try {
+    $result | Export-NUnitReport -Path (Join-Path (Split-Path $ResultPath) 'pester.xml')
+}
+catch {
+    Write-Warning "The NUnit report was not written: $_"
+}
 # Containers that failed to run (a syntax error, a failing BeforeAll outside any test) are failures too.
 $errors = @($result.Containers | Where-Object { $_.Result -eq 'Failed' -and $_.FailedCount -eq 0 }).Count
 [pscustomobject]@{

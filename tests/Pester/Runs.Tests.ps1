@@ -27,13 +27,15 @@ Describe 'Many trainers in one state directory' {
             @{ data = @{ bars = 3000 }; training = @{ epochs = 2; threads = 1; learning_rate = ($using:rates)[$_] } } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $config
             Start-TrainingProcess -Name "lr-$_" -ConfigPath $config -Experiment lr-sweep -Tag sweep, pester -PassThru -StateDirectory $using:root -ErrorAction Stop
         }
-        foreach ($i in 0..7) { Wait-Training -Name "lr-$i" -StateDirectory $state -Timeout 600 -ErrorAction Stop | Out-Null }
+        $script:waited = @(Wait-Training -Experiment lr-sweep -StateDirectory $state -Timeout 600 -ErrorAction Stop)
         $script:runs = @(Get-TrainingRun -Experiment lr-sweep -StateDirectory $state)
     }
     AfterAll { Remove-TestStateDirectory $state }
 
     It 'makes eight distinct runs, each completed and recorded with its own settings' {
         $started.Count | Should -Be 8
+        ($waited.RunId | Sort-Object) -join ',' | Should -Be (($started.RunId | Sort-Object) -join ',') -Because 'Wait-Training -Experiment returns every run of the sweep'
+        $waited.State | Sort-Object -Unique | Should -Be 'completed'
         @($started.RunId | Sort-Object -Unique).Count | Should -Be 8
         $runs.Count | Should -Be 8
         $runs.State | Sort-Object -Unique | Should -Be 'completed'
@@ -125,5 +127,45 @@ Describe 'Remove-TrainingRun' {
             @(Get-TrainingRun -StateDirectory $state).RunId | Should -Be @($live.RunId)
         }
         finally { Stop-TrainingProcess -Name live -StateDirectory $state -Confirm:$false -ErrorAction Ignore | Out-Null }
+    }
+}
+
+Describe 'Wait-Training -Experiment' {
+    BeforeAll {
+        $script:state = New-TestStateDirectory 'st-runs-wait'
+        $script:sh = (Get-Command sh -CommandType Application | Select-Object -First 1).Source
+    }
+    AfterAll { Remove-TestStateDirectory $state }
+
+    It 'waits for every run at once: a program that reports nothing completes, one that goes fatal is an error naming its run' {
+        # Neither program writes a word of the file contract: only their supervisors say how their runs ended.
+        $quiet = Start-TrainingProcess -Name quiet -FilePath $sh -ArgumentList '-c', 'sleep 2' -Experiment wx -NoWait -PassThru -StateDirectory $state -ErrorAction Stop
+        $broken = Start-TrainingProcess -Name broken -FilePath $sh -ArgumentList '-c', 'sleep 2; exit 78' -Experiment wx -NoWait -PassThru -StateDirectory $state -ErrorAction Stop
+
+        $done = @(Wait-Training -Experiment wx -Timeout 120 -StateDirectory $state -ErrorVariable failed -ErrorAction SilentlyContinue)
+
+        $done.RunId | Should -Be @($quiet.RunId)
+        @($failed).Count | Should -Be 1
+        $failed[0].FullyQualifiedErrorId | Should -Be 'TrainingFatal,StabilityTools.Cmdlets.WaitTrainingCommand'
+        $failed[0].TargetObject | Should -Be $broken.RunId
+        (Get-TrainingRun -RunId $quiet.RunId -StateDirectory $state).State | Should -Be 'completed'
+        $failedRun = Get-TrainingRun -RunId $broken.RunId -StateDirectory $state
+        $failedRun.State | Should -Be 'failed'
+        $failedRun.Ended | Should -Not -BeNullOrEmpty
+    }
+
+    It 'gives up at the timeout with one error naming the runs still going' {
+        $slow = Start-TrainingProcess -Name slow -FilePath $sh -ArgumentList '-c', 'sleep 600' -Experiment wy -PassThru -StateDirectory $state -ErrorAction Stop
+        try {
+            { Wait-Training -Experiment wy -Timeout 2 -StateDirectory $state -ErrorAction Stop } |
+                Should -Throw -ErrorId 'AsyncOperationError,StabilityTools.Cmdlets.WaitTrainingCommand' -ExpectedMessage "*1 of 1 runs did not end within 2 s: $($slow.RunId)*"
+        }
+        finally { Stop-TrainingProcess -Name slow -StateDirectory $state -Confirm:$false -ErrorAction Ignore | Out-Null }
+        (Get-TrainingRun -RunId $slow.RunId -StateDirectory $state).State | Should -Be 'stopped' -Because 'its supervisor records how the run ended'
+    }
+
+    It 'refuses an experiment without runs, naming how to start one' {
+        { Wait-Training -Experiment nothing-here -Timeout 5 -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ExperimentNotFound,StabilityTools.Cmdlets.WaitTrainingCommand' -ExpectedMessage '*Start-TrainingProcess -Experiment nothing-here*'
     }
 }

@@ -103,6 +103,12 @@ public sealed class TrainingMonitor
                 throw new TrainingFailedException(why, report);
             }
 
+            if (RecordedEnd(report) is { } run)
+            {
+                return run.State == RunStates.Completed ? report
+                    : throw new TrainingFailedException($"Run {run.RunId} ended {run.State}{(run.ErrorMessage is { Length: > 0 } error ? $": {error}" : ".")}", report);
+            }
+
             if (timeout is { } limit && _time.GetElapsedTime(started) >= limit)
             {
                 throw new AsyncOperationException("Wait-Training",
@@ -115,6 +121,20 @@ public sealed class TrainingMonitor
 
             await Task.Delay(PollInterval, _time, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The run's own record when it says the run ended and no trainer status says otherwise: a program that reports
+    /// nothing has only its supervisor's word on its end (recorded in run.json when its service ended).
+    /// </summary>
+    private TrainingRun? RecordedEnd(TrainingStatusReport report)
+    {
+        if (report.RunId is not { } runId || !(report.ServiceState == ServiceState.Completed || report.ServiceState is null && report.Status is null))
+        {
+            return null;
+        }
+
+        return _runs.Read(runId).Document is { } run && RunStates.IsFinished(run.State) ? run : null;
     }
 
     private static string? Ended(TrainingStatusReport report)
