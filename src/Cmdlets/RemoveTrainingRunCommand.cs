@@ -29,7 +29,7 @@ public sealed class RemoveTrainingRunCommand : StabilityCmdlet
 
     private Engine.State.StateDirectory? _state;
     private TrainingRuns? _runs;
-    private Dictionary<string, Engine.Services.ServiceInfo>? _inUse;
+    private IReadOnlyDictionary<string, Engine.Services.ServiceInfo>? _inUse;
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -38,7 +38,7 @@ public sealed class RemoveTrainingRunCommand : StabilityCmdlet
         var runs = _runs ??= new TrainingRuns(state);
         // Which service works on which run, read once per call: a pipe of a thousand runs must not read every service's
         // status a thousand times.
-        _inUse ??= InUse(new Engine.Services.ProcessManager(state));
+        _inUse ??= new Engine.Services.ProcessManager(state).RunsInUse();
         foreach (var id in RunId)
         {
             if (!Engine.State.StateDirectory.IsValidRunId(id) || !Directory.Exists(state.Run(id).Directory))
@@ -71,20 +71,5 @@ public sealed class RemoveTrainingRunCommand : StabilityCmdlet
                     "RunNotRemoved", ErrorCategory.WriteError, id));
             }
         }
-    }
-
-    /// <summary>The runs that services work on now (their supervisor alive, or not known to be gone), by run id.</summary>
-    private static Dictionary<string, Engine.Services.ServiceInfo> InUse(Engine.Services.ProcessManager services)
-    {
-        var inUse = new Dictionary<string, Engine.Services.ServiceInfo>(StringComparer.Ordinal);
-        foreach (var status in services.ListServices().Select(services.GetStatus))
-        {
-            if (status.RunId is { } runId && !Engine.Status.Liveness.IsFinal(status.State) && status.SupervisorPid != 0)
-            {
-                inUse.TryAdd(runId, status);
-            }
-        }
-
-        return inUse;
     }
 }

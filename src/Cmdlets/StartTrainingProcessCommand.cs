@@ -97,6 +97,14 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
     [ValidateLength(1, 128)]
     public string[]? Tag { get; set; }
 
+    /// <summary>
+    /// Keep the checkpoints of this service's newest N runs only: each new run's start removes those of its older
+    /// finished runs (their records, metrics and final models stay). Default: every run's checkpoints are kept.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, 10_000)]
+    public int? KeepCheckpointRuns { get; set; }
+
     /// <summary>Continue this earlier run (its checkpoints, metrics and record) instead of starting a new one.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -231,6 +239,7 @@ public sealed class StartTrainingProcessCommand : StartServiceCommandBase
             RunId = RunToContinue(state, name),
             Experiment = Experiment,
             Tags = Tag ?? [],
+            CheckpointRetentionRuns = KeepCheckpointRuns,
         };
         return WithRestartOptions(spec).Validate();
     }

@@ -169,3 +169,33 @@ Describe 'Wait-Training -Experiment' {
             Should -Throw -ErrorId 'ExperimentNotFound,StabilityTools.Cmdlets.WaitTrainingCommand' -ExpectedMessage '*Start-TrainingProcess -Experiment nothing-here*'
     }
 }
+
+Describe 'Checkpoint retention' {
+    BeforeAll { $script:state = New-TestStateDirectory 'st-runs-keep' }
+    AfterAll { Remove-TestStateDirectory $state }
+
+    It 'keeps the checkpoints of the newest runs only, with an event, and every run still listed' {
+        # A trainer of one's own that checkpoints where the contract says: ckpt-* in its run folder.
+        $write = 'head -c 4096 /dev/zero > "$STABILITY_RUN_DIR/ckpt-1"; mkdir -p "$STABILITY_RUN_DIR/checkpoints"; head -c 1024 /dev/zero > "$STABILITY_RUN_DIR/checkpoints/step.pt"'
+        $ids = foreach ($i in 1..3) {
+            $run = Start-TrainingProcess -Name nightly -FilePath /bin/sh -ArgumentList '-c', $write -RestartPolicy never -KeepCheckpointRuns 2 -PassThru -StateDirectory $state -ErrorAction Stop
+            Wait-Until { Get-TrainingRun -RunId $run.RunId -StateDirectory $state } { param($r) $r.State -eq 'completed' } 'the run to be recorded completed' 30 | Out-Null
+            $run.RunId
+        }
+
+        Join-Path $state "runs/$($ids[0])/ckpt-1" | Should -Not -Exist
+        Join-Path $state "runs/$($ids[0])/checkpoints" | Should -Not -Exist
+        foreach ($kept in $ids[1], $ids[2]) { Join-Path $state "runs/$kept/ckpt-1" | Should -Exist }
+        @(Get-TrainingRun -Name nightly -StateDirectory $state).RunId | Should -Be $ids
+        $pruned = @(Get-StabilityEvent -Name nightly -StateDirectory $state | Where-Object Type -eq 'checkpoints_pruned')
+        $pruned.Count | Should -Be 1
+        $pruned[0].Message | Should -BeLike "*$($ids[0])*"
+        $pruned[0].Data.bytes | Should -Be '5120'
+    }
+
+    It 'refuses a count out of range before anything is made' {
+        { Start-TrainingProcess -Name bad -FilePath /bin/true -KeepCheckpointRuns 0 -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,StabilityTools.Cmdlets.StartTrainingProcessCommand'
+        Join-Path $state 'services/bad' | Should -Not -Exist
+    }
+}

@@ -159,6 +159,12 @@ public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
     public IReadOnlyList<string> Tags { get; init; } = [];
 
     /// <summary>
+    /// Keep the checkpoints of this service's newest N runs only: a new run's start removes those of its older finished
+    /// runs (records, metrics and final models stay). 1–10000; null (the default) keeps every run's checkpoints.
+    /// </summary>
+    public int? CheckpointRetentionRuns { get; init; }
+
+    /// <summary>
     /// A spec with the defaults of <paramref name="kind"/>: training restarts on failure and is judged hung after
     /// 120 s without progress; a dashboard restarts always, runs under <c>SCHED_IDLE</c> (nice 10 when its floor lifts
     /// it) with all GPUs hidden, is probed with a 1 s timeout, and treats exit code 98 (port in use) as fatal. Any other
@@ -196,7 +202,7 @@ public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
         Name = Name, Kind = Kind, FilePath = FilePath, Arguments = Arguments, Environment = Environment,
         WorkingDirectory = WorkingDirectory, RunAsUser = RunAsUser, Nice = Nice, CpuPolicy = CpuPolicy, HideGpus = HideGpus, HealthUrl = HealthUrl,
         Port = Port, AlertCommand = AlertCommand, AlertWebhookUrl = AlertWebhookUrl, Slurm = Slurm,
-        RunId = RunId, Experiment = Experiment, Tags = Tags,
+        RunId = RunId, Experiment = Experiment, Tags = Tags, CheckpointRetentionRuns = CheckpointRetentionRuns,
     };
 
     /// <summary>The names of the execution settings (see <see cref="WithLimitsFrom"/>) in which <paramref name="other"/> differs from this spec, comma-separated; null when none does.</summary>

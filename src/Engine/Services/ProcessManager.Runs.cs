@@ -27,6 +27,66 @@ public sealed partial class ProcessManager
                 Experiment = spec.Experiment ?? existing.Experiment,
                 Tags = [.. (existing.Tags ?? []).Concat(spec.Tags ?? []).Distinct(StringComparer.Ordinal)],
             });
+        if (spec.CheckpointRetentionRuns is { } keep && spec.RunId is null)
+        {
+            PruneCheckpoints(spec.Name, keep);
+        }
+
         return spec with { RunId = run.RunId };
+    }
+
+    /// <summary>The runs that services work on now (their supervisor alive, or not known to be gone), by run id, with the service.</summary>
+    public IReadOnlyDictionary<string, ServiceInfo> RunsInUse()
+    {
+        var inUse = new Dictionary<string, ServiceInfo>(StringComparer.Ordinal);
+        foreach (var status in GetStatuses())
+        {
+            if (status.RunId is { } runId && !Status.Liveness.IsFinal(status.State) && status.SupervisorPid != 0)
+            {
+                inUse.TryAdd(runId, status);
+            }
+        }
+
+        return inUse;
+    }
+
+    /// <summary>
+    /// A new run of a service with a checkpoint retention: the checkpoints of its older finished runs go, with an event
+    /// saying which and how much. A failure to remove some is a warning event, never a failed start.
+    /// </summary>
+    private void PruneCheckpoints(string service, int keep)
+    {
+        var now = _options.TimeProvider.GetUtcNow();
+        try
+        {
+            var pruned = Engine.State.CheckpointRetention.Prune(State, _store, service, keep, RunsInUse().Keys.ToHashSet(StringComparer.Ordinal));
+            if (pruned.Count == 0)
+            {
+                return;
+            }
+
+            var bytes = pruned.Sum(p => p.Bytes);
+            _events.Append(new StabilityEvent
+            {
+                Time = now, Service = service, Type = "checkpoints_pruned", Severity = EventSeverity.Info,
+                Message = $"Removed the checkpoints of {pruned.Count} older run(s) of '{service}' ({bytes / 1048576.0:0.#} MiB; checkpoint_retention_runs {keep}): {string.Join(", ", pruned.Select(p => p.RunId))}.",
+                Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
+                Data = new Dictionary<string, string>
+                {
+                    ["runs"] = string.Join(",", pruned.Select(p => p.RunId)),
+                    ["files"] = pruned.Sum(p => p.Files).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["bytes"] = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                },
+            });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _events.Append(new StabilityEvent
+            {
+                Time = now, Service = service, Type = "checkpoints_pruned", Severity = EventSeverity.Warning,
+                Message = $"Could not remove all old checkpoints of '{service}' (checkpoint_retention_runs {keep}): {ex.Message} Remove them by hand or with Remove-TrainingRun.",
+                Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
+            });
+        }
     }
 }

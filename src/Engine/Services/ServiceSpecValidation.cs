@@ -152,6 +152,16 @@ public static partial class ServiceSpecValidation
             Problem("heartbeat_interval_ms", $"must be between 1000 and 60000 (readers call a supervisor gone after {Status.Liveness.StaleHeartbeats} missed heartbeats); was {spec.HeartbeatIntervalMs}.");
         }
 
+        if (spec.CheckpointRetentionRuns is < 1 or > 10_000)
+        {
+            Problem("checkpoint_retention_runs", $"must be between 1 and 10000 runs (leave it out to keep every run's checkpoints); was {spec.CheckpointRetentionRuns}.");
+        }
+
+        if (spec.CheckpointRetentionRuns is not null && spec.Kind != ServiceKind.Training)
+        {
+            Problem("checkpoint_retention_runs", "applies to trainers only (kind training): other services have no runs.");
+        }
+
         if (spec.RunAsUser is not null && checkFiles)
         {
             if (UserAccount.Find(spec.RunAsUser) is null)
