@@ -8,6 +8,7 @@
     Description          = 'Runs an ML training job and its web dashboard as isolated, supervised processes that share nothing but files in a state directory.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
+    TypesToProcess       = @('StabilityTools.Types.ps1xml')
     FormatsToProcess     = @('StabilityTools.Format.ps1xml', 'StateDirectory.Format.ps1xml', 'Resources.Format.ps1xml', 'Training.Format.ps1xml')
     # Every export is listed: a cmdlet that is not here is not public.
     CmdletsToExport      = @(

@@ -76,7 +76,7 @@ public sealed class CompareTrainingRunCommand : StabilityCmdlet
         var parameterNames = runs.SelectMany(r => (r.Parameters ?? new Dictionary<string, JsonElement>()).Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         foreach (var name in parameterNames)
         {
-            var values = runs.Select(r => (r.Parameters ?? new Dictionary<string, JsonElement>()).TryGetValue(name, out var v) ? GetTrainingRunCommand.ValueOf(v) : null).ToList();
+            var values = runs.Select(r => (r.Parameters ?? new Dictionary<string, JsonElement>()).TryGetValue(name, out var v) ? TrainingRunView.ValueOf(v) : null).ToList();
             if (all || values.Select(v => v is null ? "\0null" : Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)).Distinct(StringComparer.Ordinal).Count() > 1)
             {
                 yield return Row(name, "parameter", runs, values);

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Text.Json;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Training;
 
@@ -22,7 +21,7 @@ namespace StabilityTools.Cmdlets;
 /// </example>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "TrainingRun")]
-[OutputType(typeof(PSObject))]
+[OutputType(typeof(TrainingRunView))]
 public sealed class GetTrainingRunCommand : StabilityCmdlet
 {
     /// <summary>The PowerShell type name of the objects written, for the default table view.</summary>
@@ -93,58 +92,7 @@ public sealed class GetTrainingRunCommand : StabilityCmdlet
     {
         foreach (var run in _found.OrderBy(r => r.Created).ThenBy(r => r.RunId, StringComparer.Ordinal))
         {
-            WriteObject(ToObject(run));
+            WriteObject(new TrainingRunView(run));
         }
     }
-
-    /// <summary>A run as a flat object: its record's fields, final metrics and parameters as properties.</summary>
-    internal static PSObject ToObject(TrainingRun run)
-    {
-        var result = new PSObject();
-        result.TypeNames.Insert(0, TypeName);
-        // Names are kept in a set of our own: asking the object whether it has a property goes through the type system
-        // and cost more than building the object (a thousand runs with fifty properties each).
-        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        void Add(string name, object? value)
-        {
-            if (names.Add(name))
-            {
-                result.Properties.Add(new PSNoteProperty(name, value), preValidated: true);
-            }
-        }
-
-        Add("RunId", run.RunId);
-        Add("Service", run.Service);
-        Add("Experiment", run.Experiment);
-        Add("Tags", (run.Tags ?? []).ToArray());
-        Add("State", run.State);
-        Add("Created", run.Created);
-        Add("Ended", run.Ended);
-        Add("Epochs", run.Epochs);
-        Add("Device", run.Device);
-        foreach (var (metric, value) in run.Final ?? new Dictionary<string, double>())
-        {
-            Add(metric, value);
-        }
-
-        foreach (var (parameter, value) in run.Parameters ?? new Dictionary<string, JsonElement>())
-        {
-            Add(parameter, ValueOf(value));
-        }
-
-        Add("Run", run);
-        return result;
-    }
-
-    /// <summary>A JSON parameter value as the PowerShell value it reads as: number, text, bool, null or JSON text for a list.</summary>
-    internal static object? ValueOf(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Number when value.TryGetInt64(out var whole) => whole,
-        JsonValueKind.Number => value.GetDouble(),
-        JsonValueKind.String => value.GetString(),
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        JsonValueKind.Null or JsonValueKind.Undefined => null,
-        _ => value.GetRawText(),
-    };
 }

@@ -50,6 +50,21 @@ Describe 'Many trainers in one state directory' {
         }
     }
 
+    It 'shows parameters and final metrics as properties to Select-Object and Export-Csv, and keeps them read-only' {
+        $csv = Join-Path $state 'runs.csv'
+        $runs | Select-Object RunId, val_accuracy, 'training.learning_rate' | Export-Csv -LiteralPath $csv
+        $rows = @(Import-Csv -LiteralPath $csv)
+        $rows.Count | Should -Be 8
+        foreach ($row in $rows) {
+            $run = $runs | Where-Object RunId -eq $row.RunId
+            [double]$row.'training.learning_rate' | Should -Be $run.'training.learning_rate'
+            [double]$row.val_accuracy | Should -Be $run.val_accuracy
+        }
+        $runs[0].PSObject.Properties.Name | Should -Contain 'training.learning_rate'
+        $runs[0].PSObject.TypeNames[0] | Should -Be 'StabilityTools.TrainingRun'
+        { $runs[0].State = 'failed' } | Should -Throw -ExpectedMessage '*read-only*'
+    }
+
     It 'keeps each run''s metrics in its own log, every epoch exactly once' {
         foreach ($run in $runs) {
             Get-RunEpochs $state $run.RunId | Should -Be @(1, 2)
