@@ -10,7 +10,8 @@ namespace StabilityTools.Cmdlets;
 /// or changing anything. Each run is one object: RunId, Service, Experiment, Tags, State, Created, Ended, Epochs, then
 /// each final metric (val_accuracy, train_loss, ...) and each parameter of its resolved configuration by its dotted name
 /// (training.learning_rate, model.kind, ...) as properties of their own, so Where-Object, Sort-Object and Export-Csv work
-/// on them directly. The whole record is in the Run property.</para>
+/// on them directly. The whole record is in the Run property. The properties are read-only (they are what run.json
+/// says): Select-Object copies a run to change values, Add-Member adds some.</para>
 /// <example>
 ///   <code>Get-TrainingRun -Experiment lr-sweep -State completed | Sort-Object val_accuracy -Descending | Select-Object -First 3</code>
 ///   <para>The three best completed runs of an experiment.</para>
