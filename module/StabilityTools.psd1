@@ -9,7 +9,7 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     TypesToProcess       = @('StabilityTools.Types.ps1xml')
-    FormatsToProcess     = @('StabilityTools.Format.ps1xml', 'StateDirectory.Format.ps1xml', 'Resources.Format.ps1xml', 'Training.Format.ps1xml')
+    FormatsToProcess     = @('StabilityTools.Format.ps1xml', 'StateDirectory.Format.ps1xml', 'Resources.Format.ps1xml', 'Training.Format.ps1xml', 'Reports.Format.ps1xml')
     # Every export is listed: a cmdlet that is not here is not public.
     CmdletsToExport      = @(
         'Start-TrainingProcess'
@@ -23,6 +23,7 @@
         'Restart-StabilityProcess'
         'Get-ProcessStatus'
         'Get-StabilityEvent'
+        'Get-StabilityReport'
         'Get-StabilityLog'
         'Get-StabilityStateDirectory'
         'Set-GpuQuota'
