@@ -201,3 +201,34 @@ def test_market_data_is_published_for_the_dashboards_chart(state_dir):
     assert (doc["schema"], doc["symbol"], doc["source"]) == ("market_data/1", "SYNTH", "feed")
     assert doc["bars"][0] == {"time": "2026-11-30T12:00:00+00:00", "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 100.0}
     assert doc["predictions"] == [{"time": "2026-11-30T12:00:00+00:00", "probability_up": 0.6, "signal": 1}]
+
+
+def test_a_corrupt_run_json_is_left_as_it_is_and_the_trainer_exits_78_saying_what_to_do(state_dir, capsys):
+    path = files(state_dir)["run.json"]
+    os.makedirs(os.path.dirname(path), mode=0o700)
+    with open(path, "w") as f:
+        f.write('{"schema": "training_run/1", "parameters": {"lr": 0.1')
+    before = open(path, "rb").read()
+    with pytest.raises(SystemExit) as exit_:
+        with stability.run(state_dir, run_id="r", total_epochs=1):
+            pytest.fail("a run whose record cannot be read must not start")
+    assert exit_.value.code == 78
+    assert "Repair or remove it" in capsys.readouterr().err
+    assert open(path, "rb").read() == before
+
+
+def test_ctrl_c_without_the_librarys_handler_still_ends_the_run_stopped_with_130(state_dir):
+    with pytest.raises(SystemExit) as exit_:
+        with stability.run(state_dir, run_id="r", total_epochs=3, handle_signals=False) as run:
+            run.log(epoch=1)
+            raise KeyboardInterrupt
+    assert exit_.value.code == 130
+    assert read_json(files(state_dir)["run.json"])["state"] == "stopped"
+
+
+def test_sys_exit_0_inside_the_block_is_an_ordinary_end(state_dir):
+    with pytest.raises(SystemExit):
+        with stability.run(state_dir, run_id="r", total_epochs=1) as run:
+            run.log(epoch=1)
+            raise SystemExit(0)
+    assert read_json(files(state_dir)["run.json"])["state"] == "completed"

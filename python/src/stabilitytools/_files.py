@@ -262,3 +262,12 @@ def replace_bytes(path: str, data: bytes, *, fsync: bool) -> None:
         replace_file(path, lambda fd: write_all(fd, data), fsync=fsync)
     except OSError as e:
         raise StatusWriteError(path, e) from e
+
+
+def user_name() -> Optional[str]:
+    """The name of this process's effective user, for events; None when it has none."""
+    try:
+        import pwd
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return None

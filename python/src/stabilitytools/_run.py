@@ -20,11 +20,11 @@ from typing import Any, Dict, Iterator, Mapping, Optional
 from . import _market
 from ._checkpoints import Checkpoint, CheckpointStore, Loader, Saver
 from ._documents import append_records, read_records, update_document, write_document
-from ._files import FileLock, now_iso, replace_file
+from ._files import FileLock, now_iso, replace_file, user_name
 from ._pause import DiskFullPause
 from ._state import RunLocation
-from ._status import STANDARD_FIGURES, Heartbeat, LiveStatus, MetricHistory, number
-from .errors import ConfigurationError, StabilityError, StopRequested
+from ._status import STANDARD_FIGURES, Heartbeat, LiveStatus, MetricHistory, flatten_parameters, number
+from .errors import ConfigurationError, CorruptDocumentError, StabilityError, StopRequested
 
 VERSION = "0.1.0"
 EX_CONFIG = 78
@@ -51,6 +51,8 @@ class Run:
         self._signum: Optional[int] = None
         self._pause = DiskFullPause(self.stop_event, self._on_pause, self._on_resume, lambda: self._signum, *disk_full_retry)
         self._write_lock = threading.Lock()
+        self._events_lock = threading.Lock()
+        self._pending_events: list = []
         self._closed = True
         self._previous_handlers: Dict[int, Any] = {}
         self.outcome: Optional[str] = None
@@ -117,7 +119,11 @@ class Run:
         ``failed`` otherwise. Returns that state. Safe to call twice."""
         if self._closed:
             return self.outcome or "completed"
-        stopped = isinstance(error, StopRequested) or (error is None and self.stop_requested and not self._finished())
+        if isinstance(error, SystemExit) and error.code in (None, 0):
+            error = None  # sys.exit() inside the block: an ordinary end
+        if isinstance(error, KeyboardInterrupt):  # Ctrl+C without our handler (handle_signals=False)
+            self._signum = self._signum or signal.SIGINT
+        stopped = isinstance(error, (StopRequested, KeyboardInterrupt)) or (error is None and self.stop_requested and not self._finished())
         state = "stopped" if stopped else ("completed" if error is None else "failed")
         message = None if state != "failed" else f"{type(error).__name__}: {error}"
         self._heartbeat.stop()
@@ -146,14 +152,21 @@ class Run:
         return bool(self.total_epochs) and self.history.last_epoch >= self.total_epochs
 
     def __enter__(self) -> "Run":
-        return self.open()
+        try:
+            return self.open()
+        except (ConfigurationError, CorruptDocumentError) as e:
+            # What no restart can fix until someone fixes the input: EX_CONFIG, which a supervisor does not restart.
+            if self._exit_codes:
+                print(f"stabilitytools: {e}", file=sys.stderr)
+                raise SystemExit(EX_CONFIG) from e
+            raise
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> bool:
         state = self.close(exc)
         if isinstance(exc, ConfigurationError) and self._exit_codes:
             print(f"stabilitytools: {exc}", file=sys.stderr)
             raise SystemExit(EX_CONFIG)
-        if state == "stopped" and (exc is None or isinstance(exc, StopRequested)):
+        if state == "stopped" and (exc is None or isinstance(exc, (StopRequested, KeyboardInterrupt))):
             if self._exit_codes:
                 # 128 + the signal, as the built-in trainer: its supervisor never takes a stop for a completion.
                 raise SystemExit(128 + (self._signum or signal.SIGTERM))
@@ -201,7 +214,7 @@ class Run:
         """Records the run's parameters in ``run.json`` (nested mappings flattened to dotted keys), where
         ``Get-TrainingRun`` and ``Compare-TrainingRun`` show them. A resumed run must keep the values it started with:
         a changed value raises ``ConfigurationError``."""
-        flat = _flatten({**(values or {}), **more})
+        flat = flatten_parameters({**(values or {}), **more})
 
         def change(old: Optional[dict]) -> dict:
             doc = dict(old or {})
@@ -292,11 +305,18 @@ class Run:
 
     def event(self, type: str, message: str, severity: str = "info", **data: Any) -> None:
         """Appends an event to ``events.jsonl`` in the name of the run's service; never raises (an event is worth less
-        than the training it reports on)."""
+        than the training it reports on). One that cannot be written (a full disk) goes with the next one."""
         record = {"time": now_iso(), "service": self.service, "type": type, "severity": severity, "message": message,
-                  "pid": os.getpid(), "user": _user(), "host": socket.gethostname(),
+                  "pid": os.getpid(), "user": user_name(), "host": socket.gethostname(),
                   "data": {"run_id": self.run_id, **{k: str(v) for k, v in data.items()}}}
-        self._try(lambda: append_records(self.location.events_path, [record], lock_timeout=self._lock_timeout), f"the {type} event")
+        with self._events_lock:
+            self._pending_events = self._pending_events[-99:] + [record]
+
+            def flush() -> None:
+                append_records(self.location.events_path, self._pending_events, lock_timeout=self._lock_timeout)
+                self._pending_events = []
+
+            self._try(flush, f"the {type} event (kept for the next event)")
 
     # --- checkpoints -----------------------------------------------------------------------------------------------
 
@@ -372,25 +392,3 @@ class Run:
         except (StabilityError, OSError) as e:
             print(f"stabilitytools: could not write {what}: {e}", file=sys.stderr)
 
-
-def _flatten(values: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
-    flat: Dict[str, Any] = {}
-    for key, value in values.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, name))
-        elif isinstance(value, (str, bool, int, float)) or value is None:
-            flat[name] = value
-        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, bool, int, float)) or v is None for v in value):
-            flat[name] = list(value)
-        else:
-            flat[name] = str(value)  # a path, an enum, a dtype: recorded as text
-    return flat
-
-
-def _user() -> Optional[str]:
-    try:
-        import pwd
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except (ImportError, KeyError):
-        return None

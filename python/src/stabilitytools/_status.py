@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 from ._files import now_iso
 
@@ -161,3 +161,20 @@ def _as_float(value: Any) -> Optional[float]:
     if value in ("NaN", "Infinity", "-Infinity"):
         return float(value.lower().replace("infinity", "inf"))
     return None
+
+
+def flatten_parameters(values: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """Parameters as run.json keeps them: nested mappings flattened to dotted keys (``optimizer.lr``), values JSON
+    scalars or lists of them, anything else as its text."""
+    flat: Dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            flat.update(flatten_parameters(value, name))
+        elif isinstance(value, (str, bool, int, float)) or value is None:
+            flat[name] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, bool, int, float)) or v is None for v in value):
+            flat[name] = list(value)
+        else:
+            flat[name] = str(value)  # a path, an enum, a dtype: recorded as text
+    return flat
