@@ -227,7 +227,14 @@ function Install-PythonPackage {
         }
         if (-not $problem) {
             Write-Host '== Python package (python/ into the venv, offline)' -ForegroundColor Cyan
-            & $venvPython -m pip install --no-index --no-build-isolation --no-deps --force-reinstall --quiet --disable-pip-version-check (Join-Path $Root 'python') 2>&1 | Out-Host
+            # From a fresh copy: setuptools builds in the source folder and never removes what an earlier build left
+            # there (a module since renamed would be installed again), and the checkout stays free of build output.
+            $stage = Join-Path $Artifacts 'python-build'
+            Remove-Item -Recurse -Force -LiteralPath $stage -ErrorAction Ignore
+            Copy-Item -Recurse -LiteralPath (Join-Path $Root 'python') -Destination $stage
+            Get-ChildItem -LiteralPath $stage -Recurse -Directory -Include 'build', '*.egg-info', '__pycache__', '.pytest_cache' |
+                Remove-Item -Recurse -Force -ErrorAction Ignore
+            & $venvPython -m pip install --no-index --no-build-isolation --no-deps --force-reinstall --quiet --disable-pip-version-check $stage 2>&1 | Out-Host
             if ($LASTEXITCODE -ne 0) { $problem = "'pip install ./python' failed (exit code $LASTEXITCODE)" }
         }
     }
@@ -339,7 +346,21 @@ function Invoke-PesterTests([string] $Path = (Join-Path $Root 'tests/Pester')) {
     @{ Passed = [int]$r.passed; Failed = [int]$r.failed; Skipped = [int]$r.skipped; Errors = [int]$r.errors }
 }
 
+# The test project names -Project accepts: the xunit projects under tests/Unit by short name, and Python.
+function Get-TestProjectName {
+    Get-ChildItem (Join-Path $Root 'tests/Unit') -Recurse -Filter '*.Tests.csproj' | ForEach-Object { $_.BaseName -replace '^StabilityTools\.|\.Tests$' }
+    'Python'
+}
+
 function Invoke-Test {
+    if ($Project) {
+        # `pwsh -File build.ps1 -Project Engine,Python` passes one string: split it, and refuse a name that matches no
+        # project rather than run nothing and report success.
+        $script:Project = @($Project -split ',' | ForEach-Object Trim | Where-Object { $_ })
+        $known = @(Get-TestProjectName)
+        $unknown = @($Project | Where-Object { $known -notcontains $_ })
+        if ($unknown) { throw "No test project named $($unknown -join ', '): -Project takes $($known -join ', ')." }
+    }
     Invoke-Build
     $null = New-Item -ItemType Directory -Force -Path $TestResults
     $none = @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 }

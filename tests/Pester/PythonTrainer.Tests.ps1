@@ -1,6 +1,6 @@
 # A user's own Python trainer on the stabilitytools library (issue #19): run by Start-TrainingProcess -FilePath with the
-# venv build.ps1 makes, SIGKILLed, SIGTERMed and restarted; its run as the cmdlets show it. Real supervisors and
-# processes from the built module.
+# venv build.ps1 makes, SIGKILLed, SIGTERMed and restarted; its run as the cmdlets and the dashboard show it. Real
+# supervisors and processes from the built module.
 BeforeDiscovery {
     # -Skip is decided at discovery: the venv exists once build.ps1 Build could make it (python3-venv installed).
     $script:venvPython = Join-Path $PSScriptRoot '../../artifacts/python-venv/bin/python'
@@ -84,5 +84,17 @@ Describe 'A Python trainer of your own on the stabilitytools library' {
         @(Get-StabilityEvent -Name pyuser -Type resumed -StateDirectory $state).Count | Should -BeGreaterOrEqual 3
         $documents = (Get-StabilityStateDirectory -StateDirectory $state).Documents
         $documents | Where-Object State -notin 'Ok', 'Missing' | Should -BeNullOrEmpty
+
+        # And on the dashboard (the state directory's one run): every epoch with its custom scalars.
+        $port = Get-Random -Minimum 20000 -Maximum 40000
+        $dashboard = Start-Dashboard -Port $port -PassThru -StateDirectory $state -ErrorAction Stop
+        try {
+            $headers = @{ Authorization = 'Bearer ' + (Get-Content $dashboard.TokenPath -Raw).Trim() }
+            $view = Wait-Until { Invoke-RestMethod "$($dashboard.Url)api/metrics?kind=epoch" -Headers $headers -TimeoutSec 10 -ErrorAction Ignore } {
+                param($v) $v -and @($v.records).Count -eq $epochs } "the dashboard's /api/metrics with $epochs epochs" 60
+            $view.records.epoch | Should -Be @(1..$epochs)
+            $view.records | ForEach-Object { $_.scalars.weight | Should -Be (20 * $_.epoch) }
+        }
+        finally { Stop-Dashboard -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore | Out-Null }
     }
 }
