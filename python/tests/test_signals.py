@@ -47,7 +47,7 @@ def test_a_signal_stops_the_trainer_gracefully_records_stopped_and_exits_128_plu
 
 
 def test_a_trainer_killed_three_times_resumes_each_time_and_records_every_epoch_exactly_once(state_dir):
-    args = ("--epochs", "12", "--steps", "10", "--step-delay", "0.01")
+    args = ("--epochs", "12", "--steps", "10", "--step-delay", "0.02")
     for kill in range(3):
         child = start_child(state_dir, *args)
         # Somewhere inside an epoch of this life: a few steps past the progress it resumed at.
