@@ -8,10 +8,13 @@
       Build  compiles the solution, publishes the supervisor as a native (AOT) executable (Linux; needs clang or gcc:
              without one it ships the JIT supervisor with a warning, except under CI=true where it fails),
              and assembles the importable module in artifacts/StabilityTools/ (manifest, cmdlet and engine
-             assemblies, and the supervisor, trainer and dashboard under hosts/).
-      Test   Build, then every xunit project (one at a time) and every Pester file under tests/Pester in a fresh
-             `pwsh -NoProfile` against the built module. Ends with one line `N passed, N failed, N skipped`
-             totalling both, and exits non-zero on any failure.
+             assemblies, and the supervisor, trainer and dashboard under hosts/). Then makes the Python virtual
+             environment artifacts/python-venv (once) and installs the Python package python/ into it, offline
+             (without python3-venv it warns and goes on, except under CI=true where it fails).
+      Test   Build, then every xunit project (one at a time), the Python package's pytest suite (python/tests, in
+             that venv) and every Pester file under tests/Pester in a fresh `pwsh -NoProfile` against the built
+             module. Ends with one line `N passed, N failed, N skipped` totalling all three, and exits non-zero on
+             any failure.
       Demo   the main job: Build, then start training on the built-in synthetic market data and the dashboard
              on 127.0.0.1:8050 in the default state directory, with a progress bar over epochs.
       Bench  Build, then run every benchmark suite and record the figures in bench/RESULTS.md.
@@ -39,7 +42,8 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    # Test: only these xunit projects (names like Engine, Supervisor); Pester still runs unless -SkipPester.
+    # Test: only these test projects: xunit ones by name (Engine, Supervisor, ...) and Python for the pytest suite;
+    # Pester still runs unless -SkipPester.
     [string[]] $Project,
 
     # Test: a dotnet test --filter expression passed to every xunit project.
@@ -48,6 +52,9 @@ param(
     [switch] $SkipPester,
 
     [switch] $SkipUnit,
+
+    # Test: skip the Python package's pytest suite.
+    [switch] $SkipPython,
 
     # Bench: only these suites.
     [string[]] $Suite,
@@ -64,6 +71,7 @@ $Root = $PSScriptRoot
 $Artifacts = Join-Path $Root 'artifacts'
 $ModuleOut = Join-Path $Artifacts 'StabilityTools'
 $TestResults = Join-Path $Artifacts 'test-results'
+$PythonVenv = Join-Path $Artifacts 'python-venv'
 $Tfm = 'net10.0'
 
 function Invoke-Native {
@@ -186,6 +194,58 @@ function Invoke-Build {
     }
     Sync-Directory (Get-ProjectOutput 'bench') (Join-Path $Artifacts 'bench')
     Write-Host "Module: $ModuleOut"
+    Install-PythonPackage
+}
+
+# The Python that makes the venv: $STABILITY_PYTHON, else the system's /usr/bin/python3 (Debian's, whose python3-venv,
+# -setuptools, -wheel and -pytest packages the venv sees), else python3 on PATH. Null when there is none.
+function Get-SystemPython {
+    if ($env:STABILITY_PYTHON) { return $env:STABILITY_PYTHON }
+    if (Test-Path -LiteralPath '/usr/bin/python3') { return '/usr/bin/python3' }
+    (Get-Command python3 -CommandType Application -ErrorAction Ignore | Select-Object -First 1).Source
+}
+
+function Get-VenvPython { Join-Path $PythonVenv 'bin/python' }
+
+# Makes artifacts/python-venv (once; again when it no longer starts) and installs python/ into it, offline: the venv sees
+# the system's packages, which give the build backend (setuptools, wheel) and pytest, so nothing is downloaded. The
+# package is reinstalled on every build, so the venv always holds the sources as they are.
+function Install-PythonPackage {
+    $python = Get-SystemPython
+    $problem = $null
+    if (-not $python) {
+        $problem = 'no python3 found'
+    }
+    else {
+        $venvPython = Get-VenvPython
+        $healthy = (Test-Path -LiteralPath $venvPython) -and $(& $venvPython -c 'import pip' 2>$null; $LASTEXITCODE -eq 0)
+        if (-not $healthy) {
+            Write-Host "== Python venv ($PythonVenv, from $python)" -ForegroundColor Cyan
+            Remove-Item -Recurse -Force -LiteralPath $PythonVenv -ErrorAction Ignore
+            & $python -m venv --system-site-packages $PythonVenv 2>&1 | Out-Host
+            if ($LASTEXITCODE -ne 0) { $problem = "'$python -m venv' failed (exit code $LASTEXITCODE)" }
+        }
+        if (-not $problem) {
+            Write-Host '== Python package (python/ into the venv, offline)' -ForegroundColor Cyan
+            # From a fresh copy: setuptools builds in the source folder and never removes what an earlier build left
+            # there (a module since renamed would be installed again), and the checkout stays free of build output.
+            $stage = Join-Path $Artifacts 'python-build'
+            Remove-Item -Recurse -Force -LiteralPath $stage -ErrorAction Ignore
+            Copy-Item -Recurse -LiteralPath (Join-Path $Root 'python') -Destination $stage
+            Get-ChildItem -LiteralPath $stage -Recurse -Directory -Include 'build', '*.egg-info', '__pycache__', '.pytest_cache' |
+                Remove-Item -Recurse -Force -ErrorAction Ignore
+            & $venvPython -m pip install --no-index --no-build-isolation --no-deps --force-reinstall --quiet --disable-pip-version-check $stage 2>&1 | Out-Host
+            if ($LASTEXITCODE -ne 0) { $problem = "'pip install ./python' failed (exit code $LASTEXITCODE)" }
+        }
+    }
+    if ($problem) {
+        $message = "The Python package could not be installed: $problem. Install Debian's python3-venv, python3-setuptools, " +
+            "python3-wheel and python3-pytest ('sudo apt-get install python3-venv python3-setuptools python3-wheel python3-pytest'; " +
+            ".ci/run does this as root) and build again; until then the pytest suite and the Python trainer tests are skipped."
+        if ($env:CI -eq 'true') { throw $message }
+        Write-Warning $message
+        Remove-Item -Recurse -Force -LiteralPath $PythonVenv -ErrorAction Ignore
+    }
 }
 
 # Counts the results of one TRX file by outcome.
@@ -237,6 +297,36 @@ function Invoke-UnitTests {
     $total
 }
 
+# Runs the Python package's pytest suite in the venv the build made, counting its results from pytest's JUnit XML.
+function Invoke-PythonTests {
+    $none = @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 }
+    $venvPython = Get-VenvPython
+    if (-not (Test-Path -LiteralPath $venvPython)) {
+        # Install-PythonPackage said why (and, under CI, failed the build).
+        Write-Warning 'pytest was not run: the Python venv is missing (see the build warning above).'
+        return $none
+    }
+    $xml = Join-Path $TestResults 'pytest.xml'
+    Remove-Item -LiteralPath $xml -ErrorAction Ignore
+    Write-Host '== pytest: python/tests' -ForegroundColor Cyan
+    # The tests import the installed package (conftest falls back to python/src only when it is not installed).
+    & $venvPython -m pytest (Join-Path $Root 'python/tests') -p no:cacheprovider -rs "--junitxml=$xml" -o junit_family=xunit2 | Out-Host
+    $exit = $LASTEXITCODE
+    if (-not (Test-Path -LiteralPath $xml)) {
+        Write-Warning "pytest produced no results (exit code $exit)."
+        return @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 1 }
+    }
+    [xml] $report = Get-Content -LiteralPath $xml -Raw
+    $counts = @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 }
+    foreach ($suite in $report.SelectNodes('//testsuite')) {
+        $tests = [int]$suite.tests; $failed = [int]$suite.failures + [int]$suite.errors; $skipped = [int]$suite.skipped
+        $counts.Passed += $tests - $failed - $skipped; $counts.Failed += $failed; $counts.Skipped += $skipped
+    }
+    Write-Host ("   pytest: {0} passed, {1} failed, {2} skipped" -f $counts.Passed, $counts.Failed, $counts.Skipped)
+    if ($exit -ne 0 -and $counts.Failed -eq 0) { $counts.Errors++; Write-Warning "pytest exited with $exit although no test failed." }
+    $counts
+}
+
 # Runs the Pester files under $Path (a folder or one file) in a fresh pwsh against the built module.
 function Invoke-PesterTests([string] $Path = (Join-Path $Root 'tests/Pester')) {
     $pesterResult = Join-Path $TestResults 'pester.json'
@@ -256,18 +346,35 @@ function Invoke-PesterTests([string] $Path = (Join-Path $Root 'tests/Pester')) {
     @{ Passed = [int]$r.passed; Failed = [int]$r.failed; Skipped = [int]$r.skipped; Errors = [int]$r.errors }
 }
 
+# The test project names -Project accepts: the xunit projects under tests/Unit by short name, and Python.
+function Get-TestProjectName {
+    Get-ChildItem (Join-Path $Root 'tests/Unit') -Recurse -Filter '*.Tests.csproj' | ForEach-Object { $_.BaseName -replace '^StabilityTools\.|\.Tests$' }
+    'Python'
+}
+
 function Invoke-Test {
+    if ($Project) {
+        # `pwsh -File build.ps1 -Project Engine,Python` passes one string: split it, and refuse a name that matches no
+        # project rather than run nothing and report success.
+        $script:Project = @($Project -split ',' | ForEach-Object Trim | Where-Object { $_ })
+        $known = @(Get-TestProjectName)
+        $unknown = @($Project | Where-Object { $known -notcontains $_ })
+        if ($unknown) { throw "No test project named $($unknown -join ', '): -Project takes $($known -join ', ')." }
+    }
     Invoke-Build
     $null = New-Item -ItemType Directory -Force -Path $TestResults
-    $unit = if ($SkipUnit) { @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 } } else { Invoke-UnitTests }
-    $pester = if ($SkipPester) { @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 } } else { Invoke-PesterTests }
-    $passed = $unit.Passed + $pester.Passed
-    $failed = $unit.Failed + $pester.Failed
-    $skipped = $unit.Skipped + $pester.Skipped
-    $errors = $unit.Errors + $pester.Errors
+    $none = @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 }
+    # -Project names test projects: xunit ones and 'Python'; without it every one runs.
+    $unit = if ($SkipUnit -or ($Project -and -not ($Project | Where-Object { $_ -ne 'Python' }))) { $none } else { Invoke-UnitTests }
+    $python = if ($SkipPython -or ($Project -and $Project -notcontains 'Python')) { $none } else { Invoke-PythonTests }
+    $pester = if ($SkipPester) { $none } else { Invoke-PesterTests }
+    $passed = $unit.Passed + $python.Passed + $pester.Passed
+    $failed = $unit.Failed + $python.Failed + $pester.Failed
+    $skipped = $unit.Skipped + $python.Skipped + $pester.Skipped
+    $errors = $unit.Errors + $python.Errors + $pester.Errors
     Write-Host ''
-    Write-Host ("xunit: {0} passed, {1} failed, {2} skipped; Pester: {3} passed, {4} failed, {5} skipped" -f `
-            $unit.Passed, $unit.Failed, $unit.Skipped, $pester.Passed, $pester.Failed, $pester.Skipped)
+    Write-Host ("xunit: {0} passed, {1} failed, {2} skipped; pytest: {3} passed, {4} failed, {5} skipped; Pester: {6} passed, {7} failed, {8} skipped" -f `
+            $unit.Passed, $unit.Failed, $unit.Skipped, $python.Passed, $python.Failed, $python.Skipped, $pester.Passed, $pester.Failed, $pester.Skipped)
     if ($errors -gt 0) {
         Write-Host "$errors test run(s) ended without results or with an error outside the tests." -ForegroundColor Red
     }

@@ -1,6 +1,6 @@
 # The examples in examples/ run end to end against the built module.
 BeforeDiscovery {
-    # -Skip is decided at discovery: the Python example needs python3 on PATH.
+    # -Skip is decided at discovery: the Python example needs python3 on PATH (3.9 or newer).
     $script:python = (Get-Command python3 -ErrorAction Ignore).Source
 }
 BeforeAll {
@@ -10,7 +10,7 @@ BeforeAll {
     $script:python = (Get-Command python3 -ErrorAction Ignore).Source
 }
 
-Describe 'The plain-Python trainer (examples/python/trainer.py)' {
+Describe 'The Python trainer on the stabilitytools library (examples/python/trainer.py)' {
     BeforeEach { $script:state = New-TestStateDirectory 'st-pester-py' }
     AfterEach { Remove-TestStateDirectory $state }
 
@@ -31,6 +31,8 @@ Describe 'The plain-Python trainer (examples/python/trainer.py)' {
         $run.State | Should -Be 'completed'
         $run.lr | Should -Be 0.1
         $run.model | Should -Be 'logistic'
+        # Written by the library: a plain python3 finds it in python/src, as the README says.
+        $run.Run.Trainer | Should -Match 'stabilitytools'
         $run.grad_norm | Should -BeGreaterThan 0
         # Every epoch once, each with the custom scalars it reported.
         $epochs = @(Get-TrainingMetric -Name pytrain -Kind epoch -StateDirectory $state)
