@@ -27,6 +27,7 @@ internal sealed class DashboardData
     private readonly StatusStore _store;
     private readonly JsonLinesOptions _logOptions = new();
     private readonly TrainingRuns _runs;
+    private readonly RunCatalog _catalog;
     private JsonLinesLog<MetricRecord> _metricsLog;
     private string? _runId = "";
     private readonly JsonLinesLog<StabilityEvent> _eventsLog;
@@ -35,7 +36,7 @@ internal sealed class DashboardData
     private readonly Lock _refreshGate = new();
     private readonly LatencyWindow _updateLag = new(512);
     private static readonly TimeSpan SettledAfter = TimeSpan.FromSeconds(2);
-    private readonly long[] _versions = new long[6];
+    private readonly long[] _versions = new long[7];
     private readonly Dictionary<string, (long Length, DateTime WrittenUtc)> _settled = new(StringComparer.Ordinal);
     private int _dirty;
     private long _metricsOffset = -1;
@@ -52,6 +53,7 @@ internal sealed class DashboardData
         State = StateDirectory.Locate(options.StateDirectory);
         _store = new StatusStore(new StatusStoreOptions { TimeProvider = time });
         _runs = new TrainingRuns(State, _store);
+        _catalog = new RunCatalog(State);
         _eventsLog = new JsonLinesLog<StabilityEvent>(State.EventsLogPath, _logOptions);
         var none = RunOrPlaceholder(null);
         _metricsLog = new JsonLinesLog<MetricRecord>(none.MetricsLogPath, _logOptions);
@@ -287,6 +289,7 @@ internal sealed class DashboardData
             }
         }
 
+        changed |= topics.HasFlag(DashboardTopic.Runs) && IsConnected && _catalog.Refresh() ? DashboardTopic.Runs : DashboardTopic.None;
         LastRefresh = now;
         return changed;
     }
