@@ -36,6 +36,7 @@ internal sealed class DashboardData
     private readonly Lock _refreshGate = new();
     private readonly LatencyWindow _updateLag = new(512);
     private static readonly TimeSpan SettledAfter = TimeSpan.FromSeconds(2);
+    private const long LiveTailBytes = 4 * 1024 * 1024;
     private readonly long[] _versions = new long[7];
     private readonly Dictionary<string, (long Length, DateTime WrittenUtc)> _settled = new(StringComparer.Ordinal);
     private int _dirty;
@@ -268,7 +269,8 @@ internal sealed class DashboardData
 
         if (topics.HasFlag(DashboardTopic.Metrics))
         {
-            var read = _metricsOffset < 0 ? _metricsLog.ReadAll() : _metricsLog.ReadFrom(_metricsOffset);
+            // The live window starts at the log's tail (the runs API serves the whole history): start-up stays flat however long the run.
+            var read = _metricsLog.ReadFrom(_metricsOffset < 0 ? History.LogTail.Offset(_metricsLog.Path, LiveTailBytes) : _metricsOffset);
             _metricsOffset = read.EndOffset;
             SkippedMetricLines += read.SkippedLines;
             if (Metrics.Add(read.Records))
