@@ -176,20 +176,24 @@
     const weight = Number($('smoothing').value);
     const log = $('log-scale').checked;
     const axis = compareView.x;
-    for (const { metric, kind } of metricsToChart()) {
+    // Every chart's cell first, then the charts: a chart sized while it is the grid's only cell would take the whole row.
+    const cells = metricsToChart().map(({ metric, kind }) => {
+      const el = document.createElement('div');
+      el.className = 'chart compare-chart';
+      el.dataset.metric = metric;
+      el.dataset.series = String(compareView.histories.length);
+      container.appendChild(el);
+      return { metric, kind, el };
+    });
+    for (const { metric, kind, el } of cells) {
       const tables = compareView.histories.map((h) => {
         const s = h.series.find((x) => x.metric === metric && x.kind === kind);
         if (!s) return [];
         const ys = smooth(s.points.map((p) => p[1]), weight);
         return s.points.map((p, i) => [axis === 'wall' ? p[0] / 1000 : p[0], log && !(ys[i] > 0) ? null : ys[i]]);
       });
-      const el = document.createElement('div');
-      el.className = 'chart compare-chart';
-      el.dataset.metric = metric;
-      el.dataset.series = String(compareView.histories.length);
-      container.appendChild(el);
       const options = {
-        title: `${metric} (${kind})`, width: Math.max(300, el.clientWidth || 600), height: 240,
+        title: `${metric} (${kind})`, width: Math.max(300, el.clientWidth || 380), height: 240,
         scales: { x: { time: axis === 'wall' }, y: log ? { distr: 3 } : { auto: true } },
         series: [{ label: axis }].concat(compareView.histories.map((h, i) => ({ label: h.run_id, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }))),
       };

@@ -60,7 +60,7 @@ internal static class SampleRuns
                     Kind = "step",
                     Epoch = (int)(step / 1000) + 1,
                     Step = step,
-                    TrainLoss = step == spikeAt ? 1000 : 2.0 / (1 + step / 100.0),
+                    TrainLoss = step == spikeAt ? 1000 : 2.0 / (1 + step / (100.0 * Pace(runId))),
                     LearningRate = 0.01,
                     Scalars = new Dictionary<string, double> { ["grad_norm"] = 1 + (step % 7) / 10.0 },
                 });
@@ -69,7 +69,7 @@ internal static class SampleRuns
                     records.Add(new MetricRecord
                     {
                         Time = SampleState.Start.AddSeconds(step), RunId = runId, Kind = "epoch", Epoch = (int)(step / 1000) + 1, Step = step,
-                        TrainLoss = 1.0 / (1 + step / 1000.0), ValLoss = 1.1 / (1 + step / 1000.0), ValAccuracy = 0.5 + step / 1e6,
+                        TrainLoss = 1.0 / (1 + step / 1000.0), ValLoss = 1.1 / (1 + step / 1000.0), ValAccuracy = 0.5 + step / 1e6 * Pace(runId),
                     });
                 }
             }
@@ -77,4 +77,7 @@ internal static class SampleRuns
             log.AppendRange(records);
         }
     }
+
+    // Runs learn at different paces (by the id's last digit), so overlaid curves are told apart in a screenshot.
+    private static double Pace(string runId) => char.IsAsciiDigit(runId[^1]) ? 1 + (runId[^1] - '0') / 2.0 : 1;
 }
