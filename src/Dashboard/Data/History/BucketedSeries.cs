@@ -12,7 +12,7 @@ namespace StabilityTools.Dashboard.Data.History;
 internal sealed class BucketedSeries
 {
     /// <summary>Buckets per metric: every chart of up to twice as many points is served exactly from them.</summary>
-    public const int Capacity = 2048;
+    public const int Capacity = 1024;
 
     private readonly Dictionary<string, MetricBuckets> _metrics = new(StringComparer.Ordinal);
     private long _records;

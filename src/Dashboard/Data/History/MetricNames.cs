@@ -10,7 +10,7 @@ namespace StabilityTools.Dashboard.Data.History;
 internal sealed class MetricNames
 {
     /// <summary>Distinct metric names kept per run.</summary>
-    public const int MaxNames = 64;
+    public const int MaxNames = 32;
 
     /// <summary>The longest name kept, in bytes.</summary>
     public const int MaxNameBytes = 100;

@@ -11,8 +11,11 @@ namespace StabilityTools.Dashboard.Data.History;
 /// </summary>
 internal sealed class RunHistoryCache(StateDirectory state)
 {
-    /// <summary>Runs indexed at once: with every metric bucketed, about 1 MB each for the built-in trainer's metrics.</summary>
-    public const int MaxRuns = 48;
+    /// <summary>
+    /// Runs indexed at once. A metric of one kind takes at most 1,024 buckets of 72 bytes (74 KB), so a run of the built-in
+    /// trainer's metrics about 0.5 MB, and the worst (32 names, both kinds) 4.7 MB: 32 runs stay under 150 MB.
+    /// </summary>
+    public const int MaxRuns = 32;
 
     private readonly ConcurrentDictionary<string, RunHistory> _runs = new(StringComparer.Ordinal);
     private readonly Lock _evictGate = new();
