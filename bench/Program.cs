@@ -9,6 +9,7 @@ var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Or
     ["supervisor"] = SupervisorBench.RunAsync,
     ["supervisor-idle"] = IdleComparisonBench.RunAsync,
     ["dashboard"] = StabilityTools.Bench.Dashboard.DashboardBench.RunAsync,
+    ["dashboard-runs"] = StabilityTools.Bench.DashboardRuns.DashboardRunsBench.RunAsync,
     ["trainer"] = StabilityTools.Bench.Trainer.TrainerBench.RunAsync,
     ["isolation"] = StabilityTools.Bench.Isolation.IsolationBench.RunAsync,
     ["slurm"] = StabilityTools.Bench.Slurm.SlurmBench.RunAsync,

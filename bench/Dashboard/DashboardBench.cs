@@ -90,7 +90,7 @@ internal static class DashboardBench
     private static string SlowRow(string name, SlowResult r) =>
         $"| {name} | {r.RssBefore:0} MB | {r.RssMax:0} MB | {r.RssEnd:0} MB | {r.RssAfter:0} MB | {r.Seen} / {r.Writes} | {(r.HealthMaxMs is { } h ? $"{h:0} ms" : "no answer")} |";
 
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
     /// <summary>Starts <paramref name="dll"/> on a fresh populated state directory with a token, runs <paramref name="measure"/>, stops it.</summary>
@@ -250,7 +250,7 @@ internal static class DashboardBench
         data.Metrics.AppendRange(Enumerable.Range(0, 5000).Select(i => new MetricRecord { Time = DateTimeOffset.UtcNow.AddSeconds(i - 5000), Kind = "step", Step = i, TrainLoss = 1.0 / (i + 1) }).ToList());
     }
 
-    private static void WriteTraining(SharedDataManager data, int epoch) => data.WriteTrainingStatus(new TrainingStatus
+    internal static void WriteTraining(SharedDataManager data, int epoch) => data.WriteTrainingStatus(new TrainingStatus
     {
         IsRunning = true,
         State = "running",
@@ -261,7 +261,7 @@ internal static class DashboardBench
         Progress = epoch,
     });
 
-    private static async Task<List<double>> MeasureLatencyAsync(HttpClient http, SharedDataManager data, int samples)
+    internal static async Task<List<double>> MeasureLatencyAsync(HttpClient http, SharedDataManager data, int samples)
     {
         await using var stream = await SseStream.OpenAsync(http);
         await stream.NextAsync("training", _ => true, TimeSpan.FromSeconds(30));
@@ -365,7 +365,7 @@ internal static class DashboardBench
         return new SoakResult(afterWarmup == 0 ? last : afterWarmup, last, max, writes, minEvents, timeline);
     }
 
-    private static double RssMb(int pid)
+    internal static double RssMb(int pid)
     {
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
@@ -378,7 +378,7 @@ internal static class DashboardBench
         return double.NaN;
     }
 
-    private static Process Start(string dll, string root, string tokenFile)
+    internal static Process Start(string dll, string root, string tokenFile)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { dll, "--state-dir", root, "--port", "0", "--rate-limit", "0", "--max-stream-clients", "64", "--token-file", tokenFile })
@@ -389,7 +389,7 @@ internal static class DashboardBench
         return Process.Start(info) ?? throw new InvalidOperationException("could not start the dashboard");
     }
 
-    private static async Task<string> WaitForUrlAsync(Process dashboard)
+    internal static async Task<string> WaitForUrlAsync(Process dashboard)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (await dashboard.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
@@ -418,10 +418,10 @@ internal static class DashboardBench
         return sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
     }
 
-    private static int Option(string[] args, string name, int fallback) =>
+    internal static int Option(string[] args, string name, int fallback) =>
         OptionText(args, name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
 
-    private static string? OptionText(string[] args, string name)
+    internal static string? OptionText(string[] args, string name)
     {
         var at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;

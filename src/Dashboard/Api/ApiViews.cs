@@ -51,7 +51,15 @@ internal sealed record ProcessView(
     double? GpuMemoryMb,
     double? HeartbeatAgeSeconds,
     int? LastExitCode,
-    string? ErrorMessage);
+    string? ErrorMessage,
+    string? Host = null,
+    SlurmJobView? Slurm = null);
+
+/// <summary>
+/// The Slurm job of a service started with <c>-Backend Slurm</c>, from its <c>services/&lt;name&gt;/slurm.json</c> (the dashboard
+/// never calls Slurm); the node is the host its supervisor reports from, null while the job has not started.
+/// </summary>
+internal sealed record SlurmJobView(string JobId, DateTimeOffset SubmittedAt, string? Node);
 
 /// <summary><c>/api/processes</c>.</summary>
 internal sealed record ProcessesView(DateTimeOffset ServerTime, IReadOnlyList<ProcessView> Services);

@@ -25,6 +25,7 @@ internal static class DashboardEndpoints
         app.MapGet("/api/events", Events);
         app.MapGet("/api/metrics", Metrics);
         app.MapGet("/api/stream", StreamEndpoint.Open);
+        app.MapRunsApi();
         app.MapGet("/metrics", (DashboardViews views, RequestStats stats) =>
             Results.Text(PrometheusExporter.Export(views, stats), PrometheusExporter.ContentType, Encoding.UTF8));
     }
@@ -77,7 +78,7 @@ internal static class DashboardEndpoints
     }
 
     /// <summary>Adds <c>Content-Disposition: attachment</c> so the browser saves the response.</summary>
-    private sealed class AttachmentResult(IResult inner, string fileName) : IResult
+    internal sealed class AttachmentResult(IResult inner, string fileName) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {

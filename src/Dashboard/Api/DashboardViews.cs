@@ -9,6 +9,8 @@ namespace StabilityTools.Dashboard.Api;
 /// <summary>Builds the API's views from the cache. Staleness is judged here, at the time of the request.</summary>
 internal sealed class DashboardViews(DashboardData data, RequestStats stats, AsyncRunner runner, StateWatcher watcher)
 {
+    private readonly StatusStore _store = new();
+
     public DashboardData Data => data;
 
     public StatusView Status()
@@ -110,7 +112,7 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
         var name = Path.GetFileName(Path.GetDirectoryName(result.Path)) ?? "";
         if (result.Document is not { } doc)
         {
-            return new ProcessView(name, "unknown", "unknown", Name(result.State), result.Error, 0, null, 0, 0, 0, null, null, null, null);
+            return new ProcessView(name, "unknown", "unknown", Name(result.State), result.Error, 0, null, 0, 0, 0, null, null, null, null, null, Slurm(name, null));
         }
 
         var stale = IsProcessStale(snapshot, data.Options, now);
@@ -129,7 +131,21 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
             doc.GpuMemoryMb,
             doc.LastHeartbeat is { } beat ? Seconds(now - beat) : null,
             doc.LastExitCode,
-            doc.ErrorMessage);
+            doc.ErrorMessage,
+            doc.Host,
+            Slurm(name, alive ? doc.Host : null));
+    }
+
+    /// <summary>The service's Slurm job when it has one (a small file, read when the processes view is built, once per change).</summary>
+    private SlurmJobView? Slurm(string service, string? node)
+    {
+        if (!Engine.State.StateDirectory.IsValidServiceName(service))
+        {
+            return null;
+        }
+
+        var path = Engine.Services.SlurmLauncher.RecordPath(data.State, service);
+        return File.Exists(path) && _store.Read<SlurmJobRecord>(path).Document is { JobId.Length: > 0 } job ? new SlurmJobView(job.JobId, job.SubmittedAt, node) : null;
     }
 
     private static FileView<T> View<T>(FileSnapshot<T> snapshot, DateTimeOffset now, bool stale)

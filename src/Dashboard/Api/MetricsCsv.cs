@@ -32,7 +32,8 @@ internal static class MetricsCsv
 
     private static string Number(double? value) => value is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "";
 
-    private static string Text(string? value)
+    /// <summary>A text cell: quoted when needed, and never read as a formula by a spreadsheet.</summary>
+    public static string Text(string? value)
     {
         if (string.IsNullOrEmpty(value))
         {

@@ -42,6 +42,21 @@ internal sealed class QueryReader(IQueryCollection query)
             ? allowed.Contains(text, StringComparer.Ordinal) ? text : Error(name, $"'{Clip(text)}' is not one of: {string.Join(", ", allowed)}.", fallback)
             : fallback;
 
+    /// <summary>An optional value that must be one of <paramref name="allowed"/>; null when absent.</summary>
+    public string? Optional(string name, params string[] allowed) =>
+        Single(name) is { } text
+            ? allowed.Contains(text, StringComparer.Ordinal) ? text : Error<string?>(name, $"'{Clip(text)}' is not one of: {string.Join(", ", allowed)}.", null)
+            : null;
+
+    /// <summary>An optional value that passes <paramref name="valid"/>; null when absent or bad (then an error says it should be <paramref name="expected"/>).</summary>
+    public string? Matching(string name, Func<string, bool> valid, string expected) =>
+        Single(name) is { } text
+            ? valid(text) ? text : Error<string?>(name, $"'{Clip(text)}' is not {expected}.", null)
+            : null;
+
+    /// <summary>Records that a required parameter is missing.</summary>
+    public void Require(string name, string message) => Error<string?>(name, message, null);
+
     private string? Single(string name)
     {
         if (!query.TryGetValue(name, out var values))

@@ -9,8 +9,8 @@ namespace StabilityTools.Dashboard.Api;
 
 /// <summary>
 /// <c>/api/stream</c>: Server-Sent Events. On connect a <c>hello</c> event, then the current training,
-/// processes, market and resources views, then one event per changed topic as the cache sees it change
-/// (<c>training</c>, <c>processes</c>, <c>market</c>, <c>resources</c> with the full view; <c>metrics</c> and
+/// processes, market, resources and runs views, then one event per changed topic as the cache sees it change
+/// (<c>training</c>, <c>processes</c>, <c>market</c>, <c>resources</c>, <c>runs</c> with the full view; <c>metrics</c> and
 /// <c>events</c> with only what is new, or <c>reset</c> when the client must refetch), and a <c>ping</c>
 /// after 15 s of quiet so proxies keep the connection. Streams are capped (503 beyond the cap).
 /// </summary>
@@ -117,7 +117,7 @@ internal static class StreamEndpoint
 
         private async Task<bool> SendViewsAsync(Sender sender, DashboardTopic topics)
         {
-            foreach (var topic in new[] { DashboardTopic.Training, DashboardTopic.Processes, DashboardTopic.Market, DashboardTopic.Resources })
+            foreach (var topic in new[] { DashboardTopic.Training, DashboardTopic.Processes, DashboardTopic.Market, DashboardTopic.Resources, DashboardTopic.Runs })
             {
                 // Fetched at send time: a stream that fell behind sends the newest snapshot, never a backlog.
                 if (topics.HasFlag(topic) && !await sender.SendAsync(frames.View(topic)).ConfigureAwait(false))

@@ -12,7 +12,7 @@ namespace StabilityTools.Dashboard.Api;
 /// stream that asks for the same range, which is every stream that keeps up). A frame is an immutable byte array, so
 /// however many streams send it, and however slowly, it exists once in memory.
 /// </summary>
-internal sealed class StreamFrames(DashboardViews views)
+internal sealed class StreamFrames(DashboardViews views, RunViews runs)
 {
     /// <summary>Records or events per delta; more means the client refetches.</summary>
     public const int MaxDelta = 2_000;
@@ -23,6 +23,7 @@ internal sealed class StreamFrames(DashboardViews views)
         [DashboardTopic.Processes] = new ViewSlot(),
         [DashboardTopic.Market] = new ViewSlot(),
         [DashboardTopic.Resources] = new ViewSlot(),
+        [DashboardTopic.Runs] = new ViewSlot(),
     };
 
     private readonly Lock _deltaGate = new();
@@ -33,7 +34,7 @@ internal sealed class StreamFrames(DashboardViews views)
     public static readonly byte[] Ping = Frame("ping", new { });
 
     /// <summary>The topics whose whole view a stream sends.</summary>
-    public const DashboardTopic ViewTopics = DashboardTopic.Training | DashboardTopic.Processes | DashboardTopic.Market | DashboardTopic.Resources;
+    public const DashboardTopic ViewTopics = DashboardTopic.Training | DashboardTopic.Processes | DashboardTopic.Market | DashboardTopic.Resources | DashboardTopic.Runs;
 
     /// <summary>The latest frame of a view topic (one flag of <see cref="ViewTopics"/>).</summary>
     public byte[] View(DashboardTopic topic)
@@ -59,6 +60,8 @@ internal sealed class StreamFrames(DashboardViews views)
                 DashboardTopic.Processes => Frame("processes", views.Processes()),
                 DashboardTopic.Market => Frame("market", views.Market()),
                 DashboardTopic.Resources => Frame("resources", views.Resources()),
+                // The runs table as a page first shows it (newest first): a run that starts appears without a reload.
+                DashboardTopic.Runs => Frame("runs", runs.List(new Engine.Training.RunFilter(), "created", descending: true, 0, 200)),
                 _ => throw new ArgumentOutOfRangeException(nameof(topic), topic, "not a view topic"),
             };
             slot.Current = new CachedFrame(version, frame);

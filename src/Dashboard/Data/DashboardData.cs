@@ -27,6 +27,7 @@ internal sealed class DashboardData
     private readonly StatusStore _store;
     private readonly JsonLinesOptions _logOptions = new();
     private readonly TrainingRuns _runs;
+    private readonly RunCatalog _catalog;
     private JsonLinesLog<MetricRecord> _metricsLog;
     private string? _runId = "";
     private readonly JsonLinesLog<StabilityEvent> _eventsLog;
@@ -35,7 +36,8 @@ internal sealed class DashboardData
     private readonly Lock _refreshGate = new();
     private readonly LatencyWindow _updateLag = new(512);
     private static readonly TimeSpan SettledAfter = TimeSpan.FromSeconds(2);
-    private readonly long[] _versions = new long[6];
+    private const long LiveTailBytes = 4 * 1024 * 1024;
+    private readonly long[] _versions = new long[7];
     private readonly Dictionary<string, (long Length, DateTime WrittenUtc)> _settled = new(StringComparer.Ordinal);
     private int _dirty;
     private long _metricsOffset = -1;
@@ -52,6 +54,7 @@ internal sealed class DashboardData
         State = StateDirectory.Locate(options.StateDirectory);
         _store = new StatusStore(new StatusStoreOptions { TimeProvider = time });
         _runs = new TrainingRuns(State, _store);
+        _catalog = new RunCatalog(State);
         _eventsLog = new JsonLinesLog<StabilityEvent>(State.EventsLogPath, _logOptions);
         var none = RunOrPlaceholder(null);
         _metricsLog = new JsonLinesLog<MetricRecord>(none.MetricsLogPath, _logOptions);
@@ -266,7 +269,8 @@ internal sealed class DashboardData
 
         if (topics.HasFlag(DashboardTopic.Metrics))
         {
-            var read = _metricsOffset < 0 ? _metricsLog.ReadAll() : _metricsLog.ReadFrom(_metricsOffset);
+            // The live window starts at the log's tail (the runs API serves the whole history): start-up stays flat however long the run.
+            var read = _metricsLog.ReadFrom(_metricsOffset < 0 ? History.LogTail.Offset(_metricsLog.Path, LiveTailBytes) : _metricsOffset);
             _metricsOffset = read.EndOffset;
             SkippedMetricLines += read.SkippedLines;
             if (Metrics.Add(read.Records))
@@ -287,6 +291,7 @@ internal sealed class DashboardData
             }
         }
 
+        changed |= topics.HasFlag(DashboardTopic.Runs) && IsConnected && _catalog.Refresh() ? DashboardTopic.Runs : DashboardTopic.None;
         LastRefresh = now;
         return changed;
     }

@@ -24,5 +24,8 @@ internal enum DashboardTopic
     /// <summary><c>events.jsonl</c>.</summary>
     Events = 32,
 
-    All = Training | Metrics | Market | Processes | Resources | Events,
+    /// <summary><c>runs/*/run.json</c>: a run appeared, started, ended or was removed.</summary>
+    Runs = 64,
+
+    All = Training | Metrics | Market | Processes | Resources | Events | Runs,
 }

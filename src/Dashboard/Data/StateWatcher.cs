@@ -104,7 +104,10 @@ internal sealed class StateWatcher : IDisposable
     private static DashboardTopic RunsTopic(string relative)
     {
         var parts = relative.Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
-        return parts.Length == 1 ? DashboardTopic.Processes : parts.Length == 2 ? DataTopic(parts[1]) : DashboardTopic.None;
+        // A new run folder may be the one to show, and is a run to list; a run's record changes when it starts and ends.
+        return parts.Length == 1 ? DashboardTopic.Processes | DashboardTopic.Runs
+            : parts.Length == 2 ? parts[1] == "run.json" ? DashboardTopic.Runs : DataTopic(parts[1])
+            : DashboardTopic.None;
     }
 
     private static DashboardTopic ServicesTopic(string relative)

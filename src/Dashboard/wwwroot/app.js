@@ -193,7 +193,9 @@
       cell(row, num(p.memory_mb, 4));
       cell(row, p.gpu_memory_mb === null || p.gpu_memory_mb === undefined ? '–' : num(p.gpu_memory_mb, 4));
       cell(row, p.heartbeat_age_seconds === null || p.heartbeat_age_seconds === undefined ? '–' : `${duration(p.heartbeat_age_seconds)} ago`);
-      cell(row, p.error_message || p.file_error || (p.file_state !== 'ok' ? p.file_state : ''));
+      // A Slurm service: its job and node, from the state directory (the dashboard never calls Slurm).
+      const slurm = p.slurm ? `Slurm job ${p.slurm.job_id}${p.slurm.node ? ` on ${p.slurm.node}` : ' (not running: queued, or ended)'}` : '';
+      cell(row, [slurm, p.error_message || p.file_error || (p.file_state !== 'ok' ? p.file_state : '')].filter(Boolean).join('; '));
       tbody.appendChild(row);
     }
   }

@@ -153,7 +153,7 @@ public sealed class DashboardPageTests
         }
     }
 
-    private static ChromeDriver StartBrowser(string chromium, string chromedriver, string profile)
+    internal static ChromeDriver StartBrowser(string chromium, string chromedriver, string profile)
     {
         var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(chromedriver)!, Path.GetFileName(chromedriver));
         service.SuppressInitialDiagnosticInformation = true;
@@ -167,7 +167,7 @@ public sealed class DashboardPageTests
         return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
     }
 
-    private static void SaveScreenshot(ChromeDriver driver, string name = "dashboard-page.png")
+    internal static void SaveScreenshot(ChromeDriver driver, string name = "dashboard-page.png")
     {
         var screenshot = driver.GetScreenshot();
         var folder = Path.Combine(AppContext.BaseDirectory, "TestResults");
@@ -176,7 +176,7 @@ public sealed class DashboardPageTests
         TestContext.Current.AddAttachment(name, screenshot.AsByteArray, "image/png");
     }
 
-    private static async Task Until(Func<bool> condition, string what)
+    internal static async Task Until(Func<bool> condition, string what)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < Wait)
@@ -203,7 +203,7 @@ public sealed class DashboardPageTests
         throw new TimeoutException($"Timed out after {Wait.TotalSeconds:0} s waiting for {what}.");
     }
 
-    private static string? Find(params string[] names) =>
+    internal static string? Find(params string[] names) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(Path.PathSeparator)
             .SelectMany(dir => names.Select(name => Path.Combine(dir, name)))
             .FirstOrDefault(File.Exists);
