@@ -84,7 +84,7 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
             Name(quotas.State),
             quotas.Error,
             doc?.Devices ?? [],
-            (doc?.GpuQuotas ?? []).Select(q => new GpuQuotaView(q.Service, q.Device, q.MemoryMb, used.GetValueOrDefault(q.Service), q.Action, q.Exclusive)).ToList(),
+            (doc?.GpuQuotas ?? []).Select(q => new GpuQuotaView(q.Service, q.Device, q.MemoryMb, used.GetValueOrDefault(q.Service), StatusJson.WireName(q.Action), q.Exclusive)).ToList(),
             doc?.GpuAllocations ?? []);
     }
 

@@ -29,6 +29,7 @@ namespace StabilityTools.Engine.Status;
         typeof(SnakeCaseEnumConverter<RestartPolicy>),
         typeof(SnakeCaseEnumConverter<ControlCommand>),
         typeof(EventSeverityConverter),
+        typeof(QuotaActionConverter),
         typeof(SnakeCaseEnumConverter<ReadState>),
     ])]
 [JsonSerializable(typeof(ProcessStatus))]

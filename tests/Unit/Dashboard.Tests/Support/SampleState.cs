@@ -44,7 +44,7 @@ internal sealed class SampleState : IDisposable
         Data.UpdateQuotas(q => q with
         {
             Devices = [new GpuDevice(0, "NVIDIA H200", "GPU-abc", 143771, 2048, 37, 41, 120)],
-            GpuQuotas = [new GpuQuota("training", 8192, 0, "restart", false)],
+            GpuQuotas = [new GpuQuota("training", 8192, 0, QuotaAction.Restart, false)],
             GpuAllocations = [new GpuAllocation("training", [0], false, Start)],
         });
         WriteService("training", ServiceState.Running, DateTimeOffset.UtcNow, pid: 4242, gpuMb: 1024);
