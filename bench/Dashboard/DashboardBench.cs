@@ -253,7 +253,7 @@ internal static class DashboardBench
     private static void WriteTraining(SharedDataManager data, int epoch) => data.WriteTrainingStatus(new TrainingStatus
     {
         IsRunning = true,
-        State = "running",
+        State = TrainerState.Running,
         CurrentEpoch = epoch,
         TotalEpochs = 1_000_000,
         Loss = 0.5,

@@ -62,6 +62,7 @@ public static class StatusJson
         options.Converters.Add(new SnakeCaseEnumConverter<ControlCommand>());
         options.Converters.Add(new EventSeverityConverter());
         options.Converters.Add(new QuotaActionConverter());
+        options.Converters.Add(new TrainerStateConverter());
         // Not in any document, but named in messages and reports through WireName, in the native supervisor too.
         options.Converters.Add(new SnakeCaseEnumConverter<ReadState>());
         if (JsonSerializer.IsReflectionEnabledByDefault)

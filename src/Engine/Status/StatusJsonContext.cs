@@ -30,6 +30,7 @@ namespace StabilityTools.Engine.Status;
         typeof(SnakeCaseEnumConverter<ControlCommand>),
         typeof(EventSeverityConverter),
         typeof(QuotaActionConverter),
+        typeof(TrainerStateConverter),
         typeof(SnakeCaseEnumConverter<ReadState>),
     ])]
 [JsonSerializable(typeof(ProcessStatus))]

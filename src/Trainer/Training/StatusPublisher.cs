@@ -289,7 +289,7 @@ internal sealed class StatusPublisher : IDisposable
             Try(() => _shared.WriteTrainingStatus(new TrainingStatus
             {
                 IsRunning = p.State is TrainerState.Starting or TrainerState.Running,
-                State = p.State.ToWire(),
+                State = p.State,
                 CurrentEpoch = p.Epoch,
                 TotalEpochs = p.TotalEpochs,
                 Loss = p.Loss,

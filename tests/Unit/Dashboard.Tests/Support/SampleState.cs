@@ -58,9 +58,9 @@ internal sealed class SampleState : IDisposable
         return this;
     }
 
-    public TrainingStatus WriteTraining(int epoch, string state = "running", DateTimeOffset? heartbeat = null) => Data.WriteTrainingStatus(new TrainingStatus
+    public TrainingStatus WriteTraining(int epoch, TrainerState state = TrainerState.Running, DateTimeOffset? heartbeat = null) => Data.WriteTrainingStatus(new TrainingStatus
     {
-        IsRunning = state == "running",
+        IsRunning = state == TrainerState.Running,
         State = state,
         CurrentEpoch = epoch,
         TotalEpochs = 20,

@@ -122,7 +122,7 @@ public sealed class TrainingSessionTests
 
         var shared = TrainerTestConfig.Shared(state);
         var status = shared.ReadTrainingStatus().GetDocumentOrThrow();
-        Assert.Equal(("completed", false, 2, 2, outcome.ModelPath), (status.State, status.IsRunning, status.CurrentEpoch, status.TotalEpochs, status.ModelPath));
+        Assert.Equal((TrainerState.Completed, false, 2, 2, outcome.ModelPath), (status.State, status.IsRunning, status.CurrentEpoch, status.TotalEpochs, status.ModelPath));
         Assert.Equal((outcome.Step, outcome.Step, Environment.ProcessId, "cpu", outcome.RunId), (status.Step, status.TotalSteps, status.Pid, status.Device, status.RunId));
         Assert.True(status.Progress >= status.Step);
         Assert.NotNull(status.Heartbeat);
@@ -270,7 +270,7 @@ public sealed class TrainingSessionTests
         Assert.Equal([1, 2], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
         var status = shared.ReadTrainingStatus().GetDocumentOrThrow();
         // What the run ended with, not zeros (issue #17: a restarted completed run reported loss 0).
-        Assert.Equal(("completed", first.History[^1].TrainLoss, first.History[^1].ValAccuracy), (status.State, status.Loss, status.Accuracy));
+        Assert.Equal((TrainerState.Completed, first.History[^1].TrainLoss, first.History[^1].ValAccuracy), (status.State, status.Loss, status.Accuracy));
         var record = shared.ReadRun(first.RunId).GetDocumentOrThrow();
         Assert.Equal((RunStates.Completed, 2, 2, first.History[^1].ValAccuracy), (record.State, record.Attempts, record.Epochs, record.Final["val_accuracy"]));
         Assert.Equal(0.001, record.Parameters["training.learning_rate"].GetDouble(), 6);
@@ -279,7 +279,7 @@ public sealed class TrainingSessionTests
         var other = TrainingSession.Run(options with { RunId = "other-run", Training = options.Training with { Seed = 5 } }, state, TestContext.Current.CancellationToken);
         Assert.NotEqual(first.RunId, other.RunId);
         Assert.Equal(2, other.History.Count);
-        Assert.Equal("completed", new SharedDataManager(state, run: state.Run(first.RunId)).ReadTrainingStatus().GetDocumentOrThrow().State);
+        Assert.Equal(TrainerState.Completed, new SharedDataManager(state, run: state.Run(first.RunId)).ReadTrainingStatus().GetDocumentOrThrow().State);
     }
 
     [Fact(Timeout = 300_000)]

@@ -8,9 +8,6 @@ public sealed class WireNamesTests
     [Fact(Timeout = 300_000)]
     public void Trainer_states_and_metric_kinds_are_written_as_the_status_files_name_them()
     {
-        Assert.Equal(
-            ["starting", "running", "paused", "completed", "stopped", "failed"],
-            Enum.GetValues<TrainerState>().Select(s => s.ToWire()));
         Assert.Equal(["epoch", "step"], Enum.GetValues<MetricKind>().Select(k => k.ToWire()));
     }
 }
