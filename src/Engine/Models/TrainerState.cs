@@ -9,7 +9,7 @@ namespace StabilityTools.Engine.Models;
 /// </summary>
 public enum TrainerState
 {
-    /// <summary>A word this version does not know; never written by this version's trainer.</summary>
+    /// <summary>A word this version does not know, or no <c>state</c> at all (the zero a missing field reads as); never written by this version's trainer.</summary>
     Unknown,
 
     /// <summary>Loading data, the model and the newest checkpoint.</summary>

@@ -31,6 +31,7 @@ namespace StabilityTools.Engine.Status;
         typeof(EventSeverityConverter),
         typeof(QuotaActionConverter),
         typeof(TrainerStateConverter),
+        typeof(MetricKindConverter),
         typeof(SnakeCaseEnumConverter<ReadState>),
     ])]
 [JsonSerializable(typeof(ProcessStatus))]

@@ -132,8 +132,8 @@ public sealed partial class TrainerProcessTests
         var metrics = shared.Metrics.ReadAll();
         Assert.Equal(0, metrics.SkippedLines);
         var runRecords = metrics.Records.Where(r => r.RunId == status.Document.RunId).ToList();
-        Assert.Equal(Enumerable.Range(1, epochs), runRecords.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
-        var steps = runRecords.Where(r => r.Kind == "step").Select(r => r.Step).ToList();
+        Assert.Equal(Enumerable.Range(1, epochs), runRecords.Where(r => r.Kind == MetricKind.Epoch).Select(r => r.Epoch));
+        var steps = runRecords.Where(r => r.Kind == MetricKind.Step).Select(r => r.Step).ToList();
         Assert.Equal(steps.Order(), steps);
         Assert.Equal(steps.Distinct().Count(), steps.Count);
 

@@ -36,8 +36,8 @@ public sealed class RunFollowingTests : IAsyncLifetime
         second.WriteTrainingStatus(new TrainingStatus { RunId = "run-2", State = TrainerState.Running, IsRunning = true, CurrentEpoch = 7, TotalEpochs = 9, Heartbeat = DateTimeOffset.UtcNow });
         var now = DateTimeOffset.UtcNow;
         second.Metrics.AppendRange([
-            new MetricRecord { Time = now, RunId = "run-2", Kind = "epoch", Epoch = 1, ValLoss = 0.5, Scalars = new Dictionary<string, double> { ["grad_norm"] = 1.25 } },
-            new MetricRecord { Time = now.AddSeconds(1), RunId = "run-2", Kind = "epoch", Epoch = 2, ValLoss = 0.4, Scalars = new Dictionary<string, double> { ["grad_norm"] = 0.75 } },
+            new MetricRecord { Time = now, RunId = "run-2", Kind = MetricKind.Epoch, Epoch = 1, ValLoss = 0.5, Scalars = new Dictionary<string, double> { ["grad_norm"] = 1.25 } },
+            new MetricRecord { Time = now.AddSeconds(1), RunId = "run-2", Kind = MetricKind.Epoch, Epoch = 2, ValLoss = 0.4, Scalars = new Dictionary<string, double> { ["grad_norm"] = 0.75 } },
         ]);
         _sample.Data.Store.Write(_sample.State.ServiceStatusPath("training"), new ProcessStatus
         {

@@ -113,7 +113,7 @@ internal sealed class SampleState : IDisposable
         {
             Time = Start.AddSeconds(i),
             RunId = "run-1",
-            Kind = "step",
+            Kind = MetricKind.Step,
             Epoch = firstEpoch + (i - first) / 100,
             Step = i,
             TrainLoss = 2.0 / (1 + i),
