@@ -247,13 +247,13 @@ internal static class DashboardBench
         });
         state.EnsureServiceDirectory("training");
         data.Store.Write(state.ServiceStatusPath("training"), new ProcessStatus { Name = "training", Status = ServiceState.Running, Pid = 1, LastHeartbeat = DateTimeOffset.UtcNow });
-        data.Metrics.AppendRange(Enumerable.Range(0, 5000).Select(i => new MetricRecord { Time = DateTimeOffset.UtcNow.AddSeconds(i - 5000), Kind = "step", Step = i, TrainLoss = 1.0 / (i + 1) }).ToList());
+        data.Metrics.AppendRange(Enumerable.Range(0, 5000).Select(i => new MetricRecord { Time = DateTimeOffset.UtcNow.AddSeconds(i - 5000), Kind = MetricKind.Step, Step = i, TrainLoss = 1.0 / (i + 1) }).ToList());
     }
 
     internal static void WriteTraining(SharedDataManager data, int epoch) => data.WriteTrainingStatus(new TrainingStatus
     {
         IsRunning = true,
-        State = "running",
+        State = TrainerState.Running,
         CurrentEpoch = epoch,
         TotalEpochs = 1_000_000,
         Loss = 0.5,
@@ -335,7 +335,7 @@ internal static class DashboardBench
         {
             WriteTraining(data, epoch++);
             writes++;
-            data.Metrics.Append(new MetricRecord { Time = DateTimeOffset.UtcNow, Kind = "step", Step = epoch, TrainLoss = 0.1 });
+            data.Metrics.Append(new MetricRecord { Time = DateTimeOffset.UtcNow, Kind = MetricKind.Step, Step = epoch, TrainLoss = 0.1 });
             await Task.Delay(1000);
             last = RssMb(dashboard.Id);
             max = Math.Max(max, last);

@@ -179,7 +179,7 @@ internal static class IsolationBench
 
             var located = StateDirectory.Locate(state);
             var epochs = new JsonLinesLog<MetricRecord>(located.Run(located.ListRunIds().Single()).MetricsLogPath).ReadAll().Records
-                .Where(r => r.Kind == "epoch" && r.SamplesPerSec is > 0)
+                .Where(r => r.Kind == MetricKind.Epoch && r.SamplesPerSec is > 0)
                 .OrderBy(r => r.Epoch)
                 .Skip(1)
                 .Select(r => r.SamplesPerSec!.Value)

@@ -105,7 +105,7 @@ internal static class RunsBench
                 Ended = created.AddMinutes(1), Attempts = 1, Parameters = parameters, Fingerprint = "0123456789abcdef", Trainer = "stability-trainer 0.1.0",
                 Host = Environment.MachineName, Device = "cpu", Epochs = 4, Final = metrics, Best = metrics, FinalModel = run.FinalModelPath,
             });
-            store.Write(run.TrainingStatusPath, new TrainingStatus { RunId = run.RunId, State = "completed", CurrentEpoch = 4, TotalEpochs = 4, Loss = 0.5 });
+            store.Write(run.TrainingStatusPath, new TrainingStatus { RunId = run.RunId, State = TrainerState.Completed, CurrentEpoch = 4, TotalEpochs = 4, Loss = 0.5 });
         }
 
         state.EnsureServiceDirectory("svc");

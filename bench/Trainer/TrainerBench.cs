@@ -158,7 +158,7 @@ internal static class TrainerBench
         {
             var probeState = StateDirectory.Open(Path.Combine(stateDirectory, fsync ? "fsync" : "nofsync"));
             var shared = new Engine.State.SharedDataManager(probeState, new Engine.Status.StatusStoreOptions { Fsync = fsync }, run: probeState.EnsureRun("run-bench"));
-            var document = new Engine.Models.TrainingStatus { State = "running", CurrentEpoch = 3, TotalEpochs = 8, RunId = "run-bench", Device = "cpu", Heartbeat = DateTimeOffset.UtcNow };
+            var document = new Engine.Models.TrainingStatus { State = Engine.Models.TrainerState.Running, CurrentEpoch = 3, TotalEpochs = 8, RunId = "run-bench", Device = "cpu", Heartbeat = DateTimeOffset.UtcNow };
             for (var i = 0; i < 50; i++)
             {
                 shared.WriteTrainingStatus(document with { Progress = i });

@@ -72,6 +72,8 @@ public sealed class GetTrainingMetricCommand : StabilityCmdlet
             _runIds.Add(shown);
         }
 
+        // ValidateSet lets any case through; the kind's members are named as its words.
+        MetricKind? kind = Kind is null ? null : Enum.Parse<MetricKind>(Kind, ignoreCase: true);
         foreach (var id in _runIds)
         {
             if (!Engine.State.StateDirectory.IsValidRunId(id) || !Directory.Exists(state.Run(id).Directory))
@@ -87,7 +89,7 @@ public sealed class GetTrainingMetricCommand : StabilityCmdlet
                 WriteWarning($"Run {id}: {read.SkippedLines} line(s) of metrics.jsonl were not valid records and were skipped.");
             }
 
-            foreach (var record in read.Records.Where(r => Kind is null || string.Equals(r.Kind, Kind, StringComparison.Ordinal)))
+            foreach (var record in read.Records.Where(r => kind is null || r.Kind == kind))
             {
                 WriteObject(ToObject(record, id, service));
             }
@@ -109,7 +111,7 @@ public sealed class GetTrainingMetricCommand : StabilityCmdlet
         Add("RunId", record.RunId ?? runId);
         Add("Service", service);
         Add("Time", record.Time);
-        Add("Kind", record.Kind);
+        Add("Kind", StatusJson.WireName(record.Kind));
         Add("Epoch", record.Epoch);
         Add("Step", record.Step);
         Add("TrainLoss", record.TrainLoss);

@@ -30,10 +30,9 @@ public sealed class SetGpuQuotaCommand : StabilityCmdlet
     [ValidateRange(0, 1023)]
     public int Device { get; set; } = -1;
 
-    /// <summary>What the supervisor does over the quota: Warn (default), Restart or Stop.</summary>
+    /// <summary>What the supervisor does over the quota: Warn (default), Restart or Stop (any case; PowerShell completes and checks the names).</summary>
     [Parameter]
-    [ValidateSet("Warn", "Restart", "Stop", IgnoreCase = true)]
-    public string Action { get; set; } = "Warn";
+    public QuotaAction Action { get; set; } = QuotaAction.Warn;
 
     /// <summary>No other service may be given or claim the device.</summary>
     [Parameter]

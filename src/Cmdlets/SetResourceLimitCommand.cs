@@ -26,10 +26,9 @@ public sealed class SetResourceLimitCommand : StabilityCmdlet
     [ValidateRange(1, 1024 * 1024 * 1024)]
     public double MemoryLimitMB { get; set; }
 
-    /// <summary>What to do over the memory limit: Warn (default), Restart or Stop.</summary>
+    /// <summary>What to do over the memory limit: Warn (default), Restart or Stop (any case; PowerShell completes and checks the names).</summary>
     [Parameter]
-    [ValidateSet("Warn", "Restart", "Stop", IgnoreCase = true)]
-    public string? MemoryAction { get; set; }
+    public QuotaAction? MemoryAction { get; set; }
 
     /// <summary>The cores the service may run on (an empty array: all).</summary>
     [Parameter]

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Resources;
 using StabilityTools.Engine.Services;
 

@@ -48,5 +48,5 @@ internal sealed class HeartbeatReadiness(StatusStore store, StateDirectory state
     /// </summary>
     internal static bool IsReady(TrainingStatus? status, ServiceRun run) =>
         status is { Heartbeat: { } beat } && status.Pid == run.Pid && beat >= run.StartedAt - TimeSpan.FromSeconds(1)
-        && !string.Equals(status.State, "failed", StringComparison.Ordinal);
+        && status.State != TrainerState.Failed;
 }

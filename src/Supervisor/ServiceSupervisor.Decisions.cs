@@ -41,19 +41,19 @@ internal sealed partial class ServiceSupervisor
     private async Task<ServiceState?> OnLimitExceededAsync(ServiceRun run, Engine.Resources.LimitViolation violation)
     {
         var text = $"'{_name}' (pid {run.Pid}): {violation.Describe()}";
-        var exceeded = Event("limit_exceeded", violation.Action == Engine.Resources.QuotaAction.Warn ? EventSeverity.Warning : EventSeverity.Error, text,
+        var exceeded = Event("limit_exceeded", violation.Action == QuotaAction.Warn ? EventSeverity.Warning : EventSeverity.Error, text,
             ("pid", Str(run.Pid)), ("kind", violation.Kind), ("used_mb", Str((long)violation.UsedMb)), ("limit_mb", Str((long)violation.LimitMb)),
-            ("action", violation.Action), ("device", violation.Device is { } d ? Str(d) : ""));
+            ("action", StatusJson.WireName(violation.Action)), ("device", violation.Device is { } d ? Str(d) : ""));
         _alerter.Alert(_spec, exceeded);
         switch (violation.Action)
         {
-            case Engine.Resources.QuotaAction.Restart:
+            case QuotaAction.Restart:
                 // Like a hang: a two-stage kill, after which the exit counts as a failure and the restart policy applies.
                 run.HangReason = text;
                 _ = _killer.KillRunAsync(run, _spec.StopTimeout, force: false, useCgroup: false);
                 return null;
 
-            case Engine.Resources.QuotaAction.Stop:
+            case QuotaAction.Stop:
                 await StopCurrentAsync(_spec.StopTimeout, force: false).ConfigureAwait(false);
                 Publish(s => s with { Status = ServiceState.Stopped, Pid = 0, ErrorMessage = text, NextRestartAt = null, CpuUsage = 0, MemoryUsage = 0 });
                 Event("stopped", EventSeverity.Warning, $"'{_name}' stopped: it was over its limit.");
@@ -91,7 +91,7 @@ internal sealed partial class ServiceSupervisor
             var limit = _memoryGroup.ReadLimit();
             var hard = Event("limit_exceeded", EventSeverity.Error,
                 $"'{_name}' (pid {run.Pid}) ran into its hard memory limit of {(limit ?? 0) / 1048576.0:0} MiB, enforced by the kernel, and ended; action: restart.", now,
-                ("pid", Str(run.Pid)), ("kind", "memory"), ("limit_mb", Str((limit ?? 0) / 1048576)), ("action", QuotaAction.Restart), ("enforced_by", "cgroup"));
+                ("pid", Str(run.Pid)), ("kind", "memory"), ("limit_mb", Str((limit ?? 0) / 1048576)), ("action", StatusJson.WireName(QuotaAction.Restart)), ("enforced_by", "cgroup"));
             _alerter.Alert(_spec, hard);
         }
 

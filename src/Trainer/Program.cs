@@ -101,7 +101,7 @@ static void ReportInvalidInput(StateDirectory state, TrainerEvents events, Excep
             with { State = RunStates.Failed, ErrorMessage = ex.Message, Ended = DateTimeOffset.UtcNow });
         shared.WriteTrainingStatus(new TrainingStatus
         {
-            State = TrainerState.Failed.ToWire(),
+            State = TrainerState.Failed,
             ErrorMessage = ex.Message,
             LastUpdate = DateTimeOffset.UtcNow,
             Heartbeat = DateTimeOffset.UtcNow,

@@ -37,6 +37,15 @@ Describe 'Set-GpuQuota and Get-GpuQuota' {
         $got.Device | Should -Be 1
     }
 
+    It 'takes an action in any case, refuses one it does not know, and shows and records the lower-case word' {
+        $q = Set-GpuQuota -Name training -MemoryMB 1024 -Action sToP -StateDirectory $state
+        $q.Action | Should -Be ([StabilityTools.Engine.Models.QuotaAction]::Stop)
+        { Set-GpuQuota -Name training -MemoryMB 1024 -Action throttle -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage '*Warn, Restart, Stop*'
+        ($q | Format-Table | Out-String) | Should -Match '\bstop\b'
+        Get-Content -Raw (Join-Path $state 'resources/quotas.json') | Should -Match '"action":"stop"'
+    }
+
     It 'refuses a quota above the device memory with a stable error id and records nothing' {
         { Set-GpuQuota -Name training -MemoryMB 90000 -Device 0 -StateDirectory $state -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidResourceRequest,StabilityTools.Cmdlets.SetGpuQuotaCommand'

@@ -36,6 +36,16 @@ Describe 'Get-TrainingStatus' {
         ($status | Out-String) | Should -Match '2/4'
     }
 
+    It 'reports a state from a newer trainer as unknown, with the rest of its status' {
+        Write-TrainingStatus 'evaluating' @{ is_running = $true }
+        $status = Get-TrainingStatus -StateDirectory $state -ErrorAction Stop
+        $status.State | Should -Be 'unknown'
+        $status.ReadState | Should -Be 'Ok'
+        $status.Epoch | Should -Be 2
+        $status.PercentComplete | Should -Be 0.5
+        $status.IsStale | Should -BeFalse
+    }
+
     It 'reports a missing status as a state without creating the state directory' {
         $status = Get-TrainingStatus -StateDirectory $state
         $status.State | Should -Be 'missing'

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using StabilityTools.Dashboard.Data;
 using StabilityTools.Dashboard.Telemetry;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Dashboard.Api;
@@ -69,7 +70,7 @@ internal static class DashboardEndpoints
             return query.Problem();
         }
 
-        var (total, records) = views.Data.Metrics.Query(since, kind == "all" ? null : kind, maxPoints);
+        var (total, records) = views.Data.Metrics.Query(since, kind == "all" ? null : Enum.Parse<MetricKind>(kind, ignoreCase: true), maxPoints);
         var view = new MetricsView(total, records.Count, records.Count < total, views.Data.SkippedMetricLines, records);
         IResult result = format == "csv"
             ? Results.Text(MetricsCsv.Write(records), "text/csv", Encoding.UTF8)

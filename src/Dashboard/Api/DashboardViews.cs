@@ -37,7 +37,7 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
         var doc = training.Result.Document;
         double? heartbeatAge = doc is null ? null : Seconds(now - (doc.Heartbeat ?? doc.WrittenAt));
         var state = training.Result.State is ReadState.Ok or ReadState.Stale
-            ? stale ? "stale" : doc!.State
+            ? stale ? "stale" : StatusJson.WireName(doc!.State)
             : Name(training.Result.State);
         return new TrainingView(state, heartbeatAge, status, View(data.ModelMetrics, now, stale: false));
     }
@@ -86,7 +86,7 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
             Name(quotas.State),
             quotas.Error,
             doc?.Devices ?? [],
-            (doc?.GpuQuotas ?? []).Select(q => new GpuQuotaView(q.Service, q.Device, q.MemoryMb, used.GetValueOrDefault(q.Service), q.Action, q.Exclusive)).ToList(),
+            (doc?.GpuQuotas ?? []).Select(q => new GpuQuotaView(q.Service, q.Device, q.MemoryMb, used.GetValueOrDefault(q.Service), StatusJson.WireName(q.Action), q.Exclusive)).ToList(),
             doc?.GpuAllocations ?? []);
     }
 

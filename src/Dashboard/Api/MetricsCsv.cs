@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Dashboard.Api;
 
@@ -16,7 +17,7 @@ internal static class MetricsCsv
         {
             csv.Append(r.Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture)).Append(',')
                .Append(Text(r.RunId)).Append(',')
-               .Append(Text(r.Kind)).Append(',')
+               .Append(StatusJson.WireName(r.Kind)).Append(',')
                .Append(r.Epoch.ToString(CultureInfo.InvariantCulture)).Append(',')
                .Append(r.Step.ToString(CultureInfo.InvariantCulture)).Append(',')
                .Append(Number(r.TrainLoss)).Append(',')

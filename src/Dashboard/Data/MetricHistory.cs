@@ -44,7 +44,7 @@ internal sealed class MetricHistory(int capacity)
         {
             foreach (var record in records)
             {
-                if (record.Kind == "epoch")
+                if (record.Kind == MetricKind.Epoch)
                 {
                     var key = (record.RunId, record.Epoch);
                     if (_epochIndex.TryGetValue(key, out var at) && at >= _dropped)
@@ -108,7 +108,7 @@ internal sealed class MetricHistory(int capacity)
     /// <paramref name="maxPoints"/>: consecutive records are averaged in equal buckets, and the newest
     /// record is always returned as it is.
     /// </summary>
-    public (int Total, IReadOnlyList<MetricRecord> Records) Query(DateTimeOffset? since, string? kind, int maxPoints)
+    public (int Total, IReadOnlyList<MetricRecord> Records) Query(DateTimeOffset? since, MetricKind? kind, int maxPoints)
     {
         List<MetricRecord> matching;
         lock (_gate)
@@ -150,7 +150,7 @@ internal sealed class MetricHistory(int capacity)
         var last = records[end - 1];
         return last with
         {
-            Kind = records[start].Kind == last.Kind ? last.Kind : "mixed",
+            Kind = records[start].Kind == last.Kind ? last.Kind : MetricKind.Mixed,
             TrainLoss = Mean(records, start, end, r => r.TrainLoss),
             TrainAccuracy = Mean(records, start, end, r => r.TrainAccuracy),
             ValLoss = Mean(records, start, end, r => r.ValLoss),

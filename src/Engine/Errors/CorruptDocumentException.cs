@@ -1,5 +1,4 @@
 using StabilityTools.Engine.Models;
-using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Engine.Errors;
 
@@ -33,7 +32,7 @@ public sealed class CorruptDocumentException : StabilityException
     public override string ErrorId => "CorruptDocument";
 
     private static string BuildMessage(string path, ReadState state, string problem, string? holds) =>
-        $"'{path}' cannot be read ({state.ToString().ToLowerInvariant()}: {problem}), so nothing was changed and the file is left as it is: " +
+        $"'{path}' cannot be read ({ContractWords.Of(state)}: {problem}), so nothing was changed and the file is left as it is: " +
         $"writing over it would lose {holds ?? "what it holds"}. " +
         $"Fix the file (or restore it from a backup), or remove it to start again from an empty one; then try again. " +
         "Get-StabilityStateDirectory shows its state.";

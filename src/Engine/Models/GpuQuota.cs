@@ -4,6 +4,6 @@ namespace StabilityTools.Engine.Models;
 /// <param name="Service">The service.</param>
 /// <param name="MemoryMb">The most GPU memory the service's processes may use, MB.</param>
 /// <param name="Device">The device index, or null for whichever devices the service is given.</param>
-/// <param name="Action"><c>warn</c>, <c>restart</c> or <c>stop</c> when the quota is exceeded.</param>
+/// <param name="Action">What the supervisor does when the quota is exceeded (<c>warn</c>, <c>restart</c> or <c>stop</c>).</param>
 /// <param name="Exclusive">True when no other service may be given the device.</param>
-public sealed record GpuQuota(string Service, double MemoryMb, int? Device, string Action, bool Exclusive);
+public sealed record GpuQuota(string Service, double MemoryMb, int? Device, QuotaAction Action, bool Exclusive);

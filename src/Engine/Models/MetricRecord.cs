@@ -12,8 +12,8 @@ public sealed record MetricRecord
     /// <summary>Identifies the run.</summary>
     public string? RunId { get; init; }
 
-    /// <summary><c>epoch</c> or <c>step</c>.</summary>
-    public string Kind { get; init; } = "epoch";
+    /// <summary>What it measures (<c>epoch</c> or <c>step</c>); <see cref="MetricKind.Unknown"/> for a word this version does not know.</summary>
+    public MetricKind Kind { get; init; } = MetricKind.Epoch;
 
     /// <summary>The epoch (1-based).</summary>
     public int Epoch { get; init; }

@@ -38,8 +38,8 @@ public sealed record TrainingStatus : StatusDocument, IStatusSchema
     /// <summary>Why training failed, when it did.</summary>
     public string? ErrorMessage { get; init; }
 
-    /// <summary><c>starting</c>, <c>running</c>, <c>completed</c>, <c>stopped</c> or <c>failed</c>.</summary>
-    public string State { get; init; } = "starting";
+    /// <summary>Where the run stands (<c>starting</c>, <c>running</c>, <c>paused</c>, <c>completed</c>, <c>stopped</c>, <c>failed</c>); <see cref="TrainerState.Unknown"/> for a word this version does not know.</summary>
+    public TrainerState State { get; init; } = TrainerState.Starting;
 
     /// <summary>Identifies the run; stable across restarts that resume it.</summary>
     public string? RunId { get; init; }

@@ -112,7 +112,7 @@ public sealed partial class ResourceManager
     /// <exception cref="ResourceRequestException">The quota can never be met: not positive, above the device's memory, an unknown device, or the service is a dashboard.</exception>
     /// <exception cref="ResourceConflictException">An exclusive quota meets another service's quota or allocation on the same device.</exception>
     /// <exception cref="CorruptDocumentException">resources/quotas.json exists but cannot be read; it is left as it is.</exception>
-    public GpuQuota SetGpuQuota(string service, double memoryMb, int? device = null, string action = QuotaAction.Warn, bool exclusive = false)
+    public GpuQuota SetGpuQuota(string service, double memoryMb, int? device = null, QuotaAction action = QuotaAction.Warn, bool exclusive = false)
     {
         StateDirectory.ValidateServiceName(service);
         if (!(memoryMb > 0))
@@ -125,7 +125,7 @@ public sealed partial class ResourceManager
             throw new ResourceRequestException($"'{service}' is a dashboard, and a dashboard never gets a GPU: set the quota on the training service instead.");
         }
 
-        var quota = new GpuQuota(service, memoryMb, device, QuotaAction.Validate(action), exclusive);
+        var quota = new GpuQuota(service, memoryMb, device, Validate(action), exclusive);
         var snapshot = Probe.Probe();
         if (snapshot.Devices.Count > 0)
         {
@@ -187,7 +187,7 @@ public sealed partial class ResourceManager
     /// </summary>
     /// <exception cref="ResourceRequestException">A limit the machine cannot meet: memory not positive or above physical memory, a core that does not exist, a priority outside -20..19.</exception>
     /// <exception cref="CorruptDocumentException">resources/quotas.json exists but cannot be read; it is left as it is.</exception>
-    public ServiceLimits SetResourceLimit(string service, double? memoryLimitMb = null, string? memoryAction = null, IReadOnlyList<int>? cpuAffinity = null, int? priority = null)
+    public ServiceLimits SetResourceLimit(string service, double? memoryLimitMb = null, QuotaAction? memoryAction = null, IReadOnlyList<int>? cpuAffinity = null, int? priority = null)
     {
         StateDirectory.ValidateServiceName(service);
         var problems = new List<string>();
@@ -215,7 +215,7 @@ public sealed partial class ResourceManager
             problems.Add($"a priority (nice value) must be between -20 (highest) and 19 (lowest) (was {p}).");
         }
 
-        var action = memoryAction is null ? null : QuotaAction.Validate(memoryAction);
+        var action = memoryAction is { } given ? Validate(given) : (QuotaAction?)null;
         if (problems.Count > 0)
         {
             throw new ResourceRequestException($"Cannot set the limits of '{service}': {string.Join(" ", problems)}");
@@ -304,6 +304,11 @@ public sealed partial class ResourceManager
 
         return violations;
     }
+
+    /// <exception cref="ResourceRequestException">A number cast to <see cref="QuotaAction"/> that names no action.</exception>
+    private static QuotaAction Validate(QuotaAction action) => Enum.IsDefined(action)
+        ? action
+        : throw new ResourceRequestException($"'{action}' is not an action: use warn, restart or stop.");
 
     private ResourceQuotas ReadQuotas() => _store.Read<ResourceQuotas>(_state.QuotasPath).Document ?? new ResourceQuotas();
 

@@ -51,5 +51,5 @@ public static class Liveness
 
     /// <summary>A trainer that says it runs but has not beaten its heartbeat within <paramref name="staleAfter"/>: hung or gone.</summary>
     public static bool IsStale(TrainingStatus status, DateTimeOffset now, TimeSpan staleAfter) =>
-        (status.IsRunning || status.State is "running" or "starting") && HeartbeatAge(status, now) > staleAfter;
+        (status.IsRunning || status.State is TrainerState.Running or TrainerState.Starting) && HeartbeatAge(status, now) > staleAfter;
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -32,10 +33,18 @@ public static class StatusJson
     /// that writes documents names it in messages and events too, so no caller spells a name by hand.
     /// </summary>
     public static string WireName<TEnum>(TEnum value)
+        where TEnum : struct, Enum =>
+        // Cached: a view names a kind or state per row (the dashboard's CSV), and the words never change.
+        WireNames<TEnum>.Names.GetOrAdd(value, static v =>
+        {
+            var json = JsonSerializer.Serialize(v, TypeInfo<TEnum>());
+            return json.Length >= 2 && json[0] == '"' ? json[1..^1] : json;
+        });
+
+    private static class WireNames<TEnum>
         where TEnum : struct, Enum
     {
-        var json = JsonSerializer.Serialize(value, TypeInfo<TEnum>());
-        return json.Length >= 2 && json[0] == '"' ? json[1..^1] : json;
+        public static readonly ConcurrentDictionary<TEnum, string> Names = new();
     }
 
     private static JsonSerializerOptions CreateOptions()
@@ -61,6 +70,9 @@ public static class StatusJson
         options.Converters.Add(new SnakeCaseEnumConverter<RestartPolicy>());
         options.Converters.Add(new SnakeCaseEnumConverter<ControlCommand>());
         options.Converters.Add(new EventSeverityConverter());
+        options.Converters.Add(new QuotaActionConverter());
+        options.Converters.Add(new TrainerStateConverter());
+        options.Converters.Add(new MetricKindConverter());
         // Not in any document, but named in messages and reports through WireName, in the native supervisor too.
         options.Converters.Add(new SnakeCaseEnumConverter<ReadState>());
         if (JsonSerializer.IsReflectionEnabledByDefault)

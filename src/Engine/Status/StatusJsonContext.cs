@@ -29,6 +29,9 @@ namespace StabilityTools.Engine.Status;
         typeof(SnakeCaseEnumConverter<RestartPolicy>),
         typeof(SnakeCaseEnumConverter<ControlCommand>),
         typeof(EventSeverityConverter),
+        typeof(QuotaActionConverter),
+        typeof(TrainerStateConverter),
+        typeof(MetricKindConverter),
         typeof(SnakeCaseEnumConverter<ReadState>),
     ])]
 [JsonSerializable(typeof(ProcessStatus))]

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Schema;
+using System.Text.Json.Serialization;
 using StabilityTools.Engine.Models;
 
 namespace StabilityTools.Engine.Status;
@@ -47,7 +48,7 @@ public static class StatusSchemas
         {
             TreatNullObliviousAsNonNullable = false,
             // An open vocabulary (a reader takes an unknown word as a default) is a string to the schema, not a closed enum.
-            TransformSchemaNode = (context, node) => context.TypeInfo.Converter is EventSeverityConverter ? new JsonObject { ["type"] = "string" } : node,
+            TransformSchemaNode = (context, node) => IsOpenVocabulary(context.TypeInfo.Converter) ? new JsonObject { ["type"] = "string" } : node,
         });
         var root = new JsonObject
         {
@@ -83,5 +84,18 @@ public static class StatusSchemas
         }
 
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+    }
+
+    private static bool IsOpenVocabulary(JsonConverter converter)
+    {
+        for (var type = converter.GetType(); type is not null; type = type.BaseType)
+        {
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(FallbackEnumConverter<>))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -19,6 +19,6 @@ public sealed class TrainingFailedException : StabilityException
 
     /// <inheritdoc />
     public override string ErrorId => Report.ServiceState == Models.ServiceState.Fatal ? "TrainingFatal"
-        : Report.State == "stopped" || Report.ServiceState == Models.ServiceState.Stopped ? "TrainingStopped"
+        : Report.TrainerState == Models.TrainerState.Stopped || Report.ServiceState == Models.ServiceState.Stopped ? "TrainingStopped"
         : "TrainingFailed";
 }

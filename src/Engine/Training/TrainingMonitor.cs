@@ -93,7 +93,7 @@ public sealed class TrainingMonitor
                 progress?.Report(report);
             }
 
-            if (report.State == "completed")
+            if (report.TrainerState == TrainerState.Completed)
             {
                 return report;
             }
@@ -146,9 +146,9 @@ public sealed class TrainingMonitor
                 return $"The training service is fatal (its supervisor gave up after repeated failures){detail}";
             case ServiceState.Stopped:
                 return $"The training service was stopped before the run completed (epoch {report.Epoch}/{report.TotalEpochs}).";
-            case null when report.State == "failed":
+            case null when report.TrainerState == TrainerState.Failed:
                 return $"Training failed{detail}";
-            case null when report.State == "stopped":
+            case null when report.TrainerState == TrainerState.Stopped:
                 return $"Training was stopped before the run completed (epoch {report.Epoch}/{report.TotalEpochs}); starting it again resumes from its checkpoint.";
             default:
                 return null;

@@ -49,8 +49,15 @@ public sealed class TrainingStatusReport
     /// <summary>Restarts of the training service so far (0 without a supervisor).</summary>
     public int Restarts { get; }
 
-    /// <summary>The trainer's state: <c>starting</c>, <c>running</c>, <c>completed</c>, <c>stopped</c>, <c>failed</c>; <c>missing</c> without a document.</summary>
-    public string State => Status?.State ?? StatusJson.WireName(ReadState);
+    /// <summary>
+    /// The trainer's state as the status files name it (<c>starting</c>, <c>running</c>, <c>paused</c>, <c>completed</c>,
+    /// <c>stopped</c>, <c>failed</c>, <c>unknown</c> for a word this version does not know), or the read state without a
+    /// document (<c>missing</c>, <c>corrupt</c>, ...).
+    /// </summary>
+    public string State => Status is { } status ? StatusJson.WireName(status.State) : StatusJson.WireName(ReadState);
+
+    /// <summary>The trainer's state, typed; null without a document.</summary>
+    public TrainerState? TrainerState => Status?.State;
 
     /// <summary>The epoch in progress (or last completed).</summary>
     public int Epoch => Status?.CurrentEpoch ?? 0;

@@ -1,3 +1,5 @@
+using StabilityTools.Engine.Models;
+
 namespace StabilityTools.Trainer.Training;
 
 /// <summary>The training thread's latest position, handed to the status writer (latest wins).</summary>

@@ -22,8 +22,6 @@ namespace StabilityTools.Trainer.Training;
 internal sealed class StatusPublisher : IDisposable
 {
     private const int MaxUnwritten = 10_000;
-    private static readonly string EpochKind = MetricKind.Epoch.ToWire();
-    private static readonly string StepKind = MetricKind.Step.ToWire();
 
     private readonly SharedDataManager _shared;
     private readonly TimeSpan _interval;
@@ -66,8 +64,8 @@ internal sealed class StatusPublisher : IDisposable
         if (enabled)
         {
             var existing = shared.Metrics.ReadAll().Records.Where(r => r.RunId == runId).ToList();
-            _recordedEpochs = existing.Where(r => r.Kind == EpochKind).Select(r => r.Epoch).ToHashSet();
-            _maxRecordedStep = existing.Where(r => r.Kind == StepKind).Select(r => r.Step).DefaultIfEmpty(0).Max();
+            _recordedEpochs = existing.Where(r => r.Kind == MetricKind.Epoch).Select(r => r.Epoch).ToHashSet();
+            _maxRecordedStep = existing.Where(r => r.Kind == MetricKind.Step).Select(r => r.Step).DefaultIfEmpty(0).Max();
             _thread = new Thread(hooks?.Thread is { } wrap ? () => wrap(Run) : Run) { IsBackground = true, Name = "status-writer" };
             _thread.Start();
         }
@@ -235,10 +233,10 @@ internal sealed class StatusPublisher : IDisposable
             records = [];
             foreach (var r in _unwrittenMetrics)
             {
-                if (r.Kind == EpochKind ? epochs.Add(r.Epoch) : r.Step > maxStep)
+                if (r.Kind == MetricKind.Epoch ? epochs.Add(r.Epoch) : r.Step > maxStep)
                 {
                     records.Add(r);
-                    maxStep = r.Kind == StepKind ? r.Step : maxStep;
+                    maxStep = r.Kind == MetricKind.Step ? r.Step : maxStep;
                 }
             }
         }
@@ -250,7 +248,7 @@ internal sealed class StatusPublisher : IDisposable
             {
                 foreach (var r in records)
                 {
-                    if (r.Kind == EpochKind)
+                    if (r.Kind == MetricKind.Epoch)
                     {
                         _recordedEpochs.Add(r.Epoch);
                     }
@@ -289,7 +287,7 @@ internal sealed class StatusPublisher : IDisposable
             Try(() => _shared.WriteTrainingStatus(new TrainingStatus
             {
                 IsRunning = p.State is TrainerState.Starting or TrainerState.Running,
-                State = p.State.ToWire(),
+                State = p.State,
                 CurrentEpoch = p.Epoch,
                 TotalEpochs = p.TotalEpochs,
                 Loss = p.Loss,

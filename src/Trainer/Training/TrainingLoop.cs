@@ -210,7 +210,7 @@ internal sealed class TrainingLoop : IDisposable
         {
             _publisher.Enqueue(new MetricRecord
             {
-                Time = DateTimeOffset.UtcNow, RunId = _run.RunId, Kind = MetricKind.Step.ToWire(), Epoch = epoch, Step = step,
+                Time = DateTimeOffset.UtcNow, RunId = _run.RunId, Kind = MetricKind.Step, Epoch = epoch, Step = step,
                 TrainLoss = batchLoss, TrainAccuracy = (double)correct / size, SamplesPerSec = _throughput.SamplesPerSec,
                 LearningRate = _plan.Options.Training.LearningRate,
             });
@@ -308,7 +308,7 @@ internal sealed class TrainingLoop : IDisposable
 
     private MetricRecord EpochRecord(EpochSummary s) => new()
     {
-        Time = s.Time, RunId = _run.RunId, Kind = MetricKind.Epoch.ToWire(), Epoch = s.Epoch, Step = s.Step, TrainLoss = s.TrainLoss,
+        Time = s.Time, RunId = _run.RunId, Kind = MetricKind.Epoch, Epoch = s.Epoch, Step = s.Step, TrainLoss = s.TrainLoss,
         TrainAccuracy = s.TrainAccuracy, ValLoss = s.ValLoss, ValAccuracy = s.ValAccuracy, SamplesPerSec = s.SamplesPerSec, LearningRate = s.LearningRate,
     };
 }

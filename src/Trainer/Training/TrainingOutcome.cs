@@ -1,3 +1,5 @@
+using StabilityTools.Engine.Models;
+
 namespace StabilityTools.Trainer.Training;
 
 /// <summary>How a training session ended.</summary>

@@ -130,7 +130,7 @@ internal static class LifecycleVerbs
 
             store.Write(path, new TrainingStatus
             {
-                IsRunning = true, State = "running", Pid = Environment.ProcessId, Progress = progress, Step = progress,
+                IsRunning = true, State = TrainerState.Running, Pid = Environment.ProcessId, Progress = progress, Step = progress,
                 Heartbeat = DateTimeOffset.UtcNow, LastUpdate = DateTimeOffset.UtcNow,
             });
             Thread.Sleep(interval);

@@ -89,7 +89,7 @@ public sealed partial class TrainerProcessTests
                 }
                 else
                 {
-                    var seen = WaitForStatus(shared, trainer, s => s.State == "running" && s.ModelPath is not null && s.ModelPath != lastCheckpoint, ProgressTimeout);
+                    var seen = WaitForStatus(shared, trainer, s => s.State == TrainerState.Running && s.ModelPath is not null && s.ModelPath != lastCheckpoint, ProgressTimeout);
                     lastCheckpoint = seen.ModelPath;
                     Thread.Sleep(random.Next(0, 400));
                 }
@@ -125,15 +125,15 @@ public sealed partial class TrainerProcessTests
 
         var status = shared.ReadTrainingStatus();
         Assert.Equal(ReadState.Ok, status.State);
-        Assert.Equal(("completed", epochs), (status.Document!.State, status.Document.CurrentEpoch));
+        Assert.Equal((TrainerState.Completed, epochs), (status.Document!.State, status.Document.CurrentEpoch));
         Assert.Equal(ReadState.Ok, shared.ReadModelMetrics().State);
         Assert.Equal(ReadState.Ok, shared.ReadMarketData().State);
 
         var metrics = shared.Metrics.ReadAll();
         Assert.Equal(0, metrics.SkippedLines);
         var runRecords = metrics.Records.Where(r => r.RunId == status.Document.RunId).ToList();
-        Assert.Equal(Enumerable.Range(1, epochs), runRecords.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
-        var steps = runRecords.Where(r => r.Kind == "step").Select(r => r.Step).ToList();
+        Assert.Equal(Enumerable.Range(1, epochs), runRecords.Where(r => r.Kind == MetricKind.Epoch).Select(r => r.Epoch));
+        var steps = runRecords.Where(r => r.Kind == MetricKind.Step).Select(r => r.Step).ToList();
         Assert.Equal(steps.Order(), steps);
         Assert.Equal(steps.Distinct().Count(), steps.Count);
 
@@ -164,7 +164,7 @@ public sealed partial class TrainerProcessTests
         using var trainer = StartTrainer(temp, config);
         try
         {
-            WaitForStatus(shared, trainer, s => s.State == "running" && s.Step > 0, ProgressTimeout);
+            WaitForStatus(shared, trainer, s => s.State == TrainerState.Running && s.Step > 0, ProgressTimeout);
 
             var clock = Stopwatch.StartNew();
             Assert.Equal(0, Kill(trainer.Id, 15 /* SIGTERM */));
@@ -173,7 +173,7 @@ public sealed partial class TrainerProcessTests
 
             Assert.Equal(143, trainer.ExitCode);
             var status = shared.ReadTrainingStatus().GetDocumentOrThrow();
-            Assert.Equal(("stopped", false), (status.State, status.IsRunning));
+            Assert.Equal((TrainerState.Stopped, false), (status.State, status.IsRunning));
             Assert.True(File.Exists(status.ModelPath), $"no checkpoint at {status.ModelPath}");
             Assert.Contains(shared.Events.ReadAll().Records, e => e.Type == "stopped");
         }
@@ -200,7 +200,7 @@ public sealed partial class TrainerProcessTests
             // Nothing trained: no checkpoint and no model in any run's folder, only the failure's record.
             Assert.DoesNotContain(Directory.EnumerateFiles(temp.File("state", "runs"), "*", SearchOption.AllDirectories), f => f.EndsWith(".ckpt", StringComparison.Ordinal) || f.EndsWith(".bin", StringComparison.Ordinal));
             var status = TrainerTestConfig.Shared(StateDirectory.Open(temp.File("state"))).ReadTrainingStatus().GetDocumentOrThrow();
-            Assert.Equal("failed", status.State);
+            Assert.Equal(TrainerState.Failed, status.State);
             Assert.Contains("training:epochs", status.ErrorMessage);
         }
         finally

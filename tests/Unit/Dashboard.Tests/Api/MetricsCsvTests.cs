@@ -12,7 +12,7 @@ public sealed class MetricsCsvTests
     [InlineData("plain", "plain")]
     public void Run_ids_are_quoted_and_cannot_become_spreadsheet_formulas(string runId, string expected)
     {
-        var csv = MetricsCsv.Write([new MetricRecord { Time = DateTimeOffset.UnixEpoch, RunId = runId, Kind = "epoch", TrainLoss = double.NaN }]);
+        var csv = MetricsCsv.Write([new MetricRecord { Time = DateTimeOffset.UnixEpoch, RunId = runId, Kind = MetricKind.Epoch, TrainLoss = double.NaN }]);
 
         var row = csv.Split("\r\n")[1];
         Assert.Equal($"1970-01-01T00:00:00.000Z,{expected},epoch,0,0,NaN,,,,,", row);

@@ -86,7 +86,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task A_completed_run_is_not_stale_however_old_its_heartbeat()
     {
-        _sample.WriteTraining(epoch: 20, state: "completed", heartbeat: DateTimeOffset.UtcNow.AddHours(-3));
+        _sample.WriteTraining(epoch: 20, state: TrainerState.Completed, heartbeat: DateTimeOffset.UtcNow.AddHours(-3));
 
         using var doc = await TrainingWhere("completed");
 
@@ -115,7 +115,7 @@ public sealed class DegradedStateTests : IAsyncLifetime
         using var before = await Json.GetAsync(server.Client, "api/status");
 
         var state = Engine.State.StateDirectory.Open(root);
-        new Engine.State.SharedDataManager(state, run: state.EnsureRun("late-run")).WriteTrainingStatus(new TrainingStatus { State = "running", IsRunning = true, CurrentEpoch = 1, TotalEpochs = 2, Heartbeat = DateTimeOffset.UtcNow });
+        new Engine.State.SharedDataManager(state, run: state.EnsureRun("late-run")).WriteTrainingStatus(new TrainingStatus { State = TrainerState.Running, IsRunning = true, CurrentEpoch = 1, TotalEpochs = 2, Heartbeat = DateTimeOffset.UtcNow });
         using var after = await Eventually.UntilAsync(
             () => Json.GetAsync(server.Client, "api/status"), d => d.At("training", "state").GetString() == "running", Wait, "the late state directory");
 

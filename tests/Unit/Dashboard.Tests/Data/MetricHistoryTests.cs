@@ -7,7 +7,7 @@ public sealed class MetricHistoryTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private static MetricRecord Step(int i) => new() { Time = T0.AddSeconds(i), Kind = "step", Step = i, TrainLoss = i };
+    private static MetricRecord Step(int i) => new() { Time = T0.AddSeconds(i), Kind = MetricKind.Step, Step = i, TrainLoss = i };
 
     [Fact(Timeout = 120_000)]
     public void Downsampling_averages_equal_buckets_and_keeps_the_newest_record_as_is()
@@ -28,12 +28,12 @@ public sealed class MetricHistoryTests
     public void An_epoch_repeated_by_a_restarted_trainer_is_held_once_and_changes_the_generation()
     {
         var history = new MetricHistory(1000);
-        history.Add([new MetricRecord { Time = T0, RunId = "r", Kind = "epoch", Epoch = 1, ValLoss = 0.9 }]);
+        history.Add([new MetricRecord { Time = T0, RunId = "r", Kind = MetricKind.Epoch, Epoch = 1, ValLoss = 0.9 }]);
         var generation = history.Generation;
 
-        history.Add([new MetricRecord { Time = T0.AddSeconds(5), RunId = "r", Kind = "epoch", Epoch = 1, ValLoss = 0.8 }]);
+        history.Add([new MetricRecord { Time = T0.AddSeconds(5), RunId = "r", Kind = MetricKind.Epoch, Epoch = 1, ValLoss = 0.8 }]);
 
-        var (total, records) = history.Query(null, "epoch", 100);
+        var (total, records) = history.Query(null, MetricKind.Epoch, 100);
         Assert.Equal(1, total);
         Assert.Equal(0.8, records[0].ValLoss);
         Assert.NotEqual(generation, history.Generation);

@@ -33,11 +33,11 @@ public sealed class RunFollowingTests : IAsyncLifetime
 
         // A new start: the service's status names run-2, whose trainer has written its first documents.
         var second = new SharedDataManager(_sample.State, run: _sample.State.EnsureRun("run-2"));
-        second.WriteTrainingStatus(new TrainingStatus { RunId = "run-2", State = "running", IsRunning = true, CurrentEpoch = 7, TotalEpochs = 9, Heartbeat = DateTimeOffset.UtcNow });
+        second.WriteTrainingStatus(new TrainingStatus { RunId = "run-2", State = TrainerState.Running, IsRunning = true, CurrentEpoch = 7, TotalEpochs = 9, Heartbeat = DateTimeOffset.UtcNow });
         var now = DateTimeOffset.UtcNow;
         second.Metrics.AppendRange([
-            new MetricRecord { Time = now, RunId = "run-2", Kind = "epoch", Epoch = 1, ValLoss = 0.5, Scalars = new Dictionary<string, double> { ["grad_norm"] = 1.25 } },
-            new MetricRecord { Time = now.AddSeconds(1), RunId = "run-2", Kind = "epoch", Epoch = 2, ValLoss = 0.4, Scalars = new Dictionary<string, double> { ["grad_norm"] = 0.75 } },
+            new MetricRecord { Time = now, RunId = "run-2", Kind = MetricKind.Epoch, Epoch = 1, ValLoss = 0.5, Scalars = new Dictionary<string, double> { ["grad_norm"] = 1.25 } },
+            new MetricRecord { Time = now.AddSeconds(1), RunId = "run-2", Kind = MetricKind.Epoch, Epoch = 2, ValLoss = 0.4, Scalars = new Dictionary<string, double> { ["grad_norm"] = 0.75 } },
         ]);
         _sample.Data.Store.Write(_sample.State.ServiceStatusPath("training"), new ProcessStatus
         {

@@ -44,7 +44,7 @@ internal sealed class SampleState : IDisposable
         Data.UpdateQuotas(q => q with
         {
             Devices = [new GpuDevice(0, "NVIDIA H200", "GPU-abc", 143771, 2048, 37, 41, 120)],
-            GpuQuotas = [new GpuQuota("training", 8192, 0, "restart", false)],
+            GpuQuotas = [new GpuQuota("training", 8192, 0, QuotaAction.Restart, false)],
             GpuAllocations = [new GpuAllocation("training", [0], false, Start)],
         });
         WriteService("training", ServiceState.Running, DateTimeOffset.UtcNow, pid: 4242, gpuMb: 1024);
@@ -58,9 +58,9 @@ internal sealed class SampleState : IDisposable
         return this;
     }
 
-    public TrainingStatus WriteTraining(int epoch, string state = "running", DateTimeOffset? heartbeat = null) => Data.WriteTrainingStatus(new TrainingStatus
+    public TrainingStatus WriteTraining(int epoch, TrainerState state = TrainerState.Running, DateTimeOffset? heartbeat = null) => Data.WriteTrainingStatus(new TrainingStatus
     {
-        IsRunning = state == "running",
+        IsRunning = state == TrainerState.Running,
         State = state,
         CurrentEpoch = epoch,
         TotalEpochs = 20,
@@ -113,7 +113,7 @@ internal sealed class SampleState : IDisposable
         {
             Time = Start.AddSeconds(i),
             RunId = "run-1",
-            Kind = "step",
+            Kind = MetricKind.Step,
             Epoch = firstEpoch + (i - first) / 100,
             Step = i,
             TrainLoss = 2.0 / (1 + i),

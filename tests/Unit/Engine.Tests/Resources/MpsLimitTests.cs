@@ -9,7 +9,7 @@ public sealed class MpsLimitTests
     [Fact(Timeout = 120_000)]
     public void Quotas_become_limits_on_the_ordinals_the_service_sees()
     {
-        var quotas = new[] { new GpuQuota("t", 4096, 3, "warn", false), new GpuQuota("t", 1024.7, null, "warn", false) };
+        var quotas = new[] { new GpuQuota("t", 4096, 3, QuotaAction.Warn, false), new GpuQuota("t", 1024.7, null, QuotaAction.Warn, false) };
 
         // Visible devices 2,3 are ordinals 0,1 inside the service: device 3 has its own quota, 2 the general one.
         Assert.Equal("0=1024M,1=4096M", MpsLimit.For(quotas, [2, 3]));

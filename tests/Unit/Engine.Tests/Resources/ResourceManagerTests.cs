@@ -121,13 +121,13 @@ public sealed class ResourceManagerTests : IDisposable
     public void Quotas_are_recorded_replaced_and_removed()
     {
         var manager = Gpus();
-        manager.SetGpuQuota("training", 4096, device: 0, action: "restart");
-        manager.SetGpuQuota("training", 8192, device: 0, action: "STOP");
+        manager.SetGpuQuota("training", 4096, device: 0, action: QuotaAction.Restart);
+        manager.SetGpuQuota("training", 8192, device: 0, action: QuotaAction.Stop);
         manager.SetGpuQuota("eval", 1024);
 
         var quotas = manager.GetGpuQuotas();
         Assert.Equal(2, quotas.Count);
-        Assert.Equal(new GpuQuota("training", 8192, 0, "stop", false), manager.GetGpuQuotas("training").Single());
+        Assert.Equal(new GpuQuota("training", 8192, 0, QuotaAction.Stop, false), manager.GetGpuQuotas("training").Single());
         Assert.Equal(1, manager.RemoveGpuQuota("eval"));
         Assert.Equal(0, manager.RemoveGpuQuota("eval"));
     }
@@ -173,10 +173,10 @@ public sealed class ResourceManagerTests : IDisposable
     public void Limits_merge_with_what_was_set_before()
     {
         var manager = NoGpu();
-        manager.SetResourceLimit("training", memoryLimitMb: 512, memoryAction: "restart");
+        manager.SetResourceLimit("training", memoryLimitMb: 512, memoryAction: QuotaAction.Restart);
         var merged = manager.SetResourceLimit("training", cpuAffinity: [0], priority: 5);
 
-        Assert.Equal(new ServiceLimits("training", 512, "restart", [0], 5) with { CpuAffinity = merged.CpuAffinity }, merged);
+        Assert.Equal(new ServiceLimits("training", 512, QuotaAction.Restart, [0], 5) with { CpuAffinity = merged.CpuAffinity }, merged);
         Assert.Equal([0], merged.CpuAffinity);
         // An empty affinity list clears it.
         Assert.Null(manager.SetResourceLimit("training", cpuAffinity: []).CpuAffinity);
@@ -221,8 +221,8 @@ public sealed class ResourceManagerTests : IDisposable
     public void A_service_over_its_quotas_gets_one_violation_each_with_the_configured_action()
     {
         var manager = Gpus();
-        manager.SetGpuQuota("training", 20_480, device: 3, action: "restart");
-        manager.SetResourceLimit("training", memoryLimitMb: 100, memoryAction: "stop");
+        manager.SetGpuQuota("training", 20_480, device: 3, action: QuotaAction.Restart);
+        manager.SetResourceLimit("training", memoryLimitMb: 100, memoryAction: QuotaAction.Stop);
         var quotas = new StatusStore().Read<ResourceQuotas>(_state.QuotasPath).Document!;
         var snapshot = new NvidiaSmiProbe(_smi.Path).Probe();
 
@@ -231,9 +231,9 @@ public sealed class ResourceManagerTests : IDisposable
         var otherDevice = ResourceManager.EvaluateLimits("training", residentMb: 50, pids: [24601], snapshot, quotas);
 
         Assert.Equal(2, over.Count);
-        Assert.Equal(new LimitViolation("memory", 150, 100, "stop"), over.Single(v => v.Kind == "memory"));
+        Assert.Equal(new LimitViolation("memory", 150, 100, QuotaAction.Stop), over.Single(v => v.Kind == "memory"));
         var gpu = over.Single(v => v.Kind == "gpu_memory");
-        Assert.Equal((40956.0, 20480.0, "restart", (int?)3), (gpu.UsedMb, gpu.LimitMb, gpu.Action, gpu.Device));
+        Assert.Equal((40956.0, 20480.0, QuotaAction.Restart, (int?)3), (gpu.UsedMb, gpu.LimitMb, gpu.Action, gpu.Device));
         Assert.Contains("over the quota of 20480 MiB", gpu.Describe(), StringComparison.Ordinal);
         Assert.Empty(within);
         Assert.Empty(otherDevice);

@@ -32,7 +32,7 @@ public sealed class LayoutMigrationTests : IDisposable
 
         store.Write(Path.Combine(data, "training_status.json"), new TrainingStatus
         {
-            RunId = "run-bbbb", State = trainerAlive ? "running" : "completed", IsRunning = trainerAlive, CurrentEpoch = 2, TotalEpochs = 2, Loss = 0.42, ValLoss = 0.44,
+            RunId = "run-bbbb", State = trainerAlive ? TrainerState.Running : TrainerState.Completed, IsRunning = trainerAlive, CurrentEpoch = 2, TotalEpochs = 2, Loss = 0.42, ValLoss = 0.44,
             Heartbeat = DateTimeOffset.UtcNow, Pid = trainerAlive ? Environment.ProcessId : 0,
         });
         store.Write(Path.Combine(data, "model_metrics.json"), new ModelMetrics { RunId = "run-bbbb", Epoch = 2, ValAccuracy = 0.61 });

@@ -166,7 +166,7 @@ public sealed class StateDirectoryTests : IDisposable
         data.WriteTrainingStatus(new TrainingStatus { IsRunning = true, CurrentEpoch = 3, TotalEpochs = 10, Loss = 0.5, Accuracy = 0.6 });
         data.WriteMarketData(new MarketData { Symbol = "SYNTH", Bars = [new MarketBar(DateTimeOffset.UnixEpoch, 1, 2, 0.5, 1.5, 100)] });
         data.WriteModelMetrics(new ModelMetrics { Epoch = 3, ValAccuracy = 0.61 });
-        data.UpdateQuotas(q => q with { GpuQuotas = [new GpuQuota("training", 4096, 0, "warn", false)] });
+        data.UpdateQuotas(q => q with { GpuQuotas = [new GpuQuota("training", 4096, 0, QuotaAction.Warn, false)] });
         data.Metrics.Append(new MetricRecord { Epoch = 3 });
         data.Events.Append(new StabilityEvent { Type = "started" });
 

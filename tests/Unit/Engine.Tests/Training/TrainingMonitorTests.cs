@@ -54,12 +54,12 @@ public sealed class TrainingMonitorTests
     {
         using var temp = new TempDirectory();
         var (_, shared, monitor) = Open(temp);
-        shared.WriteTrainingStatus(new TrainingStatus { State = "running", CurrentEpoch = 1, TotalEpochs = 2, Step = 5, TotalSteps = 10, Heartbeat = DateTimeOffset.UtcNow });
+        shared.WriteTrainingStatus(new TrainingStatus { State = TrainerState.Running, CurrentEpoch = 1, TotalEpochs = 2, Step = 5, TotalSteps = 10, Heartbeat = DateTimeOffset.UtcNow });
         var progress = new Collect();
 
         var wait = monitor.WaitAsync(TestTimeout, progress, TestContext.Current.CancellationToken);
         await WaitUntil(() => progress.Reports.Count >= 1);
-        shared.WriteTrainingStatus(new TrainingStatus { State = "completed", CurrentEpoch = 2, TotalEpochs = 2, Step = 10, TotalSteps = 10, ModelPath = "/m" });
+        shared.WriteTrainingStatus(new TrainingStatus { State = TrainerState.Completed, CurrentEpoch = 2, TotalEpochs = 2, Step = 10, TotalSteps = 10, ModelPath = "/m" });
         var final = await wait.WaitAsync(TestTimeout, TestContext.Current.CancellationToken);
 
         Assert.Equal(("completed", 2, "/m"), (final.State, final.Epoch, final.ModelPath));
@@ -72,7 +72,7 @@ public sealed class TrainingMonitorTests
     {
         using var temp = new TempDirectory();
         var (_, shared, monitor) = Open(temp);
-        shared.WriteTrainingStatus(new TrainingStatus { State = "failed", ErrorMessage = "trainer.json:3: 'training:epochs': bad" });
+        shared.WriteTrainingStatus(new TrainingStatus { State = TrainerState.Failed, ErrorMessage = "trainer.json:3: 'training:epochs': bad" });
 
         var error = await Assert.ThrowsAsync<TrainingFailedException>(() => monitor.WaitAsync(TestTimeout, null, TestContext.Current.CancellationToken));
 
@@ -85,7 +85,7 @@ public sealed class TrainingMonitorTests
     {
         using var temp = new TempDirectory();
         var (state, shared, monitor) = Open(temp);
-        shared.WriteTrainingStatus(new TrainingStatus { State = "failed", ErrorMessage = "boom" });
+        shared.WriteTrainingStatus(new TrainingStatus { State = TrainerState.Failed, ErrorMessage = "boom" });
         WriteService(state, shared, ServiceState.Backoff);
         var progress = new Collect();
 
@@ -104,7 +104,7 @@ public sealed class TrainingMonitorTests
     {
         using var temp = new TempDirectory();
         var (_, shared, monitor) = Open(temp);
-        shared.WriteTrainingStatus(new TrainingStatus { State = "running", CurrentEpoch = 3, TotalEpochs = 9 });
+        shared.WriteTrainingStatus(new TrainingStatus { State = TrainerState.Running, CurrentEpoch = 3, TotalEpochs = 9 });
 
         var error = await Assert.ThrowsAsync<AsyncOperationException>(() => monitor.WaitAsync(TimeSpan.FromMilliseconds(200), null, TestContext.Current.CancellationToken));
 

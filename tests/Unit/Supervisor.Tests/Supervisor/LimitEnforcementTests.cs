@@ -35,7 +35,7 @@ public sealed class LimitEnforcementTests
         // The supervisor inherits this process's environment: it finds the fake on PATH (NVML is absent here).
         Environment.SetEnvironmentVariable("PATH", smi.Path + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH"));
 
-        new ResourceManager(h.State, new NvidiaSmiProbe(script)).SetGpuQuota("gpu-hog", 1024, device: 0, action: "restart");
+        new ResourceManager(h.State, new NvidiaSmiProbe(script)).SetGpuQuota("gpu-hog", 1024, device: 0, action: QuotaAction.Restart);
         var started = await h.StartAsync(SupervisorHarness.Dummy("gpu-hog", ServiceKind.Program, "sleep") with { RestartPolicy = RestartPolicy.Always });
         await File.WriteAllTextAsync(apps, $"{started.Pid}, GPU-4b5c6a52-1f0e-2c3d-9a8b-7c6d5e4f3a21, 30000\n", SupervisorHarness.Token);
 
@@ -56,7 +56,7 @@ public sealed class LimitEnforcementTests
     public async Task A_service_growing_past_its_memory_limit_is_stopped_when_so_configured()
     {
         await using var h = new SupervisorHarness();
-        new ResourceManager(h.State, NoGpuProbe.Instance).SetResourceLimit("grower", memoryLimitMb: 80, memoryAction: "stop");
+        new ResourceManager(h.State, NoGpuProbe.Instance).SetResourceLimit("grower", memoryLimitMb: 80, memoryAction: QuotaAction.Stop);
 
         var started = await h.StartAsync(SupervisorHarness.Dummy("grower", ServiceKind.Program, "alloc", "--mb", "200"));
 
@@ -95,7 +95,7 @@ public sealed class LimitEnforcementTests
         await using var h = new SupervisorHarness();
         var group = MemoryCgroup.TryOpen(h.State.Root, "hog", create: true);
         Assert.SkipWhen(group is null, "No writable memory cgroup here (needs root with cgroup v1 memory or v2): limits are enforced by sampling only.");
-        new ResourceManager(h.State, NoGpuProbe.Instance).SetResourceLimit("hog", memoryLimitMb: 100, memoryAction: "restart");
+        new ResourceManager(h.State, NoGpuProbe.Instance).SetResourceLimit("hog", memoryLimitMb: 100, memoryAction: QuotaAction.Restart);
 
         // A native hog, after the start-up grace: tail holds a newline-free 400 MB line in memory until the kernel
         // OOM-kills it at the group's limit. (A .NET service would not get that far: the runtime sizes its heap from

@@ -76,7 +76,7 @@ public sealed class TrainingSessionTests
         Assert.Equal(stopped.ModelPath, resumed.ResumedFrom);
         Assert.Equal(reference.Step, resumed.Step);
         Assert.Equal(reference.History.Select(h => (h.Epoch, h.TrainLoss, h.ValLoss)), resumed.History.Select(h => (h.Epoch, h.TrainLoss, h.ValLoss)));
-        var epochs = TrainerTestConfig.Shared(state).Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch);
+        var epochs = TrainerTestConfig.Shared(state).Metrics.ReadAll().Records.Where(r => r.Kind == MetricKind.Epoch).Select(r => r.Epoch);
         Assert.Equal([1, 2, 3], epochs);
     }
 
@@ -108,7 +108,7 @@ public sealed class TrainingSessionTests
         var fallback = Assert.Single(shared.Events.ReadAll().Records, e => e.Type == "checkpoint_fallback");
         Assert.Equal(EventSeverity.Warning, fallback.Severity);
         Assert.Equal(newest, fallback.Data!["path"]);
-        Assert.Equal([1, 2, 3, 4], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+        Assert.Equal([1, 2, 3, 4], shared.Metrics.ReadAll().Records.Where(r => r.Kind == MetricKind.Epoch).Select(r => r.Epoch));
     }
 
     [Fact(Timeout = 300_000)]
@@ -122,7 +122,7 @@ public sealed class TrainingSessionTests
 
         var shared = TrainerTestConfig.Shared(state);
         var status = shared.ReadTrainingStatus().GetDocumentOrThrow();
-        Assert.Equal(("completed", false, 2, 2, outcome.ModelPath), (status.State, status.IsRunning, status.CurrentEpoch, status.TotalEpochs, status.ModelPath));
+        Assert.Equal((TrainerState.Completed, false, 2, 2, outcome.ModelPath), (status.State, status.IsRunning, status.CurrentEpoch, status.TotalEpochs, status.ModelPath));
         Assert.Equal((outcome.Step, outcome.Step, Environment.ProcessId, "cpu", outcome.RunId), (status.Step, status.TotalSteps, status.Pid, status.Device, status.RunId));
         Assert.True(status.Progress >= status.Step);
         Assert.NotNull(status.Heartbeat);
@@ -183,11 +183,11 @@ public sealed class TrainingSessionTests
         Assert.Equal((TrainerState.Stopped, 1), (stopped.State, stopped.EpochsDone));
         Assert.Equal("ckpt-e00001-b000000.ckpt", Path.GetFileName(stopped.ModelPath));
         var shared = TrainerTestConfig.Shared(state);
-        Assert.Equal([1], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+        Assert.Equal([1], shared.Metrics.ReadAll().Records.Where(r => r.Kind == MetricKind.Epoch).Select(r => r.Epoch));
 
         var resumed = TrainingSession.Run(options, state, TestContext.Current.CancellationToken);
         Assert.Equal(stopped.ModelPath, resumed.ResumedFrom);
-        Assert.Equal([1, 2, 3], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+        Assert.Equal([1, 2, 3], shared.Metrics.ReadAll().Records.Where(r => r.Kind == MetricKind.Epoch).Select(r => r.Epoch));
     }
 
     [Fact(Timeout = 300_000)]
@@ -226,8 +226,8 @@ public sealed class TrainingSessionTests
         Assert.True(failuresWhileHeld > 0, "no append failed while the log was held");
 
         var records = shared.Metrics.ReadAll().Records;
-        Assert.Equal([1, 2, 3, 4], records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
-        var steps = records.Where(r => r.Kind == "step").Select(r => r.Step).ToList();
+        Assert.Equal([1, 2, 3, 4], records.Where(r => r.Kind == MetricKind.Epoch).Select(r => r.Epoch));
+        var steps = records.Where(r => r.Kind == MetricKind.Step).Select(r => r.Step).ToList();
         Assert.NotEmpty(steps);
         Assert.Equal(steps.Order().Distinct(), steps);
         Assert.Contains(steps, s => s <= options.Status.StepSampleEvery * 2); // early records survived the failed appends
@@ -267,10 +267,10 @@ public sealed class TrainingSessionTests
         Assert.Empty(again.History); // nothing was trained
         Assert.Equal(modelWritten, File.GetLastWriteTimeUtc(first.ModelPath!));
         var shared = TrainerTestConfig.Shared(state);
-        Assert.Equal([1, 2], shared.Metrics.ReadAll().Records.Where(r => r.Kind == "epoch").Select(r => r.Epoch));
+        Assert.Equal([1, 2], shared.Metrics.ReadAll().Records.Where(r => r.Kind == MetricKind.Epoch).Select(r => r.Epoch));
         var status = shared.ReadTrainingStatus().GetDocumentOrThrow();
         // What the run ended with, not zeros (issue #17: a restarted completed run reported loss 0).
-        Assert.Equal(("completed", first.History[^1].TrainLoss, first.History[^1].ValAccuracy), (status.State, status.Loss, status.Accuracy));
+        Assert.Equal((TrainerState.Completed, first.History[^1].TrainLoss, first.History[^1].ValAccuracy), (status.State, status.Loss, status.Accuracy));
         var record = shared.ReadRun(first.RunId).GetDocumentOrThrow();
         Assert.Equal((RunStates.Completed, 2, 2, first.History[^1].ValAccuracy), (record.State, record.Attempts, record.Epochs, record.Final["val_accuracy"]));
         Assert.Equal(0.001, record.Parameters["training.learning_rate"].GetDouble(), 6);
@@ -279,7 +279,7 @@ public sealed class TrainingSessionTests
         var other = TrainingSession.Run(options with { RunId = "other-run", Training = options.Training with { Seed = 5 } }, state, TestContext.Current.CancellationToken);
         Assert.NotEqual(first.RunId, other.RunId);
         Assert.Equal(2, other.History.Count);
-        Assert.Equal("completed", new SharedDataManager(state, run: state.Run(first.RunId)).ReadTrainingStatus().GetDocumentOrThrow().State);
+        Assert.Equal(TrainerState.Completed, new SharedDataManager(state, run: state.Run(first.RunId)).ReadTrainingStatus().GetDocumentOrThrow().State);
     }
 
     [Fact(Timeout = 300_000)]
