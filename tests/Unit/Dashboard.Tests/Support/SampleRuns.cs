@@ -57,7 +57,7 @@ internal static class SampleRuns
                 {
                     Time = SampleState.Start.AddSeconds(step),
                     RunId = runId,
-                    Kind = "step",
+                    Kind = MetricKind.Step,
                     Epoch = (int)(step / 1000) + 1,
                     Step = step,
                     TrainLoss = step == spikeAt ? 1000 : 2.0 / (1 + step / (100.0 * Pace(runId))),
@@ -68,7 +68,7 @@ internal static class SampleRuns
                 {
                     records.Add(new MetricRecord
                     {
-                        Time = SampleState.Start.AddSeconds(step), RunId = runId, Kind = "epoch", Epoch = (int)(step / 1000) + 1, Step = step,
+                        Time = SampleState.Start.AddSeconds(step), RunId = runId, Kind = MetricKind.Epoch, Epoch = (int)(step / 1000) + 1, Step = step,
                         TrainLoss = 1.0 / (1 + step / 1000.0), ValLoss = 1.1 / (1 + step / 1000.0), ValAccuracy = 0.5 + step / 1e6 * Pace(runId),
                     });
                 }

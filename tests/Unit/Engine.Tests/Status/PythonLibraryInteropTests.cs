@@ -42,7 +42,7 @@ public sealed class PythonLibraryInteropTests : IDisposable
         var folder = Path.Combine(state, "runs", "py-run");
         var status = store.Read<TrainingStatus>(Path.Combine(folder, "training_status.json"));
         Assert.True(status.State == ReadState.Ok, status.Error);
-        Assert.Equal(("completed", false, 2, 6L, 6L), (status.Document!.State, status.Document.IsRunning, status.Document.CurrentEpoch, status.Document.TotalSteps, status.Document.Progress));
+        Assert.Equal((TrainerState.Completed, false, 2, 6L, 6L), (status.Document!.State, status.Document.IsRunning, status.Document.CurrentEpoch, status.Document.TotalSteps, status.Document.Progress));
         Assert.True(double.IsNaN(status.Document.Loss));
         Assert.Equal("cuda:0", status.Document.Device);
 
