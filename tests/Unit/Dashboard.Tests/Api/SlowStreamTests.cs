@@ -57,6 +57,12 @@ public sealed class SlowStreamTests
                     {
                         hostile.Add(await OpenNonReadingStreamAsync(port, server.OwnToken!));
                     }
+
+                    // The wave's sixty opening snapshots (3.6 MB each) are being pushed now. A training write in this
+                    // burst can be read by the dashboard only after the next write replaced it, on a loaded machine:
+                    // the file system's coalescing, not the stream's. Write when the burst is out; every write after
+                    // that must still arrive.
+                    await Task.Delay(TimeSpan.FromSeconds(2), Ct);
                 }
 
                 // Halfway between waves, so the two big pushes do not land in the same second.
