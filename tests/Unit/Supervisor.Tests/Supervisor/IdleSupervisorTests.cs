@@ -3,6 +3,7 @@ using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.Status;
+using StabilityTools.Tests.Shared;
 
 namespace StabilityTools.Supervisor.Tests.Supervisor;
 
