@@ -39,7 +39,16 @@ public abstract class StartServiceCommandBase : StabilityCmdlet
     [ValidateRange(1, 255)]
     public int[]? NoRestartExitCode { get; set; }
 
-    /// <summary>Applies -CircuitMaxRestarts, -CircuitWindowSeconds, -BackoffMaxSeconds and -NoRestartExitCode to <paramref name="spec"/>; the caller validates.</summary>
+    /// <summary>
+    /// The CPU scheduling policy of the service (spec <c>cpu_policy</c>): <c>Idle</c> (Linux SCHED_IDLE, the lowest weight)
+    /// or <c>Normal</c>. Default: each kind's own (<c>Idle</c> for a dashboard, whose health probe keeps a floor under it;
+    /// the supervisor's for the rest).
+    /// </summary>
+    [Parameter]
+    [ValidateSet("Idle", "Normal")]
+    public string? CpuPolicy { get; set; }
+
+    /// <summary>Applies -CircuitMaxRestarts, -CircuitWindowSeconds, -BackoffMaxSeconds, -NoRestartExitCode and -CpuPolicy to <paramref name="spec"/>; the caller validates.</summary>
     protected ServiceSpec WithRestartOptions(ServiceSpec spec)
     {
         var backoffMaxMs = BackoffMaxSeconds is { } max ? max * 1000 : spec.BackoffMaxMs;
@@ -51,6 +60,9 @@ public abstract class StartServiceCommandBase : StabilityCmdlet
             // A cap below the first delay lowers the first delay too: the cap is what the caller asked for.
             BackoffInitialMs = Math.Min(spec.BackoffInitialMs, backoffMaxMs),
             NoRestartExitCodes = NoRestartExitCode is null ? spec.NoRestartExitCodes : [.. spec.NoRestartExitCodes.Concat(NoRestartExitCode).Distinct().Order()],
+            // The parameter's names are the spec's words, capitalised as PowerShell enumerations are.
+            CpuPolicy = CpuPolicy is null ? spec.CpuPolicy
+                : string.Equals(CpuPolicy, "Idle", StringComparison.OrdinalIgnoreCase) ? ServiceSpec.CpuPolicyIdle : ServiceSpec.CpuPolicyNormal,
         };
     }
 

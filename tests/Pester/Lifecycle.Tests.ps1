@@ -92,6 +92,66 @@ Describe 'Starting, restarting and stopping a service' {
     }
 }
 
+Describe 'The CPU policy in force and the heartbeat interval' {
+    BeforeAll {
+        # The scheduling policy of every thread of a process: field 41 of /proc/PID/task/TID/stat (0 normal, 5 SCHED_IDLE).
+        function script:Get-ThreadPolicies([int] $ProcessId) {
+            foreach ($task in Get-ChildItem "/proc/$ProcessId/task" -Directory) {
+                $stat = Get-Content (Join-Path $task.FullName 'stat') -Raw
+                $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')[38]
+            }
+        }
+    }
+
+    AfterAll {
+        foreach ($name in 'policy-idle', 'policy-none', 'dash-normal') {
+            Stop-TrainingProcess -Name $name -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore | Out-Null
+        }
+    }
+
+    It 'shows the policy a -CpuPolicy start put in force, and the heartbeat interval, as properties and in the list view' {
+        if (-not (Get-Command chrt -ErrorAction Ignore)) { Set-ItResult -Skipped -Because 'chrt(1) is not installed here'; return }
+        Start-TrainingProcess -Name policy-idle -FilePath $sleep -ArgumentList 3600 -CpuPolicy Idle -StateDirectory $state | Out-Null
+        Start-TrainingProcess -Name policy-none -FilePath $sleep -ArgumentList 3600 -StateDirectory $state | Out-Null
+
+        $idle = Get-ProcessStatus -Name policy-idle -StateDirectory $state
+        $idle.State | Should -Be 'Running'
+        $idle.CpuPolicy | Should -Be 'idle'
+        $idle.HeartbeatIntervalMs | Should -Be 5000
+        Get-ThreadPolicies $idle.Pid | Should -Be '5' -Because 'the kernel must run the service under SCHED_IDLE, as its status says'
+        $list = $idle | Format-List | Out-String
+        $list | Should -Match 'CpuPolicy\s+: idle'
+        $list | Should -Match 'HeartbeatInterval\s+: 5 s'
+
+        $none = Get-ProcessStatus -Name policy-none -StateDirectory $state
+        $none.CpuPolicy | Should -BeNullOrEmpty
+        $none.HeartbeatIntervalMs | Should -Be 5000
+        Get-ThreadPolicies $none.Pid | Should -Be '0'
+        ($none | Format-List | Out-String) | Should -Match 'CpuPolicy\s+: inherited'
+    }
+
+    It 'starts the dashboard under -CpuPolicy Normal: no thread of it at SCHED_IDLE, and its status says normal' {
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        $port = $listener.LocalEndpoint.Port
+        $listener.Stop()
+        Start-Dashboard -Name dash-normal -Port $port -CpuPolicy Normal -StateDirectory $state | Out-Null
+
+        $dashboard = Get-ProcessStatus -Name dash-normal -StateDirectory $state
+        $dashboard.State | Should -Be 'Running'
+        $dashboard.CpuPolicy | Should -Be 'normal'
+        (Get-Content (Join-Path $state 'services/dash-normal/spec.json') -Raw | ConvertFrom-Json).cpu_policy | Should -Be 'normal'
+        $policies = @(Get-ThreadPolicies $dashboard.Pid)
+        $policies.Count | Should -BeGreaterThan 4
+        $policies | Where-Object { $_ -ne '0' } | Should -BeNullOrEmpty -Because 'no thread of a Normal dashboard may run under SCHED_IDLE'
+    }
+
+    It 'rejects a policy it does not know' {
+        { Start-Dashboard -Name dash-bad -CpuPolicy Realtime -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,StabilityTools.Cmdlets.StartDashboardCommand'
+    }
+}
+
 Describe 'Errors with stable ids' {
     It 'reports an unknown name as ServiceNotFound from every cmdlet' {
         Get-ProcessStatus -Name nope -StateDirectory $state -ErrorAction SilentlyContinue -ErrorVariable e1

@@ -43,7 +43,8 @@ public sealed partial class ProcessManager
     private ServiceInfo JudgeLocal(string name, ServiceSpec? spec, ReadResult<ProcessStatus> read)
     {
         var kind = spec?.Kind ?? ServiceKind.Program;
-        var info = new ServiceInfo { Name = name, Kind = StatusJson.WireName(kind), StateRoot = State.Root, RunId = read.Document?.RunId ?? spec?.RunId };
+        var info = new ServiceInfo { Name = name, Kind = StatusJson.WireName(kind), StateRoot = State.Root, RunId = read.Document?.RunId ?? spec?.RunId,
+            HeartbeatIntervalMs = read.Document?.HeartbeatIntervalMs ?? spec?.HeartbeatIntervalMs };
         if (read.Document is not { } s)
         {
             return info with
@@ -70,6 +71,7 @@ public sealed partial class ProcessManager
             Host = s.Host,
             NextRestartAt = s.NextRestartAt,
             LastControl = s.LastControl,
+            CpuPolicy = s.CpuPolicy,
             Status = s,
         };
         if (Liveness.IsFinal(s.Status))

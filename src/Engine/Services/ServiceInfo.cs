@@ -47,6 +47,19 @@ public sealed record ServiceInfo
     /// <summary>GPU memory, MB; null without a GPU probe.</summary>
     public double? GpuMemoryMB { get; init; }
 
+    /// <summary>
+    /// The CPU scheduling policy the service runs under now, as its supervisor last reported it: <c>idle</c> (Linux
+    /// SCHED_IDLE), <c>normal</c> (asked for, or an idle service its floor lifted while its health probe found it slow),
+    /// or null when its spec sets none (it runs under its supervisor's policy, normally the ordinary one).
+    /// </summary>
+    public string? CpuPolicy { get; init; }
+
+    /// <summary>
+    /// How often its supervisor rewrites the status (its heartbeat), ms: what the supervisor announced, else the spec's
+    /// <c>heartbeat_interval_ms</c>. Three missed heartbeats (at least 5 s) make the service read Unknown.
+    /// </summary>
+    public int? HeartbeatIntervalMs { get; init; }
+
     /// <summary>Why the service is not healthy, when it is not.</summary>
     public string? ErrorMessage { get; init; }
 

@@ -1,0 +1,41 @@
+#!/bin/bash
+# idle-pss.sh SUPERVISOR [N=10] [WAIT=60] [LABEL]: what N idle supervisors cost together, without the module or a
+# rebuild (issue #16). Starts N supervisors of `/bin/sleep 3600` straight from spec files in a fresh state directory,
+# waits WAIT seconds, prints their PSS, RSS and private dirty memory summed, then stops them (SIGTERM) and deletes the
+# directory. GC settings can be tried through the environment, e.g. DOTNET_GCgen0size=40000 (hexadecimal, 256 KiB).
+# KEEP=1 leaves them running and prints their pids, to read /proc/PID/smaps; stop them with kill -TERM PID.
+set -euo pipefail
+supervisor=$1; n=${2:-10}; wait_s=${3:-60}; label=${4:-$(basename "$supervisor")}
+state=$(mktemp -d "${TMPDIR:-/tmp}/st-idle-pss-XXXXXX")
+chmod 700 "$state"
+pids=()
+# Whatever happens, no supervisor of this run is left behind (unless KEEP asks for it).
+cleanup() { [ -n "${KEEP:-}" ] && return; kill -TERM "${pids[@]}" 2>/dev/null || true; wait; rm -rf "$state"; }
+trap cleanup EXIT
+for i in $(seq -w 1 "$n"); do
+  mkdir -p -m 700 "$state/services/s$i"
+  # The spec a -FilePath start writes (every field, as the supervisor validates them all), hang detection off.
+  printf '%s' '{"schema":"service_spec/1","seq":1,"written_at":"2026-01-01T00:00:00+00:00","writer":{"pid":1,"host":"bench"},'\
+'"name":"s'"$i"'","kind":"program","file_path":"/bin/sleep","arguments":["3600"],"environment":{},"working_directory":null,'\
+'"restart_policy":"on-failure","backoff_initial_ms":1000,"backoff_max_ms":30000,"backoff_reset_after_ms":60000,'\
+'"circuit_max_restarts":5,"circuit_window_ms":60000,"stop_timeout_ms":10000,"startup_grace_ms":1000,"startup_timeout_ms":30000,'\
+'"ready_on_heartbeat":false,"hang_timeout_ms":0,"health_url":null,"health_interval_ms":2000,"health_timeout_ms":2000,'\
+'"health_failure_threshold":3,"fatal_exit_codes":[],"no_restart_exit_codes":[78],"port":null,"log_max_bytes":10485760,'\
+'"log_max_files":5,"log_rate_limit_bytes_per_second":16777216,"run_as_user":null,"nice":null,"hide_gpus":false,'\
+'"alert_command":null,"alert_webhook_url":null,"alert_min_interval_ms":60000,"slurm":null,"run_id":null,"experiment":null,'\
+'"tags":[],"cpu_policy":null,"heartbeat_interval_ms":5000}' > "$state/services/s$i/spec.json"
+  chmod 600 "$state/services/s$i/spec.json"
+  "$supervisor" --state-dir "$state" --service "s$i" </dev/null >"$state/supervisor-$i.err" 2>&1 &
+  pids+=($!)
+done
+sleep "$wait_s"
+pss=0; rss=0; dirty=0
+for p in "${pids[@]}"; do
+  if [ ! -e "/proc/$p" ]; then echo "supervisor $p exited early:" >&2; cat "$state"/supervisor-*.err >&2; exit 1; fi
+  read -r a b c < <(awk '/^Pss:/{p=$2} /^Rss:/{r=$2} /^Private_Dirty:/{d=$2} END{print p, r, d}' "/proc/$p/smaps_rollup")
+  pss=$((pss + a)); rss=$((rss + b)); dirty=$((dirty + c))
+done
+running=$(grep -ho '"status":"running"' "$state"/services/*/status.json | wc -l)
+awk -v l="$label" -v n="$n" -v w="$wait_s" -v p="$pss" -v r="$rss" -v d="$dirty" -v run="$running" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
+  'BEGIN { printf "%s: %d supervisors (%d running), %d s idle: PSS %.1f MB, RSS %.1f MB, private dirty %.1f MB; load %s\n", l, n, run, w, p/1024, r/1024, d/1024, load }'
+if [ -n "${KEEP:-}" ]; then echo "kept: ${pids[*]} in $state"; fi
