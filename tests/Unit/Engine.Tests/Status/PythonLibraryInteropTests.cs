@@ -66,7 +66,7 @@ public sealed class PythonLibraryInteropTests : IDisposable
 
         var history = new JsonLinesLog<MetricRecord>(Path.Combine(folder, "metrics.jsonl")).ReadAll();
         Assert.Equal(0, history.SkippedLines);
-        Assert.Equal(["epoch:1", "step:1", "epoch:2", "step:2"], history.Records.Select(r => $"{r.Kind}:{r.Epoch}"));
+        Assert.Equal(["epoch:1", "step:1", "epoch:2", "step:2"], history.Records.Select(r => $"{StatusJson.WireName(r.Kind)}:{r.Epoch}"));
         Assert.True(double.IsNaN(history.Records[0].TrainLoss!.Value));
         Assert.True(double.IsPositiveInfinity(history.Records[0].Scalars!["grad_norm"]));
         Assert.Equal(1.5, history.Records[2].Scalars!["weight_norm"]);
