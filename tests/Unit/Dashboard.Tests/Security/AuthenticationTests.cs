@@ -33,6 +33,13 @@ public sealed class AuthenticationTests : IAsyncLifetime
     [InlineData("api/stream")]
     [InlineData("metrics")]
     [InlineData("app.js")]
+    [InlineData("api/runs")]
+    [InlineData("api/runs/some-run")]
+    [InlineData("api/runs/some-run/history")]
+    [InlineData("api/compare?runs=a,b")]
+    [InlineData("api/compare?runs=a,b&format=csv")]
+    [InlineData("runs.html")]
+    [InlineData("runs.js")]
     public async Task Without_a_token_the_api_and_files_answer_401(string path)
     {
         using var response = await _server.Client.GetAsync(path, Ct);
