@@ -171,12 +171,8 @@ public sealed partial class ProcessManager
         if (ServiceCgroup.TryOpen(State.Root, status.Name, create: false) is { } cgroup && cgroup.Members() is { Count: > 0 } members)
         {
             cgroup.KillAll(TimeSpan.FromSeconds(5));
-            _events.Append(new StabilityEvent
-            {
-                Time = _options.TimeProvider.GetUtcNow(), Service = status.Name, Type = "orphan_killed", Severity = EventSeverity.Warning,
-                Message = $"Killed {members.Count} process(es) of '{status.Name}' ({string.Join(", ", members)}), left running by a supervisor that is gone.",
-                Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
-            });
+            AppendEvent(status.Name, "orphan_killed", EventSeverity.Warning,
+                $"Killed {members.Count} process(es) of '{status.Name}' ({string.Join(", ", members)}), left running by a supervisor that is gone.");
             return;
         }
 
@@ -189,12 +185,7 @@ public sealed partial class ProcessManager
         if (status.PidStartTicks != 0 && service.IsAlive())
         {
             ProcessTreeKiller.KillTree(status.Pid, status.Pid, 0, null, TimeSpan.FromSeconds(5));
-            _events.Append(new StabilityEvent
-            {
-                Time = _options.TimeProvider.GetUtcNow(), Service = status.Name, Type = "orphan_killed", Severity = EventSeverity.Warning,
-                Message = $"Killed service process {status.Pid}, left running by a supervisor that is gone.",
-                Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
-            });
+            AppendEvent(status.Name, "orphan_killed", EventSeverity.Warning, $"Killed service process {status.Pid}, left running by a supervisor that is gone.");
         }
     }
 
@@ -211,13 +202,9 @@ public sealed partial class ProcessManager
         }
 
         File.Delete(path);
-        _events.Append(new StabilityEvent
-        {
-            Time = _options.TimeProvider.GetUtcNow(), Service = name, Type = "foreign_file_removed", Severity = EventSeverity.Warning,
-            Message = $"Removed '{path}' ({found.Describe()}{(found.IsSymbolicLink ? ", a symbolic link" : "")}): only you or root may write requests to '{name}'.",
-            Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
-            Data = new Dictionary<string, string> { ["path"] = path, ["owner_uid"] = found.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-        });
+        AppendEvent(name, "foreign_file_removed", EventSeverity.Warning,
+            $"Removed '{path}' ({found.Describe()}{(found.IsSymbolicLink ? ", a symbolic link" : "")}): only you or root may write requests to '{name}'.",
+            new Dictionary<string, string> { ["path"] = path, ["owner_uid"] = found.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
     /// <summary>True when <paramref name="port"/> can be bound on the address the service's arguments name (<c>--bind</c>), else on any.</summary>

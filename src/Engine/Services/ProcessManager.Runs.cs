@@ -56,7 +56,6 @@ public sealed partial class ProcessManager
     /// </summary>
     private void PruneCheckpoints(string service, int keep)
     {
-        var now = _options.TimeProvider.GetUtcNow();
         try
         {
             var pruned = Engine.State.CheckpointRetention.Prune(State, _store, service, keep, RunsInUse().Keys.ToHashSet(StringComparer.Ordinal));
@@ -66,27 +65,19 @@ public sealed partial class ProcessManager
             }
 
             var bytes = pruned.Sum(p => p.Bytes);
-            _events.Append(new StabilityEvent
-            {
-                Time = now, Service = service, Type = "checkpoints_pruned", Severity = EventSeverity.Info,
-                Message = $"Removed the checkpoints of {pruned.Count} older run(s) of '{service}' ({bytes / 1048576.0:0.#} MiB; checkpoint_retention_runs {keep}): {string.Join(", ", pruned.Select(p => p.RunId))}.",
-                Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
-                Data = new Dictionary<string, string>
+            AppendEvent(service, "checkpoints_pruned", EventSeverity.Info,
+                $"Removed the checkpoints of {pruned.Count} older run(s) of '{service}' ({bytes / 1048576.0:0.#} MiB; checkpoint_retention_runs {keep}): {string.Join(", ", pruned.Select(p => p.RunId))}.",
+                new Dictionary<string, string>
                 {
                     ["runs"] = string.Join(",", pruned.Select(p => p.RunId)),
                     ["files"] = pruned.Sum(p => p.Files).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["bytes"] = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                },
-            });
+                });
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _events.Append(new StabilityEvent
-            {
-                Time = now, Service = service, Type = "checkpoints_pruned", Severity = EventSeverity.Warning,
-                Message = $"Could not remove all old checkpoints of '{service}' (checkpoint_retention_runs {keep}): {ex.Message} Remove them by hand or with Remove-TrainingRun.",
-                Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName,
-            });
+            AppendEvent(service, "checkpoints_pruned", EventSeverity.Warning,
+                $"Could not remove all old checkpoints of '{service}' (checkpoint_retention_runs {keep}): {ex.Message} Remove them by hand or with Remove-TrainingRun.");
         }
     }
 }

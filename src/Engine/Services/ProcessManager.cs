@@ -237,6 +237,14 @@ public sealed partial class ProcessManager
             : throw new ProcessCommunicationException($"The supervisor of '{name}' ended before it acknowledged '{request.Command}'.") { Service = name };
     }
 
+    /// <summary>An audit event recorded by this process (a caller's cmdlet), stamped with its pid, user and host.</summary>
+    private void AppendEvent(string service, string type, EventSeverity severity, string message, IReadOnlyDictionary<string, string>? data = null) =>
+        _events.Append(new StabilityEvent
+        {
+            Time = _options.TimeProvider.GetUtcNow(), Service = service, Type = type, Severity = severity, Message = message,
+            Pid = Environment.ProcessId, User = Environment.UserName, Host = Environment.MachineName, Data = data,
+        });
+
     /// <summary>Reads events, oldest first, optionally only of one service, since a time, of one type.</summary>
     public IReadOnlyList<StabilityEvent> GetEvents(string? name = null, DateTimeOffset? since = null, string? type = null) =>
         _events.ReadAll().Records
