@@ -301,6 +301,22 @@ Describe 'A trainer run as another user (-RunAsUser)' -Skip:(-not $canRun) {
         $relayed.Type | Should -Contain 'completed'
     }
 
+    It 'runs a Python trainer on the stabilitytools library as that user too, its events recorded under that user' {
+        $python = Join-Path $PSScriptRoot '../../artifacts/python-venv/bin/python'
+        $trainer = Join-Path $PSScriptRoot 'python/user_trainer.py'
+        $reach = Invoke-AsMallory 'test -x "$1" && test -r "$2"' @($python, $trainer)
+        if (-not (Test-Path $python) -or $reach.ExitCode -ne 0) {
+            Set-ItResult -Skipped -Because "the Python venv or the test trainer is not where $user can reach it (or build.ps1 made no venv)"
+            return
+        }
+        Start-TrainingProcess -Name pyuser -FilePath $python -ArgumentList $trainer, '--epochs', '3', '--steps', '5' -RunAsUser $user -StateDirectory $state -ErrorAction Stop | Out-Null
+        $run = Wait-Training -Name pyuser -StateDirectory $state -Timeout 120
+        $run.State | Should -Be 'completed'
+        (& stat -c '%u' (Join-Path $state "runs/$($run.RunId)/metrics.jsonl")) | Should -Be "$uid"
+        $relayed = @(Get-StabilityEvent -Name pyuser -StateDirectory $state | Where-Object { $_.data.writer_uid -eq "$uid" })
+        $relayed.Type | Should -Contain 'completed'
+    }
+
     It 'refuses, before anything starts, a program that user cannot reach, naming the closed folder' {
         $closed = Join-Path $state 'private-bin'
         New-Item -ItemType Directory $closed | Out-Null
