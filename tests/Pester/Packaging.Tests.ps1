@@ -70,7 +70,7 @@ $module = Get-Module StabilityTools
 $supervisor = Join-Path $module.ModuleBase 'hosts/supervisor/stability-supervisor'
 $found = [ordered]@{
     ModuleBase = $module.ModuleBase; ModuleVersion = "$($module.Version)"; ModulePath = @($env:PSModulePath -split [IO.Path]::PathSeparator)
-    SupervisorModeInstalled = "$([IO.File]::GetUnixFileMode($supervisor))"
+    SupervisorModeInstalled = [int][IO.File]::GetUnixFileMode($supervisor)
 }
 [IO.File]::SetUnixFileMode($supervisor, [IO.UnixFileMode]'UserRead, UserWrite, GroupRead, OtherRead')
 '@
@@ -128,7 +128,7 @@ catch {
 Stop-Dashboard -StateDirectory `$State -Confirm:`$false | Out-Null
 Stop-TrainingProcess -Name job -StateDirectory `$State -Confirm:`$false | Out-Null
 `$found.DashboardStopped = "`$((Get-ProcessStatus -Name dashboard -StateDirectory `$State).State)"
-`$found.SupervisorModeAfterStart = "`$([IO.File]::GetUnixFileMode(`$supervisor))"
+`$found.SupervisorModeAfterStart = [int][IO.File]::GetUnixFileMode(`$supervisor)
 `$found.TrainerInstalled = [bool](Get-InstalledPSResource -Name StabilityTools.Trainer -ErrorAction Ignore)
 `$found | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath `$Result
 "@)
@@ -149,7 +149,7 @@ Stop-TrainingProcess -Name job -StateDirectory `$State -Confirm:`$false | Out-Nu
         $found.Page | Should -Be 200
         $found.Processes | Should -Match '"job"'
         $found.DashboardStopped | Should -Be 'Stopped'
-        $found.SupervisorModeAfterStart | Should -Be 'UserRead, UserWrite, UserExecute, GroupRead, OtherRead'
+        $found.SupervisorModeAfterStart | Should -Be ([Convert]::ToInt32('744', 8)) -Because 'rwxr--r--: the execute bit back for the owner, for nobody else'
     }
 
     It 'with the trainer package: a short training runs to completion on the installed trainer and the dashboard serves it' {
@@ -161,7 +161,7 @@ Stop-TrainingProcess -Name job -StateDirectory `$State -Confirm:`$false | Out-Nu
 $config = Join-Path $State '../small.json'
 '{ "data": { "bars": 3000 }, "training": { "epochs": 2, "threads": 1 } }' | Set-Content -LiteralPath $config
 Start-TrainingProcess -StateDirectory $State -ConfigPath $config | Out-Null
-$found.SupervisorModeAfterStart = "$([IO.File]::GetUnixFileMode($supervisor))"
+$found.SupervisorModeAfterStart = [int][IO.File]::GetUnixFileMode($supervisor)
 $found.TrainerCommand = @((Get-Content (Join-Path $State 'services/training/spec.json') -Raw | ConvertFrom-Json).arguments)
 $final = Wait-Training -StateDirectory $State -Timeout 300
 $found.Training = [ordered]@{ State = "$($final.State)"; Epoch = $final.Epoch; ModelExists = [bool]($final.ModelPath -and (Test-Path -LiteralPath $final.ModelPath)) }
@@ -179,7 +179,7 @@ $found | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $Result
         $found.ModuleBase | Should -Be (Join-Path $modules "StabilityTools/$version")
         @($found.ModulePath | Where-Object { $_.StartsWith($checkout) }) | Should -BeNullOrEmpty
         # The supervisor ran although the install's mode had lost every execute bit; the start gave the owner's back only.
-        $found.SupervisorModeAfterStart | Should -Be 'UserRead, UserWrite, UserExecute, GroupRead, OtherRead'
+        $found.SupervisorModeAfterStart | Should -Be ([Convert]::ToInt32('744', 8)) -Because 'rwxr--r--: the execute bit back for the owner, for nobody else'
         $found.TrainerCommand[0] | Should -Be (Join-Path $modules "StabilityTools.Trainer/$version/hosts/trainer/stability-trainer.dll")
         $found.Training.State | Should -Be 'completed'
         $found.Training.Epoch | Should -Be 2
