@@ -11,10 +11,10 @@
              assemblies, and the supervisor, trainer and dashboard under hosts/). Then makes the Python virtual
              environment artifacts/python-venv (once) and installs the Python package python/ into it, offline
              (without python3-venv it warns and goes on, except under CI=true where it fails).
-      Test   Build and (unless -SkipPester) Pack, then every xunit project (one at a time), the Python package's pytest suite (python/tests, in
-             that venv) and every Pester file under tests/Pester in a fresh `pwsh -NoProfile` against the built
-             module. Ends with one line `N passed, N failed, N skipped` totalling all three, and exits non-zero on
-             any failure.
+      Test   Build and (unless -SkipPester) Pack, then every xunit project (one at a time), the Python package's
+             pytest suite (python/tests, in that venv) and every Pester file under tests/Pester in a fresh
+             `pwsh -NoProfile` against the built module. Ends with one line `N passed, N failed, N skipped`
+             totalling all three, and exits non-zero on any failure.
       Demo   the main job: Build, then start training on the built-in synthetic market data and the dashboard
              on 127.0.0.1:8050 in the default state directory, with a progress bar over epochs.
       Pack   Build, then make the two packages PSResourceGet installs, in artifacts/packages/: StabilityTools (the
@@ -210,7 +210,7 @@ $TrainerPackageName = 'StabilityTools.Trainer'
 $TrainerPackageGuid = '0c6d2a8e-3f41-4b9a-8d27-6e5f1b9c4a73'
 
 # Makes artifacts/packages/StabilityTools.<version>.nupkg and StabilityTools.Trainer.<version>.nupkg from the built
-# module. The trainer (~530 MB, nearly all libtorch) is a package of its own, as TorchSharp keeps libtorch in separate
+# module. The trainer (~480 MB for linux-x64, nearly all libtorch) is a package of its own, as TorchSharp keeps libtorch in separate
 # runtime packages: a machine that runs only dashboards or -FilePath trainers installs the small module alone. Each
 # package is staged in artifacts/pack/<name>/ (copied incrementally, like the build) and compressed with PSResourceGet's
 # Compress-PSResource, so Install-PSResource gets exactly what Publish-PSResource would publish. Returns the packages.
@@ -230,6 +230,8 @@ function Invoke-PackModule {
     $moduleStage = Join-Path $stage 'StabilityTools'
     $null = New-Item -ItemType Directory -Force -Path $moduleStage
     foreach ($item in Get-ChildItem -LiteralPath $ModuleOut -File) { Copy-Item -LiteralPath $item.FullName -Destination $moduleStage -Force }
+    # Nothing an earlier build left there (a file since removed from the module) may ship.
+    Get-ChildItem -LiteralPath $moduleStage -File | Where-Object { -not (Test-Path -LiteralPath (Join-Path $ModuleOut $_.Name)) } | Remove-Item -Force
     Sync-DirectoryExact (Join-Path $ModuleOut 'en-US') (Join-Path $moduleStage 'en-US')
     foreach ($name in 'supervisor', 'dashboard') {
         Sync-DirectoryExact (Join-Path $ModuleOut 'hosts' $name) (Join-Path $moduleStage 'hosts' $name)
@@ -238,7 +240,7 @@ function Invoke-PackModule {
     $notices | Copy-Item -Destination $moduleStage -Force
 
     # The trainer: a manifest-only module (no commands) holding hosts/trainer, for linux-x64 only: TorchSharp's
-    # runtimes/ for Windows and macOS (~40 MB of SkiaSharp and LibTorchSharp) are left out.
+    # runtimes/ for Windows and macOS (~45 MB of SkiaSharp and LibTorchSharp) are left out.
     $trainerStage = Join-Path $stage $TrainerPackageName
     $trainerHostStage = Join-Path $trainerStage 'hosts' 'trainer'
     Sync-DirectoryExact $trainerHost $trainerHostStage

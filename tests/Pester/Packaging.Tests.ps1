@@ -12,8 +12,9 @@ BeforeAll {
     $builtModule = Split-Path $env:STABILITY_TEST_MODULE
     $script:version = (Import-PowerShellDataFile -LiteralPath $env:STABILITY_TEST_MODULE).ModuleVersion
     $packages = Join-Path (Split-Path $builtModule) 'packages'
-    # The packages must come from this build: build.ps1 Test packs after building; run alone, pack first.
-    $built = (Get-Item -LiteralPath (Join-Path $builtModule 'StabilityTools.Cmdlets.dll')).LastWriteTimeUtc
+    # The packages must come from this build: build.ps1 Test packs after building; run alone, pack first. Any file of
+    # the built module newer than a package means it is stale (the build keeps each file's own time).
+    $built = (Get-ChildItem -LiteralPath $builtModule -Recurse -File | Measure-Object -Property LastWriteTimeUtc -Maximum).Maximum
     $script:nupkgs = foreach ($name in 'StabilityTools', 'StabilityTools.Trainer') {
         $path = Join-Path $packages "$name.$version.nupkg"
         if (-not (Test-Path -LiteralPath $path) -or (Get-Item -LiteralPath $path).LastWriteTimeUtc -lt $built) {
@@ -61,8 +62,9 @@ BeforeAll {
         Get-Content -LiteralPath $result -Raw | ConvertFrom-Json
     }
 
-    # What both users check after importing: where the module came from, what the module path holds, and the
-    # supervisor's mode as installed. Then it takes every execute bit away, so that the first start must give it back.
+    # What both users check after importing: where the module came from and what the module path holds. Then it takes
+    # every execute bit away from the supervisor (as a zip extraction may leave it), so that the first start must give
+    # it back.
     $script:CheckImport = @'
 Register-PSResourceRepository -Name StabilityLocal -Uri $Repository -Trusted
 Import-Module StabilityTools
@@ -70,7 +72,6 @@ $module = Get-Module StabilityTools
 $supervisor = Join-Path $module.ModuleBase 'hosts/supervisor/stability-supervisor'
 $found = [ordered]@{
     ModuleBase = $module.ModuleBase; ModuleVersion = "$($module.Version)"; ModulePath = @($env:PSModulePath -split [IO.Path]::PathSeparator)
-    SupervisorModeInstalled = [int][IO.File]::GetUnixFileMode($supervisor)
 }
 [IO.File]::SetUnixFileMode($supervisor, [IO.UnixFileMode]'UserRead, UserWrite, GroupRead, OtherRead')
 '@

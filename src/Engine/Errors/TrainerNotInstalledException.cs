@@ -38,7 +38,7 @@ public sealed class TrainerNotInstalledException : StabilityException
     public static string InstallCommandFor(string package, string version) => $"Install-PSResource -Name {package} -Version {version}";
 
     private static string BuildMessage(string package, string version, IReadOnlyList<string> searched) =>
-        $"The built-in trainer is not installed: it ships as the package {package} (TorchSharp with libtorch, about 530 MB), " +
+        $"The built-in trainer is not installed: it ships as the package {package} (TorchSharp with libtorch, about 480 MB installed), " +
         $"separately from the module. Install it with '{InstallCommandFor(package, version)}' (add -Repository with the " +
         "repository StabilityTools came from), then start again; or run your own trainer with Start-TrainingProcess -FilePath, " +
         $"which needs no package. Searched: {(searched.Count == 0 ? "nothing (no module path)" : string.Join(", ", searched.Select(d => $"'{d}'")))}.";
