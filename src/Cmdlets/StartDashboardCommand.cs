@@ -71,6 +71,14 @@ public sealed class StartDashboardCommand : StartServiceCommandBase
     [ValidateNotNullOrEmpty]
     public string? CertificateKeyPath { get; set; }
 
+    /// <summary>
+    /// Run the dashboard as this user (the session must run as root): it may read the state directory and nothing else
+    /// of the machine (one capability, CAP_DAC_READ_SEARCH, confined by Landlock), and write only a folder of its own.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? RunAsUser { get; set; }
+
     /// <inheritdoc />
     protected override void EndProcessing()
     {
@@ -91,7 +99,7 @@ public sealed class StartDashboardCommand : StartServiceCommandBase
                 CertificatePath = CertificatePath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(CertificatePath),
                 CertificateKeyPath = CertificateKeyPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(CertificateKeyPath),
             };
-            var spec = WithRestartOptions(BuiltInServices.Dashboard(state, Name, BindAddress, Port, access)).Validate();
+            var spec = WithRestartOptions(BuiltInServices.Dashboard(state, Name, BindAddress, Port, access) with { RunAsUser = RunAsUser }).Validate();
             var url = BuiltInServices.DashboardUrl(BindAddress, Port, https: CertificatePath is not null);
             if (!ShouldProcess($"service '{Name}' (dashboard on {url}, {(NoAuthentication ? "no token" : "token required")}) in '{state.Root}'", "Start"))
             {

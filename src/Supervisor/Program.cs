@@ -12,6 +12,12 @@ using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 using StabilityTools.Supervisor;
 
+// The sandbox a dashboard run as another user goes through on its way to exec (DashboardSandbox): no supervisor at all.
+if (args is [DashboardSandbox.Option, ..])
+{
+    return DashboardSandbox.Run(args);
+}
+
 // Before anything else opens a file: drop descriptors inherited from the caller (see CloseInheritedDescriptors).
 Native.CloseInheritedDescriptors();
 

@@ -64,6 +64,8 @@ internal sealed partial class ServiceSupervisor : IDisposable
     private FileSystemWatcher? _quotasWatch;
     private ITimer? _restartTimer;
     private RunEventRelay? _relay;
+    private OwnDocumentRelay? _ownDocument;
+    private string? _ownDirectory;
 
     public ServiceSupervisor(StateDirectory state, string name, ServiceSpec spec, ILogger log, TimeProvider? time = null)
     {
@@ -148,6 +150,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
 
                 // The last events of a service run as another user (its end) reach the state directory's log too.
                 _relay?.Pump();
+                _ownDocument?.Pump();
                 await _alerter.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                 return state;
             }
@@ -233,7 +236,15 @@ internal sealed partial class ServiceSupervisor : IDisposable
                 _relay ??= new RunEventRelay(_name, handed, _events);
             }
 
-            process = new Process { StartInfo = StartCommand.Build(_spec, _name, _state, _store, _memoryGroup) };
+            if (StartCommand.ConfinedDashboardAccount(_spec) is { } reader)
+            {
+                // A folder of its own for the one document it writes; the state directory it may only read.
+                _ownDirectory ??= RunDelegation.HandOverOwnDirectory(_state, _name, reader);
+                var file = StateDirectory.DashboardStateFileName(_name);
+                _ownDocument ??= new OwnDocumentRelay(Path.Combine(_ownDirectory, file), Path.Combine(_state.DataDirectory, file), _store);
+            }
+
+            process = new Process { StartInfo = StartCommand.Build(_spec, _name, _state, _store, _memoryGroup, _ownDirectory) };
         }
         catch (StateDirectoryException ex)
         {

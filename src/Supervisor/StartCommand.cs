@@ -16,7 +16,7 @@ namespace StabilityTools.Supervisor;
 /// </summary>
 internal static class StartCommand
 {
-    public static ProcessStartInfo Build(ServiceSpec spec, string name, StateDirectory state, StatusStore store, MemoryCgroup? memoryGroup)
+    public static ProcessStartInfo Build(ServiceSpec spec, string name, StateDirectory state, StatusStore store, MemoryCgroup? memoryGroup, string? ownDirectory = null)
     {
         // setsid(1) execs the program in a new session (the pid stays the same: a freshly forked child is not a group
         // leader, so setsid needs no fork). nice(1), chrt(1) and setpriv(1) exec in turn, so the service keeps that pid too.
@@ -60,6 +60,10 @@ internal static class StartCommand
             info.Environment["HOME"] = account.Home;
             info.Environment["USER"] = account.Name;
             info.Environment["LOGNAME"] = account.Name;
+            if (spec.Kind == ServiceKind.Dashboard && ownDirectory is not null)
+            {
+                DashboardSandbox.Add(info, spec, state, ownDirectory);
+            }
         }
 
         info.ArgumentList.Add(ExecutableResolver.Resolve(spec.FilePath) ?? spec.FilePath);
@@ -127,6 +131,10 @@ internal static class StartCommand
     /// <summary>The account a service runs as when its run's folder is handed to that user (-RunAsUser with a run); null otherwise.</summary>
     public static UserAccount? DelegatedAccount(ServiceSpec spec) =>
         spec.RunAsUser is { } user && spec.RunId is not null && OperatingSystem.IsLinux() ? UserAccount.Find(user) : null;
+
+    /// <summary>The account a dashboard runs as when it is confined to reading the state directory (-RunAsUser); null otherwise.</summary>
+    public static UserAccount? ConfinedDashboardAccount(ServiceSpec spec) =>
+        spec.RunAsUser is { } user && spec.Kind == ServiceKind.Dashboard && OperatingSystem.IsLinux() ? UserAccount.Find(user) : null;
 
     // Join the memory cgroup before the program runs, so a limit holds from its first allocation: a shell writes its
     // own pid into the group and execs the rest (same pid throughout, as with setsid).

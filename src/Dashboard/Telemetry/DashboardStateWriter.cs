@@ -18,7 +18,11 @@ internal sealed class DashboardStateWriter(DashboardData data, DashboardViews vi
 {
     private readonly StatusStore _store = new(new StatusStoreOptions { TimeProvider = data.Time, Fsync = false, LockTimeout = TimeSpan.FromSeconds(1) });
 
-    public string Path => System.IO.Path.Combine(data.State.DataDirectory, data.Options.StateFileName);
+    // Run as another user (-RunAsUser) it may not write data/: its supervisor hands it a folder of its own and copies
+    // the document from there (docs/SECURITY.md).
+    private readonly string? _ownDirectory = Environment.GetEnvironmentVariable(Engine.State.RunDelegation.OwnDirectoryVariable) is { Length: > 0 } own ? own : null;
+
+    public string Path => System.IO.Path.Combine(_ownDirectory ?? data.State.DataDirectory, data.Options.StateFileName);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => runner.LoopAsync(
         "write " + data.Options.StateFileName,
@@ -41,7 +45,11 @@ internal sealed class DashboardStateWriter(DashboardData data, DashboardViews vi
             return;
         }
 
-        FilePermissions.CreateOwnerOnlyDirectory(data.State.DataDirectory);
+        if (_ownDirectory is null)
+        {
+            FilePermissions.CreateOwnerOnlyDirectory(data.State.DataDirectory);
+        }
+
         var self = views.Self(data.Time.GetUtcNow());
         _store.Write(Path, new DashboardState
         {

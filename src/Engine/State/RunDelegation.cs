@@ -21,6 +21,12 @@ public static class RunDelegation
     /// <summary>The run's folder the supervisor passes: with a delegated run, <see cref="DescriptorPath"/>.</summary>
     public const string RunDirectoryVariable = "STABILITY_RUN_DIR";
 
+    /// <summary>
+    /// A folder of its own that the supervisor hands to a service without a run (a dashboard) run as another user, for
+    /// the one document it writes; the supervisor copies that document to its place in the state directory.
+    /// </summary>
+    public const string OwnDirectoryVariable = "STABILITY_OWN_DIR";
+
     /// <summary>The descriptor on which the service inherits its run's folder.</summary>
     public const int Descriptor = 9;
 
@@ -58,26 +64,42 @@ public static class RunDelegation
     public static RunPaths HandOver(StateDirectory state, string runId, UserAccount account)
     {
         var run = state.EnsureRun(runId);
-        if (!FileStatus.TryLstat(run.Directory, out var folder) || !folder.IsDirectory)
+        HandOverFolder(state, run.Directory, account, "A run belongs to one user: start a new run (Start-TrainingProcess without -Resume or -RunId).");
+        return run;
+    }
+
+    /// <summary>The folder of its own for service <paramref name="name"/> run as <paramref name="account"/> (<see cref="OwnDirectoryVariable"/>), created and handed over when new.</summary>
+    /// <exception cref="StateDirectoryException">The folder belongs to another user, or cannot be given.</exception>
+    public static string HandOverOwnDirectory(StateDirectory state, string name, UserAccount account)
+    {
+        var folder = Path.Combine(state.EnsureServiceDirectory(name), "own");
+        FilePermissions.CreateOwnerOnlyDirectory(folder);
+        HandOverFolder(state, folder, account, $"Remove '{folder}' and start again.");
+        return folder;
+    }
+
+    private static void HandOverFolder(StateDirectory state, string path, UserAccount account, string otherOwnerFix)
+    {
+        if (!FileStatus.TryLstat(path, out var folder) || !folder.IsDirectory)
         {
-            throw new StateDirectoryException(state.Root, $"The run folder '{run.Directory}' is not a folder ({(folder.Mode == 0 ? "missing" : folder.Describe())}); remove it, then start again.");
+            throw new StateDirectoryException(state.Root, $"'{path}' is not a folder ({(folder.Mode == 0 ? "missing" : folder.Describe())}); remove it, then start again.");
         }
 
         if (folder.Uid == account.Uid)
         {
-            return run;
+            return;
         }
 
         if (folder.Uid != Native.GetEffectiveUserId())
         {
             throw new StateDirectoryException(state.Root,
-                $"The run folder '{run.Directory}' belongs to {SafeFile.UserName(folder.Uid)} (uid {folder.Uid}), not to '{account.Name}', who this service runs as. A run belongs to one user: start a new run (Start-TrainingProcess without -Resume or -RunId).");
+                $"The folder '{path}' belongs to {SafeFile.UserName(folder.Uid)} (uid {folder.Uid}), not to '{account.Name}', who this service runs as. {otherOwnerFix}");
         }
 
         try
         {
             // Only the supervisor's user has written here (the folder was never handed over): nothing can be swapped meanwhile.
-            foreach (var entry in Directory.EnumerateFileSystemEntries(run.Directory, "*", SearchOption.AllDirectories))
+            foreach (var entry in Directory.EnumerateFileSystemEntries(path, "*", SearchOption.AllDirectories))
             {
                 if (FileStatus.TryLstat(entry, out var status) && (status.IsRegularFile || status.IsDirectory))
                 {
@@ -85,13 +107,11 @@ public static class RunDelegation
                 }
             }
 
-            FilePermissions.ChangeOwner(run.Directory, account.Uid, account.Gid);
+            FilePermissions.ChangeOwner(path, account.Uid, account.Gid);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new StateDirectoryException(state.Root, $"The run folder '{run.Directory}' could not be given to '{account.Name}': {ex.Message}. The supervisor must run as root for -RunAsUser.", ex);
+            throw new StateDirectoryException(state.Root, $"The folder '{path}' could not be given to '{account.Name}': {ex.Message}. The supervisor must run as root for -RunAsUser.", ex);
         }
-
-        return run;
     }
 }
