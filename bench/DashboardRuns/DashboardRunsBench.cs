@@ -129,9 +129,9 @@ internal static class DashboardRunsBench
                 Console.WriteLine($"| 5 runs overlaid (`/api/compare`, 1,000 points), p50 / p95 ({compare.Count} requests) | {P(compare, 50):0.0} / {P(compare, 95):0.0} ms | ≤ 150 ms |");
                 Console.WriteLine($"| most points in one series / the one-record spike in run-00 drawn | {maxReturned} / {(spikeDrawn ? "yes" : "NO")} | ≤ 1,000 / yes |");
                 Console.WriteLine($"| dashboard RSS after start / with all {runs} runs indexed / at the end | {rssAtStart:0} / {rssIndexed:0} / {rssEnd:0} MB | ≤ 250 MB |");
-                Console.WriteLine($"| file write → SSE `training` event, p50 / p95 ({push.Count} samples) | {P(push, 50):0.1} / {P(push, 95):0.1} ms | ≤ 5 / ≤ 15 ms |");
-                Console.WriteLine($"| of which file write → the dashboard's refresh reads it (its own `update_lag`, last 512 changes), p50 / p95 | {lagP50:0.1} / {lagP95:0.1} ms | |");
-                Console.WriteLine($"| the same with one short run on disk (just before), p50 / p95 | {P(pushEmpty, 50):0.1} / {P(pushEmpty, 95):0.1} ms | |");
+                Console.WriteLine($"| file write → SSE `training` event, p50 / p95 ({push.Count} samples) | {P(push, 50):0.0} / {P(push, 95):0.0} ms | ≤ 5 / ≤ 15 ms |");
+                Console.WriteLine($"| of which file write → the dashboard's refresh reads it (its own `update_lag`, last 512 changes), p50 / p95 | {lagP50:0.0} / {lagP95:0.0} ms | |");
+                Console.WriteLine($"| the same with one short run on disk (just before), p50 / p95 | {P(pushEmpty, 50):0.0} / {P(pushEmpty, 95):0.0} ms | |");
                 Console.WriteLine();
                 Console.WriteLine($"Reproduce: `dotnet pwsh ./build.ps1 Bench -Suite dashboard-runs` (or `dotnet artifacts/bench/stability-bench.dll dashboard-runs --runs {runs} --records {records}`).");
                 return 0;
