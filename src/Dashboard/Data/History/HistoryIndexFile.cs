@@ -97,9 +97,12 @@ internal static class HistoryIndexFile
         try
         {
             using var stream = SafeFile.OpenRead(indexPath);
-            if (!OperatingSystem.IsWindows() && !SafeFile.IsTrustedOwner(SafeFile.OwnerOf(stream)))
+            // The rule SafeFile applies to what it writes: ours, root's, or the user's whose run folder it is (-RunAsUser), who
+            // could as well rewrite the log itself.
+            var owner = SafeFile.OwnerOf(stream);
+            if (!OperatingSystem.IsWindows() && !SafeFile.IsTrustedOwner(owner) && !SafeFile.IsInFolderHandedTo(Path.GetFullPath(indexPath), owner))
             {
-                rejected = "it is not owned by you or root";
+                rejected = $"it is owned by uid {owner}, not by you, root or the run's user";
                 return null;
             }
 

@@ -2,8 +2,10 @@ using System.Security.Cryptography;
 using System.Text;
 using StabilityTools.Dashboard.Data.History;
 using StabilityTools.Dashboard.Tests.Support;
+using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
+using StabilityTools.Tests.Shared;
 
 namespace StabilityTools.Dashboard.Tests.Data.History;
 
@@ -185,6 +187,22 @@ public sealed class HistoryIndexTests : IDisposable
         Assert.Equal(0, restarted.LoadedFromIndex);
         Assert.Equal(planted, File.ReadAllBytes(elsewhere));
         Assert.Null(new FileInfo(_run.HistoryIndexPath).LinkTarget);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public void An_index_owned_by_someone_else_is_not_believed_nor_replaced()
+    {
+        Assert.SkipUnless(UserAccount.IsRoot, "Giving a file to another user (chown) takes root.");
+        Describe(Indexed());
+        // A whole, valid index of this very log, but another user's (the run folder is not theirs: it was never handed over).
+        TestFiles.Chown(_run.HistoryIndexPath, 65534);
+        var planted = File.ReadAllBytes(_run.HistoryIndexPath);
+
+        var restarted = Indexed();
+
+        Assert.Equal(Scanned(), Describe(restarted));
+        Assert.Equal(0, restarted.LoadedFromIndex);
+        Assert.Equal(planted, File.ReadAllBytes(_run.HistoryIndexPath));
     }
 
     [Fact(Timeout = 120_000)]
