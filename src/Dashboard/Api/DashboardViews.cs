@@ -9,7 +9,6 @@ namespace StabilityTools.Dashboard.Api;
 /// <summary>Builds the API's views from the cache. Staleness is judged here, at the time of the request.</summary>
 internal sealed class DashboardViews(DashboardData data, RequestStats stats, AsyncRunner runner, StateWatcher watcher)
 {
-
     public DashboardData Data => data;
 
     public StatusView Status()
