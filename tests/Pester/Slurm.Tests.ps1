@@ -126,6 +126,37 @@ Describe 'Training as a Slurm job' -Skip:([bool]$slurmSkipReason) {
         Get-StabilityEvent -StateDirectory $state -Type stopped | Where-Object Message -match 'it resumes from ckpt-' | Should -Not -BeNullOrEmpty
     }
 
+    It 'records why a queued job waits, which the dashboard shows without calling Slurm, and then the node it runs on' {
+        $config = New-SlurmTrainerConfig $state 200
+        $jobId = (Start-TrainingProcess -StateDirectory $state -Backend Slurm -ConfigPath $config -CpusPerTask 1 -MemoryMB 900 -SbatchArgument --hold -PassThru).JobId
+
+        # What the submit asked Slurm, in the job's record: the dashboard's only source.
+        $record = Get-Content (Join-Path $state 'services/training/slurm.json') -Raw | ConvertFrom-Json
+        $record.job_id | Should -Be $jobId
+        $record.job_state | Should -Be 'PENDING'
+        $record.reason | Should -Be 'JobHeldUser'
+        $record.observed_at | Should -Not -BeNullOrEmpty
+
+        $port = Get-Random -Minimum 20000 -Maximum 40000
+        $dashboard = Start-Dashboard -Port $port -PassThru -StateDirectory $state -ErrorAction Stop
+        try {
+            $headers = @{ Authorization = 'Bearer ' + (Get-Content $dashboard.TokenPath -Raw).Trim() }
+            $training = { (Invoke-RestMethod "$($dashboard.Url)api/processes" -Headers $headers -TimeoutSec 10 -ErrorAction Ignore).services | Where-Object name -eq 'training' }
+            $queued = Wait-Until $training { param($t) $t.slurm.reason -eq 'JobHeldUser' } "the dashboard to show job $jobId held" 30
+            $queued.slurm.job_id | Should -Be $jobId
+            $queued.slurm.state | Should -Be 'PENDING'
+            $queued.slurm.node | Should -BeNullOrEmpty
+
+            scontrol release $jobId
+            # A status query asks Slurm and records the answer; the supervisor then reports from the node.
+            Wait-Until { Get-ProcessStatus -Name training -StateDirectory $state } { param($s) $s.State -eq 'Running' } 'the job to run' 60 | Out-Null
+            $running = Wait-Until $training { param($t) $t.slurm.node -and -not $t.slurm.reason } 'the dashboard to show the job on its node' 30
+            $running.slurm.node | Should -Be (hostname -s)
+            $running.state | Should -Be 'running'
+        }
+        finally { Stop-Dashboard -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore | Out-Null }
+    }
+
     It 'cancels a job that is still queued when it is stopped' {
         $config = New-SlurmTrainerConfig $state 10
         $jobId = (Start-TrainingProcess -StateDirectory $state -Backend Slurm -ConfigPath $config -SbatchArgument --hold -PassThru).JobId

@@ -57,9 +57,11 @@ internal sealed record ProcessView(
 
 /// <summary>
 /// The Slurm job of a service started with <c>-Backend Slurm</c>, from its <c>services/&lt;name&gt;/slurm.json</c> (the dashboard
-/// never calls Slurm); the node is the host its supervisor reports from, null while the job has not started.
+/// never calls Slurm): the node is the host its supervisor reports from, else the one Slurm last named (null before the job
+/// ran); the state and the pending reason are what the last command that asked Slurm recorded, at <paramref name="ObservedAt"/>
+/// (both null once the supervisor reported after that).
 /// </summary>
-internal sealed record SlurmJobView(string JobId, DateTimeOffset SubmittedAt, string? Node);
+internal sealed record SlurmJobView(string JobId, DateTimeOffset SubmittedAt, string? Node, string? State, string? Reason, DateTimeOffset? ObservedAt);
 
 /// <summary><c>/api/processes</c>.</summary>
 internal sealed record ProcessesView(DateTimeOffset ServerTime, IReadOnlyList<ProcessView> Services);

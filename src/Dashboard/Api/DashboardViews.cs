@@ -9,8 +9,6 @@ namespace StabilityTools.Dashboard.Api;
 /// <summary>Builds the API's views from the cache. Staleness is judged here, at the time of the request.</summary>
 internal sealed class DashboardViews(DashboardData data, RequestStats stats, AsyncRunner runner, StateWatcher watcher)
 {
-    private readonly StatusStore _store = new();
-
     public DashboardData Data => data;
 
     public StatusView Status()
@@ -112,7 +110,7 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
         var name = Path.GetFileName(Path.GetDirectoryName(result.Path)) ?? "";
         if (result.Document is not { } doc)
         {
-            return new ProcessView(name, "unknown", "unknown", Name(result.State), result.Error, 0, null, 0, 0, 0, null, null, null, null, null, Slurm(name, null));
+            return new ProcessView(name, "unknown", "unknown", Name(result.State), result.Error, 0, null, 0, 0, 0, null, null, null, null, null, Slurm(name, null, null));
         }
 
         var stale = IsProcessStale(snapshot, data.Options, now);
@@ -133,19 +131,24 @@ internal sealed class DashboardViews(DashboardData data, RequestStats stats, Asy
             doc.LastExitCode,
             doc.ErrorMessage,
             doc.Host,
-            Slurm(name, alive ? doc.Host : null));
+            Slurm(name, alive ? doc.Host : null, alive ? doc.WrittenAt : null));
     }
 
-    /// <summary>The service's Slurm job when it has one (a small file, read when the processes view is built, once per change).</summary>
-    private SlurmJobView? Slurm(string service, string? node)
+    /// <summary>
+    /// The service's Slurm job when it has one, from its record (read with the processes). While its supervisor reports, the
+    /// node is the supervisor's host, and a state and reason recorded before that report are over (the job runs: a queued job
+    /// has no supervisor to report).
+    /// </summary>
+    private SlurmJobView? Slurm(string service, string? aliveOn, DateTimeOffset? reportedAt)
     {
-        if (!Engine.State.StateDirectory.IsValidServiceName(service))
+        if (!data.SlurmJobs.TryGetValue(service, out var job))
         {
             return null;
         }
 
-        var path = Engine.Services.SlurmLauncher.RecordPath(data.State, service);
-        return File.Exists(path) && _store.Read<SlurmJobRecord>(path).Document is { JobId.Length: > 0 } job ? new SlurmJobView(job.JobId, job.SubmittedAt, node) : null;
+        var superseded = reportedAt is { } reported && (job.ObservedAt is not { } seen || reported > seen);
+        return new SlurmJobView(job.JobId, job.SubmittedAt, aliveOn ?? job.Node,
+            superseded ? null : job.JobState, superseded ? null : job.Reason, job.ObservedAt);
     }
 
     private static FileView<T> View<T>(FileSnapshot<T> snapshot, DateTimeOffset now, bool stale)

@@ -85,6 +85,12 @@ internal sealed class DashboardData
 
     public IReadOnlyList<FileSnapshot<ProcessStatus>> Processes { get; private set; } = [];
 
+    /// <summary>
+    /// The Slurm job records (<c>services/&lt;name&gt;/slurm.json</c>) of the services that have one, by service, re-read with the
+    /// processes: the job id, and what the last command that asked Slurm recorded (state, pending reason, node).
+    /// </summary>
+    public IReadOnlyDictionary<string, SlurmJobRecord> SlurmJobs { get; private set; } = new Dictionary<string, SlurmJobRecord>();
+
     /// <summary>The state documents of every dashboard of the state directory (this one included), re-read with the processes.</summary>
     public IReadOnlyList<(string Name, FileSnapshot<DashboardState> Snapshot)> Dashboards { get; private set; } = [];
 
@@ -241,9 +247,11 @@ internal sealed class DashboardData
 
         if (topics.HasFlag(DashboardTopic.Processes))
         {
-            var processes = State.ListServices()
+            var services = State.ListServices();
+            var processes = services
                 .Select(name => new FileSnapshot<ProcessStatus>(_store.Read<ProcessStatus>(State.ServiceStatusPath(name)), now))
                 .ToList();
+            var slurmJobs = ReadSlurmJobs(services);
             var fingerprints = processes.ToDictionary(p => p.Result.Path, p => p.Fingerprint, StringComparer.Ordinal);
             foreach (var process in processes)
             {
@@ -257,8 +265,10 @@ internal sealed class DashboardData
             Dashboards = [.. State.ListDashboardStates().Select(d => (d.Name, new FileSnapshot<DashboardState>(_store.Read<DashboardState>(d.Path), now)))];
 
             var fingerprint = string.Join("|", processes.Select(p =>
-                $"{p.Result.Path}:{p.Fingerprint}:{(p.Result.Document is { } processDoc && Liveness.IsStale(processDoc, now, _options.ProcessStaleAfter))}"));
+                $"{p.Result.Path}:{p.Fingerprint}:{(p.Result.Document is { } processDoc && Liveness.IsStale(processDoc, now, _options.ProcessStaleAfter))}"))
+                + "|" + string.Join("|", slurmJobs.Select(j => $"{j.Key}:{j.Value.JobId}:{j.Value.Seq}"));
             Processes = processes;
+            SlurmJobs = slurmJobs;
             if (fingerprint != _processesFingerprint)
             {
                 _processesFingerprint = fingerprint;
@@ -319,6 +329,23 @@ internal sealed class DashboardData
         var followed = DashboardTopic.Training | DashboardTopic.Metrics | DashboardTopic.Market;
         topics |= followed;
         return followed;
+    }
+
+    // A queued job's supervisor writes nothing yet: its record is all the dashboard knows of it (only services started with
+    // -Backend Slurm have one, so a local service costs a failed stat).
+    private Dictionary<string, SlurmJobRecord> ReadSlurmJobs(IReadOnlyList<string> services)
+    {
+        var jobs = new Dictionary<string, SlurmJobRecord>(StringComparer.Ordinal);
+        foreach (var name in services)
+        {
+            var path = Engine.Services.SlurmLauncher.RecordPath(State, name);
+            if (File.Exists(path) && _store.Read<SlurmJobRecord>(path).Document is { JobId.Length: > 0 } job)
+            {
+                jobs[name] = job;
+            }
+        }
+
+        return jobs;
     }
 
     // Before any run exists the documents are read at a path that cannot exist (no run id starts with '.'): "missing".

@@ -113,7 +113,8 @@ internal sealed class StateWatcher : IDisposable
     private static DashboardTopic ServicesTopic(string relative)
     {
         var parts = relative.Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
-        return parts.Length == 1 || (parts.Length == 2 && parts[1] == "status.json") ? DashboardTopic.Processes : DashboardTopic.None;
+        // slurm.json: what Slurm last said of a service's job (queued, and why), noted by whichever command asked.
+        return parts.Length == 1 || (parts.Length == 2 && parts[1] is "status.json" or "slurm.json") ? DashboardTopic.Processes : DashboardTopic.None;
     }
 
     private void Watch(string directory, bool recursive, Func<string, DashboardTopic> topicOf)

@@ -84,7 +84,8 @@ public static class DashboardApp
         services.AddSingleton<DashboardData>();
         services.AddSingleton<StateWatcher>();
         services.AddSingleton<DashboardViews>();
-        services.AddSingleton(provider => new Data.History.RunHistoryCache(provider.GetRequiredService<DashboardData>().State));
+        services.AddSingleton(provider => new Data.History.RunHistoryCache(provider.GetRequiredService<DashboardData>().State,
+            provider.GetRequiredService<ILoggerFactory>().CreateLogger<Data.History.RunHistoryCache>()));
         services.AddSingleton<RunViews>();
         services.AddSingleton<DashboardStateWriter>();
         services.AddHostedService<RefreshService>();

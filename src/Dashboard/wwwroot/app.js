@@ -193,11 +193,19 @@
       cell(row, num(p.memory_mb, 4));
       cell(row, p.gpu_memory_mb === null || p.gpu_memory_mb === undefined ? '–' : num(p.gpu_memory_mb, 4));
       cell(row, p.heartbeat_age_seconds === null || p.heartbeat_age_seconds === undefined ? '–' : `${duration(p.heartbeat_age_seconds)} ago`);
-      // A Slurm service: its job and node, from the state directory (the dashboard never calls Slurm).
-      const slurm = p.slurm ? `Slurm job ${p.slurm.job_id}${p.slurm.node ? ` on ${p.slurm.node}` : ' (not running: queued, or ended)'}` : '';
-      cell(row, [slurm, p.error_message || p.file_error || (p.file_state !== 'ok' ? p.file_state : '')].filter(Boolean).join('; '));
+      // A Slurm service: its job, node and why it waits, from the state directory (the dashboard never calls Slurm: the
+      // state and reason are what the last command that asked Slurm recorded, so they say when).
+      cell(row, [slurmText(p.slurm), p.error_message || p.file_error || (p.file_state !== 'ok' ? p.file_state : '')].filter(Boolean).join('; '));
       tbody.appendChild(row);
     }
+  }
+
+  function slurmText(job) {
+    if (!job) return '';
+    const seen = job.observed_at ? `, as of ${new Date(job.observed_at).toLocaleTimeString()}` : '';
+    if (job.reason) return `Slurm job ${job.job_id} pending: ${job.reason}${seen}`;
+    if (job.state && job.state !== 'RUNNING') return `Slurm job ${job.job_id} ${job.state.toLowerCase()}${job.node ? ` on ${job.node}` : ''}${seen}`;
+    return `Slurm job ${job.job_id}${job.node ? ` on ${job.node}` : ' (not running: queued, or ended)'}`;
   }
 
   function renderResources(view) {

@@ -8,8 +8,9 @@ using StabilityTools.Engine.Status;
 namespace StabilityTools.Engine.Services;
 
 /// <summary>
-/// Supervisors as Slurm batch jobs (docs/SCALING.md): the job's state is merged into what its supervisor wrote, a
-/// queued or running job counts as the service being up, and a stop escalates from the supervisor to the scheduler.
+/// Supervisors as Slurm batch jobs (docs/SCALING.md): the job's state is merged into what its supervisor wrote (and noted
+/// in <c>slurm.json</c> for the dashboard, <see cref="SlurmObservation"/>), a queued or running job counts as the service
+/// being up, and a stop escalates from the supervisor to the scheduler.
 /// </summary>
 internal sealed class SlurmBackend : IServiceBackend
 {
@@ -82,6 +83,8 @@ internal sealed class SlurmBackend : IServiceBackend
             // Slurm forgot the job (MinJobAge): what the supervisor wrote is all there is.
             return info;
         }
+
+        SlurmObservation.Record(_store, _state, info.Name, job, _time.GetUtcNow());
 
         info = info with { JobState = job.State, JobReason = job.IsPending ? job.Reason : null, Node = job.BatchHost ?? job.NodeList };
         // A requeued job keeps its id: status.json belongs to the job's current run only when written after it started.

@@ -57,13 +57,31 @@ public sealed class SlurmLauncher : IServiceLauncher
         WriteScript(script, service, [program, .. leading, "--state-dir", state.Root, "--service", service]);
         var arguments = SbatchArguments(state, service, options);
         var jobId = _slurm.Submit(arguments, script);
+        var submitted = DateTimeOffset.UtcNow;
+        // What Slurm says of the new job (pending, and why) goes into the record at once: the dashboard shows it from there.
+        var job = QueryOrNull(jobId);
         store.Write(RecordPath(state, service), new SlurmJobRecord
         {
-            JobId = jobId, SubmittedAt = DateTimeOffset.UtcNow, SubmitHost = Environment.MachineName, Script = script, SbatchArguments = arguments,
+            JobId = jobId, SubmittedAt = submitted, SubmitHost = Environment.MachineName, Script = script, SbatchArguments = arguments,
+            JobState = job?.State, Reason = job is { IsPending: true } ? job.Reason : null, Node = job is null ? null : job.BatchHost ?? job.NodeList,
+            ObservedAt = job is null ? null : DateTimeOffset.UtcNow,
         }, cancellationToken);
 
         // The job's supervisor cannot be watched from here: its exit shows in the job's state instead.
         return Task.FromResult(new SupervisorLaunch(null, new TaskCompletionSource<int>().Task, () => "", () => { }) { JobId = jobId });
+    }
+
+    // The job was submitted: a controller too busy to describe it now must not make the start fail (status asks again).
+    private SlurmJob? QueryOrNull(string jobId)
+    {
+        try
+        {
+            return _slurm.Query(jobId);
+        }
+        catch (SchedulerException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The sbatch options for a service's job (without <c>--parsable</c> and the script).</summary>

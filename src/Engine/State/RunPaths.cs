@@ -20,6 +20,12 @@ public sealed record RunPaths(string RunId, string Directory)
     /// <summary><c>metrics.jsonl</c>: the run's epoch and step records.</summary>
     public string MetricsLogPath => Path.Combine(Directory, "metrics.jsonl");
 
+    /// <summary>
+    /// <c>metrics.index</c>: the dashboard's saved history index of <c>metrics.jsonl</c>, the only file a dashboard writes in a
+    /// run's folder. Derived data: rebuilt from the log when missing, damaged or stale, so safe to delete.
+    /// </summary>
+    public string HistoryIndexPath => Path.Combine(Directory, "metrics.index");
+
     /// <summary><c>market_data.json</c>: the market window and predictions the trainer last published.</summary>
     public string MarketDataPath => Path.Combine(Directory, "market_data.json");
 

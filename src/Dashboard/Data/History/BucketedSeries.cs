@@ -93,6 +93,62 @@ internal sealed class BucketedSeries
         return points;
     }
 
+    /// <summary>Writes every bucket, for a saved index (<see cref="HistoryIndexFile"/>): read back, the series is the same as before.</summary>
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(_records);
+        writer.Write(_width);
+        writer.Write(_metrics.Count);
+        foreach (var (name, metric) in _metrics)
+        {
+            writer.Write(name);
+            metric.Save(writer);
+        }
+    }
+
+    /// <summary>
+    /// Reads what <see cref="Save"/> wrote, with its names interned in <paramref name="names"/>; null when it breaks a rule that
+    /// adding records never breaks (more buckets than <see cref="Capacity"/>, a name the run never kept, counts that do not add
+    /// up, a value that is not finite): such an index is not trusted, whatever its checksum says.
+    /// </summary>
+    /// <exception cref="EndOfStreamException">The data ends early.</exception>
+    public static BucketedSeries? Load(BinaryReader reader, MetricNames names)
+    {
+        var series = new BucketedSeries { _records = reader.ReadInt64(), _width = reader.ReadInt64() };
+        var count = reader.ReadInt32();
+        if (series._records < 0 || series._width < 1 || !long.IsPow2(series._width) || series.BucketsInUse > Capacity || count is < 0 or > MetricNames.MaxNames)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            var name = reader.ReadString();
+            if (!names.Contains(name) || series._metrics.ContainsKey(name)
+                || MetricBuckets.Load(reader, series.BucketsInUse, series._records) is not { } metric)
+            {
+                return null;
+            }
+
+            series._metrics[names.Intern(name.AsSpan())!] = metric;
+        }
+
+        return series;
+    }
+
+    // The buckets the records so far fill: the last record's bucket, plus one.
+    private long BucketsInUse => (_records + _width - 1) / _width;
+
+    private static void Write(BinaryWriter writer, HistoryPoint point)
+    {
+        writer.Write(point.Value);
+        writer.Write(point.Step);
+        writer.Write(point.Epoch);
+        writer.Write(point.Ticks);
+    }
+
+    private static HistoryPoint ReadPoint(BinaryReader reader) => new(reader.ReadDouble(), reader.ReadInt64(), reader.ReadInt32(), reader.ReadInt64());
+
     private static bool Later(HistoryPoint a, HistoryPoint b) => a.Ticks != b.Ticks ? a.Ticks > b.Ticks : a.Step > b.Step;
 
     private void Compact()
@@ -182,6 +238,49 @@ internal sealed class BucketedSeries
             }
 
             return merged;
+        }
+
+        public void Save(BinaryWriter writer)
+        {
+            writer.Write(Count);
+            Write(writer, Last);
+            writer.Write(Used);
+            for (var i = 0; i < Used; i++)
+            {
+                writer.Write(_buckets[i].Count);
+                Write(writer, _buckets[i].Min);
+                Write(writer, _buckets[i].Max);
+            }
+        }
+
+        /// <summary>A metric's buckets as <see cref="Save"/> wrote them; null when they do not add up (see <see cref="BucketedSeries.Load"/>).</summary>
+        public static MetricBuckets? Load(BinaryReader reader, long bucketsInUse, long records)
+        {
+            var count = reader.ReadInt64();
+            var last = ReadPoint(reader);
+            var used = reader.ReadInt32();
+            if (count < 0 || count > records || used < 0 || used > bucketsInUse || (count > 0) != (used > 0) || !double.IsFinite(last.Value))
+            {
+                return null;
+            }
+
+            var metric = new MetricBuckets { _buckets = new Bucket[Math.Max(16, used)], Count = count, Last = last, Used = used };
+            long sum = 0;
+            for (var i = 0; i < used; i++)
+            {
+                ref var bucket = ref metric._buckets[i];
+                bucket.Count = reader.ReadInt32();
+                bucket.Min = ReadPoint(reader);
+                bucket.Max = ReadPoint(reader);
+                if (bucket.Count < 0 || (bucket.Count > 0 && !(double.IsFinite(bucket.Min.Value) && double.IsFinite(bucket.Max.Value) && bucket.Min.Value <= bucket.Max.Value)))
+                {
+                    return null;
+                }
+
+                sum += bucket.Count;
+            }
+
+            return sum == count ? metric : null;
         }
 
         public void Halve()

@@ -23,6 +23,30 @@ internal sealed class MetricNames
     /// <summary>Values dropped because their name was one too many.</summary>
     public long Ignored { get; private set; }
 
+    /// <summary>The names kept so far.</summary>
+    public IReadOnlyCollection<string> All => _names.Keys;
+
+    /// <summary>True when <paramref name="name"/> is one of the names kept.</summary>
+    public bool Contains(string name) => _names.ContainsKey(name);
+
+    /// <summary>
+    /// The names of a saved index (<see cref="HistoryIndexFile"/>) with the count of values they had ignored, so the run goes on
+    /// as if read from the start; null when they break a rule a read never breaks (too many, invalid, repeated): a corrupt index.
+    /// </summary>
+    public static MetricNames? Restore(IEnumerable<string> names, long ignored)
+    {
+        var restored = new MetricNames { Ignored = ignored };
+        foreach (var name in names)
+        {
+            if (ignored < 0 || restored.Contains(name) || restored.Intern(name.AsSpan()) is null)
+            {
+                return null;
+            }
+        }
+
+        return restored;
+    }
+
     public string? Intern(ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length is 0 or > MaxNameBytes)

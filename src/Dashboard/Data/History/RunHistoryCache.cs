@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
@@ -7,9 +8,10 @@ namespace StabilityTools.Dashboard.Data.History;
 /// <summary>
 /// The run histories the dashboard has been asked for, built on first use (never at start-up, so start-up does not grow
 /// with the state directory's history) and bounded: past <see cref="MaxRuns"/> the least recently used is dropped and
-/// would be indexed again from its file if asked for again.
+/// would be indexed again if asked for again: from its saved index (<see cref="RunPaths.HistoryIndexPath"/>) and what was
+/// appended since, or from its log when it has none.
 /// </summary>
-internal sealed class RunHistoryCache(StateDirectory state)
+internal sealed class RunHistoryCache(StateDirectory state, ILogger? logger = null)
 {
     /// <summary>
     /// Runs indexed at once. A metric of one kind takes at most 1,024 buckets of 72 bytes (74 KB), so a run of the built-in
@@ -31,7 +33,11 @@ internal sealed class RunHistoryCache(StateDirectory state)
             return known;
         }
 
-        var created = _runs.GetOrAdd(runId, id => new RunHistory(state.Run(id).MetricsLogPath, JsonLinesOptions.Default.RetainedFiles));
+        var created = _runs.GetOrAdd(runId, id =>
+        {
+            var run = state.Run(id);
+            return new RunHistory(run.MetricsLogPath, JsonLinesOptions.Default.RetainedFiles, run.HistoryIndexPath, logger);
+        });
         if (_runs.Count > MaxRuns)
         {
             lock (_evictGate)

@@ -83,6 +83,20 @@ public sealed class RunsApiTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task A_long_run_s_history_is_saved_as_an_owner_only_index_beside_its_log_and_a_short_one_s_is_not()
+    {
+        _sample.State.EnsureRun("run-indexed");
+        SampleRuns.AppendSteps(_sample.State, "run-indexed", 20_000);
+        var run = _sample.State.Run("run-indexed");
+
+        using var history = await Json.GetAsync(_server.Client, "api/runs/run-indexed/history?max_points=100");
+        using var shortHistory = await Json.GetAsync(_server.Client, "api/runs/run-1/history?max_points=100");
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(run.HistoryIndexPath));
+        Assert.False(File.Exists(_sample.State.Run("run-1").HistoryIndexPath));
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task A_history_follows_records_appended_after_it_was_first_read()
     {
         using var before = await Json.GetAsync(_server.Client, "api/runs/run-2/history?kind=epoch&x=epoch&metrics=val_loss");

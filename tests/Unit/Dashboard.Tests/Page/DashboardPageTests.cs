@@ -153,6 +153,48 @@ public sealed class DashboardPageTests
         }
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_queued_Slurm_job_shows_on_the_processes_card_with_why_it_waits_then_its_node()
+    {
+        var chromium = Find("chromium", "chromium-browser");
+        var chromedriver = Find("chromedriver");
+        if (chromium is null || chromedriver is null)
+        {
+            Assert.Skip("Debian's chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver).");
+        }
+
+        using var sample = new SampleState().Populate(metricRecords: 10);
+        // A service submitted to Slurm and still queued: no status yet, only the record the submit wrote.
+        sample.State.EnsureServiceDirectory("sweep");
+        var record = Engine.Services.SlurmLauncher.RecordPath(sample.State, "sweep");
+        sample.Data.Store.Write(record, new Engine.Models.SlurmJobRecord
+        {
+            JobId = "4712", SubmittedAt = SampleState.Start, SubmitHost = "login1", JobState = "PENDING", Reason = "Resources", ObservedAt = DateTimeOffset.UtcNow,
+        });
+        using var scratch = new TempDirectory("st-browser");
+        File.WriteAllText(scratch.File("token"), Token);
+        await using var server = await DashboardServer.StartProcessAsync(sample.Root, ["--token-file", scratch.File("token"), "--process-stale-after-s", "3600"]);
+
+        using var driver = StartBrowser(chromium, chromedriver, scratch.File("profile"));
+        try
+        {
+            driver.Navigate().GoToUrl($"{server.Url}/?token={Token}");
+            string Sweep() => driver.FindElement(By.CssSelector("#processes tbody tr[data-service='sweep']")).Text;
+
+            await Until(() => Sweep().Contains("Slurm job 4712 pending: Resources, as of", StringComparison.Ordinal), "the queued job and its reason");
+
+            sample.Data.Store.Update<Engine.Models.SlurmJobRecord>(record, r => r! with { JobState = "RUNNING", Reason = null, Node = "node7", ObservedAt = DateTimeOffset.UtcNow });
+
+            await Until(() => Sweep().Contains("Slurm job 4712 on node7", StringComparison.Ordinal), "the job on its node, without a reload");
+            Assert.DoesNotContain("pending", Sweep(), StringComparison.Ordinal);
+            Assert.Null(driver.ExecuteScript("return document.body.dataset.cspViolations || null;"));
+        }
+        finally
+        {
+            SaveScreenshot(driver, "dashboard-page-slurm.png");
+        }
+    }
+
     internal static ChromeDriver StartBrowser(string chromium, string chromedriver, string profile)
     {
         var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(chromedriver)!, Path.GetFileName(chromedriver));

@@ -399,6 +399,84 @@ public sealed class SlurmProcessManagerTests : IDisposable
         Assert.Equal(["--signal=TERM --full 42", "42"], cancels);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_submit_records_the_queued_job_and_why_it_waits_in_its_record()
+    {
+        var before = DateTimeOffset.UtcNow;
+
+        await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
+
+        var record = _store.Read<SlurmJobRecord>(SlurmLauncher.RecordPath(_state, "training")).Document!;
+        Assert.Equal("PENDING", record.JobState);
+        Assert.Equal("JobHeldUser", record.Reason);
+        Assert.Null(record.Node);
+        Assert.InRange(record.ObservedAt!.Value, before, DateTimeOffset.UtcNow);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_submit_the_controller_cannot_describe_yet_still_starts_and_records_no_state()
+    {
+        _slurm.JobLine = null;
+
+        var info = await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal("42", info.JobId);
+        var record = _store.Read<SlurmJobRecord>(SlurmLauncher.RecordPath(_state, "training")).Document!;
+        Assert.Equal("42", record.JobId);
+        Assert.Null(record.JobState);
+        Assert.Null(record.ObservedAt);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_status_query_records_what_Slurm_says_now_a_new_reason_then_the_node_it_runs_on()
+    {
+        await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
+        var path = SlurmLauncher.RecordPath(_state, "training");
+
+        _slurm.JobLine = FakeSlurm.With(FakeSlurm.PendingHeld, "Reason", "Resources");
+        Assert.Equal("Resources", _manager.GetStatus("training").JobReason);
+        var waiting = _store.Read<SlurmJobRecord>(path).Document!;
+        Assert.Equal(("PENDING", "Resources"), (waiting.JobState, waiting.Reason));
+
+        _slurm.JobLine = FakeSlurm.Running;
+        _manager.GetStatus("training");
+        var running = _store.Read<SlurmJobRecord>(path).Document!;
+        Assert.Equal(("RUNNING", null, "vm"), (running.JobState, running.Reason, running.Node));
+        // What the submit recorded stays.
+        Assert.Equal(waiting.SubmittedAt, running.SubmittedAt);
+        Assert.Equal(waiting.SbatchArguments, running.SbatchArguments);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task An_unchanged_answer_is_not_written_again_until_the_refresh_interval_passed()
+    {
+        await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
+        var path = SlurmLauncher.RecordPath(_state, "training");
+        var recorded = _store.Read<SlurmJobRecord>(path).Document!;
+        var job = SlurmJob.Parse(FakeSlurm.PendingHeld)!;
+
+        _manager.GetStatus("training");
+        var soon = SlurmObservation.Record(_store, path, job, recorded.ObservedAt!.Value + SlurmObservation.RefreshAfter - TimeSpan.FromSeconds(1));
+        var later = SlurmObservation.Record(_store, path, job, recorded.ObservedAt!.Value + SlurmObservation.RefreshAfter);
+
+        Assert.Null(soon);
+        Assert.Equal(recorded.Seq + 1, later!.Seq);
+        Assert.Equal(recorded.ObservedAt!.Value + SlurmObservation.RefreshAfter, _store.Read<SlurmJobRecord>(path).Document!.ObservedAt);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task What_Slurm_says_of_another_job_is_not_recorded_over_a_newer_submit()
+    {
+        await _manager.StartAsync(Spec(), cancellationToken: TestContext.Current.CancellationToken);
+        var path = SlurmLauncher.RecordPath(_state, "training");
+        var before = File.ReadAllBytes(path);
+
+        var written = SlurmObservation.Record(_store, path, SlurmJob.Parse(FakeSlurm.With(FakeSlurm.Running, "JobId", "41"))!, DateTimeOffset.UtcNow.AddMinutes(5));
+
+        Assert.Null(written);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
     private void WriteStatus(ServiceState state, DateTimeOffset writtenAt)
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(writtenAt);
