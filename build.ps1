@@ -22,6 +22,9 @@
              100 trainer SIGKILLs, 30 dashboard SIGKILLs with throughput measured, a 60 s log flood, supervisor death,
              a restart storm and, as root, a full disk), about 16 minutes on 2 cores. Ends with the same totals line as
              Test; when every test passed, records the figures with date and machine in docs/RELIABILITY.md.
+      Pack   packs the libraries for users' own code into artifacts/packages/: StabilityTools.Reporting (src/Reporting,
+             the trainer side of the file contract, with the engine inside) as a .nupkg, version from
+             Directory.Build.props. examples/csharp/MyTrainer restores it from that folder (its nuget.config).
       Clean  removes artifacts/ and every bin/ and obj/ folder.
 
 .EXAMPLE
@@ -32,11 +35,14 @@
 
 .EXAMPLE
     dotnet pwsh ./build.ps1 Chaos
+
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Pack; dotnet run --project examples/csharp/MyTrainer
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Chaos', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Chaos', 'Pack', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -73,6 +79,7 @@ $ModuleOut = Join-Path $Artifacts 'StabilityTools'
 $TestResults = Join-Path $Artifacts 'test-results'
 $PythonVenv = Join-Path $Artifacts 'python-venv'
 $Tfm = 'net10.0'
+$Packages = Join-Path $Artifacts 'packages'
 
 function Invoke-Native {
     param([Parameter(Mandatory)][string] $FilePath, [string[]] $ArgumentList = @())
@@ -428,6 +435,22 @@ function Invoke-Clean {
         Remove-Item -Recurse -Force -ErrorAction Ignore
 }
 
+# StabilityTools.Reporting as a .nupkg in artifacts/packages (the version is Directory.Build.props' <Version>, the one
+# place versions live). The package carries the engine's assembly (the engine is no package of its own), its XML docs
+# and src/Reporting/README.md.
+function Invoke-PackReporting {
+    Write-Host "== Pack StabilityTools.Reporting ($Configuration) -> $Packages" -ForegroundColor Cyan
+    $null = New-Item -ItemType Directory -Force -Path $Packages
+    Invoke-Native dotnet @('pack', (Join-Path $Root 'src/Reporting/StabilityTools.Reporting.csproj'), '-c', $Configuration, '-o', $Packages,
+        '--nologo', '-v', 'minimal', '-clp:ErrorsOnly;Summary')
+    Get-ChildItem -LiteralPath $Packages -Filter 'StabilityTools.Reporting.*.nupkg' | Sort-Object LastWriteTime -Descending |
+        Select-Object -First 1 | ForEach-Object { Write-Host "Package: $($_.FullName)" }
+}
+
+function Invoke-Pack {
+    Invoke-PackReporting
+}
+
 foreach ($t in $Task) {
     switch ($t) {
         'Build' { Invoke-Build }
@@ -435,6 +458,7 @@ foreach ($t in $Task) {
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Chaos' { Invoke-Chaos }
+        'Pack' { Invoke-Pack }
         'Clean' { Invoke-Clean }
     }
 }
