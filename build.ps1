@@ -23,8 +23,9 @@
              a restart storm and, as root, a full disk), about 16 minutes on 2 cores. Ends with the same totals line as
              Test; when every test passed, records the figures with date and machine in docs/RELIABILITY.md.
       Pack   packs the libraries for users' own code into artifacts/packages/: StabilityTools.Reporting (src/Reporting,
-             the trainer side of the file contract, with the engine inside) as a .nupkg, version from
-             Directory.Build.props. examples/csharp/MyTrainer restores it from that folder (its nuget.config).
+             the trainer side of the file contract, with the engine inside) and StabilityTools.Reporting.TorchSharp
+             (its TorchSharp module/optimizer checkpoint adapter) as .nupkg files, version from Directory.Build.props.
+             examples/csharp/MyTrainer restores Reporting from that folder (its nuget.config).
       Clean  removes artifacts/ and every bin/ and obj/ folder.
 
 .EXAMPLE
@@ -435,16 +436,16 @@ function Invoke-Clean {
         Remove-Item -Recurse -Force -ErrorAction Ignore
 }
 
-# StabilityTools.Reporting as a .nupkg in artifacts/packages (the version is Directory.Build.props' <Version>, the one
-# place versions live). The package carries the engine's assembly (the engine is no package of its own), its XML docs
-# and src/Reporting/README.md.
+# StabilityTools.Reporting and its TorchSharp adapter as .nupkg files in artifacts/packages (the version is
+# Directory.Build.props' <Version>, the one place versions live). Reporting carries the engine's assembly (the engine is
+# no package of its own), its XML docs and src/Reporting/README.md; the adapter depends on it and on TorchSharp.
 function Invoke-PackReporting {
-    Write-Host "== Pack StabilityTools.Reporting ($Configuration) -> $Packages" -ForegroundColor Cyan
     $null = New-Item -ItemType Directory -Force -Path $Packages
-    Invoke-Native dotnet @('pack', (Join-Path $Root 'src/Reporting/StabilityTools.Reporting.csproj'), '-c', $Configuration, '-o', $Packages,
-        '--nologo', '-v', 'minimal', '-clp:ErrorsOnly;Summary')
-    Get-ChildItem -LiteralPath $Packages -Filter 'StabilityTools.Reporting.*.nupkg' | Sort-Object LastWriteTime -Descending |
-        Select-Object -First 1 | ForEach-Object { Write-Host "Package: $($_.FullName)" }
+    foreach ($project in 'src/Reporting/StabilityTools.Reporting.csproj', 'src/Reporting.TorchSharp/StabilityTools.Reporting.TorchSharp.csproj') {
+        Write-Host "== Pack $project ($Configuration) -> $Packages" -ForegroundColor Cyan
+        Invoke-Native dotnet @('pack', (Join-Path $Root $project), '-c', $Configuration, '-o', $Packages, '--nologo', '-v', 'minimal', '-clp:ErrorsOnly;Summary')
+    }
+    Get-ChildItem -LiteralPath $Packages -Filter 'StabilityTools.Reporting*.nupkg' | ForEach-Object { Write-Host "Package: $($_.FullName)" }
 }
 
 function Invoke-Pack {
