@@ -11,39 +11,43 @@
              assemblies, and the supervisor, trainer and dashboard under hosts/). Then makes the Python virtual
              environment artifacts/python-venv (once) and installs the Python package python/ into it, offline
              (without python3-venv it warns and goes on, except under CI=true where it fails).
-      Test   Build, then every xunit project (one at a time), the Python package's pytest suite (python/tests, in
-             that venv) and every Pester file under tests/Pester in a fresh `pwsh -NoProfile` against the built
-             module. Ends with one line `N passed, N failed, N skipped` totalling all three, and exits non-zero on
-             any failure.
+      Test   Build and (unless -SkipPester) Pack, then every xunit project (one at a time), the Python package's
+             pytest suite (python/tests, in that venv) and every Pester file under tests/Pester in a fresh
+             `pwsh -NoProfile` against the built module. Ends with one line `N passed, N failed, N skipped`
+             totalling all three, and exits non-zero on any failure.
       Demo   the main job: Build, then start training on the built-in synthetic market data and the dashboard
              on 127.0.0.1:8050 in the default state directory, with a progress bar over epochs.
+      Pack   Build, then make the two packages PSResourceGet installs, in artifacts/packages/: StabilityTools (the
+             module: cmdlets, engine, help, formats, the native supervisor and the dashboard for linux-x64) and
+             StabilityTools.Trainer (the built-in trainer with libtorch, which the module finds once installed), both at
+             the manifest's ModuleVersion, each with LICENSE and THIRD-PARTY-NOTICES.md. Test-ModuleManifest checks both.
+             Then the libraries for users' own code, as NuGet packages in the same folder: StabilityTools.Reporting
+             (src/Reporting, the trainer side of the file contract, with the engine inside) and
+             StabilityTools.Reporting.TorchSharp (its TorchSharp module/optimizer checkpoint adapter), at the same
+             version. examples/csharp/MyTrainer restores Reporting from that folder (its nuget.config).
       Bench  Build, then run every benchmark suite and record the figures in bench/RESULTS.md.
       Chaos  Build, then the long version of the chaos suite (tests/Pester/Chaos.Tests.ps1 with STABILITY_CHAOS=long:
              100 trainer SIGKILLs, 30 dashboard SIGKILLs with throughput measured, a 60 s log flood, supervisor death,
              a restart storm and, as root, a full disk), about 16 minutes on 2 cores. Ends with the same totals line as
              Test; when every test passed, records the figures with date and machine in docs/RELIABILITY.md.
-      Pack   packs the libraries for users' own code into artifacts/packages/: StabilityTools.Reporting (src/Reporting,
-             the trainer side of the file contract, with the engine inside) and StabilityTools.Reporting.TorchSharp
-             (its TorchSharp module/optimizer checkpoint adapter) as .nupkg files, version from Directory.Build.props.
-             examples/csharp/MyTrainer restores Reporting from that folder (its nuget.config).
       Clean  removes artifacts/ and every bin/ and obj/ folder.
 
 .EXAMPLE
     dotnet tool restore; dotnet pwsh ./build.ps1 Test
 
 .EXAMPLE
+    dotnet pwsh ./build.ps1 Pack; dotnet run --project examples/csharp/MyTrainer
+
+.EXAMPLE
     dotnet pwsh ./build.ps1 Bench -Suite store
 
 .EXAMPLE
     dotnet pwsh ./build.ps1 Chaos
-
-.EXAMPLE
-    dotnet pwsh ./build.ps1 Pack; dotnet run --project examples/csharp/MyTrainer
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Chaos', 'Pack', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Pack', 'Demo', 'Bench', 'Chaos', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -79,8 +83,8 @@ $Artifacts = Join-Path $Root 'artifacts'
 $ModuleOut = Join-Path $Artifacts 'StabilityTools'
 $TestResults = Join-Path $Artifacts 'test-results'
 $PythonVenv = Join-Path $Artifacts 'python-venv'
-$Tfm = 'net10.0'
 $Packages = Join-Path $Artifacts 'packages'
+$Tfm = 'net10.0'
 
 function Invoke-Native {
     param([Parameter(Mandatory)][string] $FilePath, [string[]] $ArgumentList = @())
@@ -203,6 +207,85 @@ function Invoke-Build {
     Sync-Directory (Get-ProjectOutput 'bench') (Join-Path $Artifacts 'bench')
     Write-Host "Module: $ModuleOut"
     Install-PythonPackage
+}
+
+# The trainer package's identity; its version is always the module's (HostLocator looks for the module's own version).
+$TrainerPackageName = 'StabilityTools.Trainer'
+$TrainerPackageGuid = '0c6d2a8e-3f41-4b9a-8d27-6e5f1b9c4a73'
+
+# Makes artifacts/packages/StabilityTools.<version>.nupkg and StabilityTools.Trainer.<version>.nupkg from the built
+# module. The trainer (~480 MB for linux-x64, nearly all libtorch) is a package of its own, as TorchSharp keeps libtorch in separate
+# runtime packages: a machine that runs only dashboards or -FilePath trainers installs the small module alone. Each
+# package is staged in artifacts/pack/<name>/ (copied incrementally, like the build) and compressed with PSResourceGet's
+# Compress-PSResource, so Install-PSResource gets exactly what Publish-PSResource would publish. Returns the packages.
+function Invoke-PackModule {
+    $manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $ModuleOut 'StabilityTools.psd1')
+    $version = $manifest.ModuleVersion
+    $psData = $manifest.PrivateData.PSData
+    $trainerHost = Join-Path $ModuleOut 'hosts' 'trainer'
+    if (-not (Test-Path -LiteralPath (Join-Path $trainerHost 'stability-trainer.dll'))) {
+        throw "The built trainer '$trainerHost' is missing: run build.ps1 Build first."
+    }
+    Write-Host "== Pack $version" -ForegroundColor Cyan
+    $stage = Join-Path $Artifacts 'pack'
+    $notices = @((Join-Path $Root 'LICENSE'), (Join-Path $Root 'THIRD-PARTY-NOTICES.md'))
+
+    # The module: everything the build assembled except the trainer.
+    $moduleStage = Join-Path $stage 'StabilityTools'
+    $null = New-Item -ItemType Directory -Force -Path $moduleStage
+    foreach ($item in Get-ChildItem -LiteralPath $ModuleOut -File) { Copy-Item -LiteralPath $item.FullName -Destination $moduleStage -Force }
+    # Nothing an earlier build left there (a file since removed from the module) may ship.
+    Get-ChildItem -LiteralPath $moduleStage -File | Where-Object { -not (Test-Path -LiteralPath (Join-Path $ModuleOut $_.Name)) } | Remove-Item -Force
+    Sync-DirectoryExact (Join-Path $ModuleOut 'en-US') (Join-Path $moduleStage 'en-US')
+    foreach ($name in 'supervisor', 'dashboard') {
+        Sync-DirectoryExact (Join-Path $ModuleOut 'hosts' $name) (Join-Path $moduleStage 'hosts' $name)
+    }
+    Remove-Item -Recurse -Force -LiteralPath (Join-Path $moduleStage 'hosts' 'trainer') -ErrorAction Ignore
+    $notices | Copy-Item -Destination $moduleStage -Force
+
+    # The trainer: a manifest-only module (no commands) holding hosts/trainer, for linux-x64 only: TorchSharp's
+    # runtimes/ for Windows and macOS (~45 MB of SkiaSharp and LibTorchSharp) are left out.
+    $trainerStage = Join-Path $stage $TrainerPackageName
+    $trainerHostStage = Join-Path $trainerStage 'hosts' 'trainer'
+    Sync-DirectoryExact $trainerHost $trainerHostStage
+    Get-ChildItem -LiteralPath (Join-Path $trainerHostStage 'runtimes') -Directory -ErrorAction Ignore |
+        Where-Object Name -ne (Get-NativeRid) | Remove-Item -Recurse -Force
+    $notices | Copy-Item -Destination $trainerStage -Force
+    # libtorch's own licence (PyTorch's BSD-3-Clause and what it bundles), from the package it came in.
+    [xml] $pins = Get-Content -LiteralPath (Join-Path $Root 'Directory.Packages.props') -Raw
+    $libtorch = "libtorch-cpu-$(Get-NativeRid)"
+    $libtorchVersion = $pins.SelectSingleNode("//PackageVersion[@Include='$libtorch']").Version
+    $nugetPackages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $libtorchLicense = Join-Path $nugetPackages $libtorch $libtorchVersion 'LICENSE-LIBTORCH.txt'
+    if (-not (Test-Path -LiteralPath $libtorchLicense)) { throw "libtorch's licence '$libtorchLicense' is missing: run build.ps1 Build (it restores $libtorch $libtorchVersion)." }
+    Copy-Item -LiteralPath $libtorchLicense -Destination $trainerStage -Force
+    $trainerManifest = Join-Path $trainerStage "$TrainerPackageName.psd1"
+    $trainerNotes = "$version`: the built-in trainer of StabilityTools $version (TorchSharp $($pins.SelectSingleNode("//PackageVersion[@Include='TorchSharp']").Version), libtorch $libtorchVersion, CPU, $(Get-NativeRid))."
+    New-ModuleManifest -Path $trainerManifest -ModuleVersion $version -Guid $TrainerPackageGuid -Author $manifest.Author `
+        -CompanyName $manifest.CompanyName -Copyright $manifest.Copyright -PowerShellVersion $manifest.PowerShellVersion `
+        -CompatiblePSEditions $manifest.CompatiblePSEditions `
+        -Description ("The built-in trainer of the StabilityTools module (TorchSharp with libtorch, CPU, $(Get-NativeRid)). It has no commands: " +
+            "StabilityTools $version finds it once it is installed, and runs it for Start-TrainingProcess without -FilePath.") `
+        -FunctionsToExport @() -CmdletsToExport @() -AliasesToExport @() -VariablesToExport @() `
+        -Tags ($psData.Tags + 'Trainer' | Select-Object -Unique) -ProjectUri $psData.ProjectUri -LicenseUri $psData.LicenseUri -ReleaseNotes $trainerNotes
+
+    $null = New-Item -ItemType Directory -Force -Path $Packages
+    $made = foreach ($folder in $moduleStage, $trainerStage) {
+        $name = Split-Path $folder -Leaf
+        # Test-ModuleManifest reports a problem as an error and still returns the module: fail on either.
+        $problems = @()
+        $checked = Test-ModuleManifest -Path (Join-Path $folder "$name.psd1") -ErrorAction SilentlyContinue -ErrorVariable problems
+        if ($problems.Count -gt 0 -or -not $checked) { throw "Test-ModuleManifest '$name.psd1': $($problems -join '; ')" }
+        $package = Join-Path $Packages "$name.$version.nupkg"
+        Remove-Item -LiteralPath $package -ErrorAction Ignore
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        Compress-PSResource -Path $folder -DestinationPath $Packages
+        if (-not (Test-Path -LiteralPath $package)) { throw "Compress-PSResource made no '$package'." }
+        $item = Get-Item -LiteralPath $package
+        Write-Host ("{0}: {1:N1} MB in {2:N1} s" -f $item.Name, ($item.Length / 1MB), $clock.Elapsed.TotalSeconds)
+        $item
+    }
+    $made
 }
 
 # The Python that makes the venv: $STABILITY_PYTHON, else the system's /usr/bin/python3 (Debian's, whose python3-venv,
@@ -370,6 +453,8 @@ function Invoke-Test {
         if ($unknown) { throw "No test project named $($unknown -join ', '): -Project takes $($known -join ', ')." }
     }
     Invoke-Build
+    # The packaging tests (tests/Pester/Packaging.Tests.ps1) install what Pack makes from this build.
+    if (-not $SkipPester) { $null = Invoke-PackModule; Invoke-PackReporting }
     $null = New-Item -ItemType Directory -Force -Path $TestResults
     $none = @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 }
     # -Project names test projects: xunit ones and 'Python'; without it every one runs.
@@ -436,8 +521,8 @@ function Invoke-Clean {
         Remove-Item -Recurse -Force -ErrorAction Ignore
 }
 
-# StabilityTools.Reporting and its TorchSharp adapter as .nupkg files in artifacts/packages (the version is
-# Directory.Build.props' <Version>, the one place versions live). Reporting carries the engine's assembly (the engine is
+# StabilityTools.Reporting and its TorchSharp adapter as .nupkg files in artifacts/packages (the version is the
+# assemblies', which Directory.Build.props reads from the module manifest: the one place versions live). Reporting carries the engine's assembly (the engine is
 # no package of its own), its XML docs and src/Reporting/README.md; the adapter depends on it and on TorchSharp.
 function Invoke-PackReporting {
     $null = New-Item -ItemType Directory -Force -Path $Packages
@@ -448,18 +533,14 @@ function Invoke-PackReporting {
     Get-ChildItem -LiteralPath $Packages -Filter 'StabilityTools.Reporting*.nupkg' | ForEach-Object { Write-Host "Package: $($_.FullName)" }
 }
 
-function Invoke-Pack {
-    Invoke-PackReporting
-}
-
 foreach ($t in $Task) {
     switch ($t) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
+        'Pack' { Invoke-Build; $null = Invoke-PackModule; Invoke-PackReporting }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Chaos' { Invoke-Chaos }
-        'Pack' { Invoke-Pack }
         'Clean' { Invoke-Clean }
     }
 }

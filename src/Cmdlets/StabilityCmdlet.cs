@@ -107,6 +107,7 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
             ProcessCommunicationException e => (e.ErrorId, ErrorCategory.ConnectionError),
             AsyncOperationException e => (e.ErrorId, ErrorCategory.OperationTimeout),
             SchedulerException e => (e.ErrorId, ErrorCategory.ResourceUnavailable),
+            TrainerNotInstalledException e => (e.ErrorId, ErrorCategory.NotInstalled),
             StabilityException e => (e.ErrorId, ErrorCategory.NotSpecified),
             ArgumentException => ("InvalidArgument", ErrorCategory.InvalidArgument),
             OperationCanceledException => ("OperationStopped", ErrorCategory.OperationStopped),

@@ -54,6 +54,7 @@ internal sealed partial class ServiceSupervisor
 
             // Where the control file is watched this re-read only catches a missed event; unwatched, it polls itself.
             _control?.Check();
+            _relay?.Pump();
 
             var now = _time.GetUtcNow();
             if (now + SampleInterval / 2 >= _nextHeartbeat)

@@ -63,6 +63,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
     private ControlWatcher? _control;
     private FileSystemWatcher? _quotasWatch;
     private ITimer? _restartTimer;
+    private RunEventRelay? _relay;
 
     public ServiceSupervisor(StateDirectory state, string name, ServiceSpec spec, ILogger log, TimeProvider? time = null)
     {
@@ -145,6 +146,8 @@ internal sealed partial class ServiceSupervisor : IDisposable
                     }
                 }
 
+                // The last events of a service run as another user (its end) reach the state directory's log too.
+                _relay?.Pump();
                 await _alerter.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                 return state;
             }
@@ -220,7 +223,26 @@ internal sealed partial class ServiceSupervisor : IDisposable
     {
         _generation++;
         _restartTimer?.Dispose();
-        var process = new Process { StartInfo = StartCommand.Build(_spec, _name, _state, _store, _memoryGroup) };
+        Process process;
+        try
+        {
+            if (StartCommand.DelegatedAccount(_spec) is { } account)
+            {
+                // Its run's folder becomes the user's (once); the service reaches it through a descriptor, nothing above it.
+                var handed = RunDelegation.HandOver(_state, _spec.RunId!, account);
+                _relay ??= new RunEventRelay(_name, handed, _events);
+            }
+
+            process = new Process { StartInfo = StartCommand.Build(_spec, _name, _state, _store, _memoryGroup) };
+        }
+        catch (StateDirectoryException ex)
+        {
+            Publish(s => s with { Status = ServiceState.Fatal, Pid = 0, ErrorMessage = $"The service could not be launched: {ex.Message}" });
+            Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}");
+            Post(new SupervisorMessage.Terminate("launch failure"));
+            return null;
+        }
+
         try
         {
             // The kernel limit is in force before the service can allocate: it joins the group before its program runs.

@@ -44,6 +44,13 @@ internal static class StartCommand
             info.ArgumentList.Add("0");
         }
 
+        var delegated = DelegatedAccount(spec);
+        if (delegated is not null)
+        {
+            // A program that resolves relative paths finds its run's folder as "." too.
+            info.WorkingDirectory = spec.WorkingDirectory ?? state.Run(spec.RunId!).Directory;
+        }
+
         if (spec.RunAsUser is { } user && UserAccount.Find(user) is { } account)
         {
             info.ArgumentList.Add(ExecutableResolver.Resolve("setpriv") ?? "/usr/bin/setpriv");
@@ -73,6 +80,15 @@ internal static class StartCommand
             // The run every restart of this service resumes; a program of its own writes its documents in that folder.
             info.Environment["STABILITY_RUN_ID"] = runId;
             info.Environment["STABILITY_RUN_DIR"] = state.Run(runId).Directory;
+        }
+
+        if (delegated is not null)
+        {
+            // Root opens the run's folder on a descriptor before setpriv drops to the user, who could not look it up
+            // through the owner-only folders above it; through /proc/self/fd the folder is reached directly.
+            info.Environment[RunDelegation.RunDirectoryVariable] = RunDelegation.DescriptorPath;
+            info.Environment[RunDelegation.DelegatedVariable] = "1";
+            WrapInShell(info, $"exec {RunDelegation.Descriptor}<\"$0\" && exec \"$@\"", state.Run(spec.RunId!).Directory);
         }
 
         AddGpus(info, spec, name, state, store);
@@ -108,11 +124,20 @@ internal static class StartCommand
         }
     }
 
+    /// <summary>The account a service runs as when its run's folder is handed to that user (-RunAsUser with a run); null otherwise.</summary>
+    public static UserAccount? DelegatedAccount(ServiceSpec spec) =>
+        spec.RunAsUser is { } user && spec.RunId is not null && OperatingSystem.IsLinux() ? UserAccount.Find(user) : null;
+
     // Join the memory cgroup before the program runs, so a limit holds from its first allocation: a shell writes its
     // own pid into the group and execs the rest (same pid throughout, as with setsid).
-    private static void JoinMemoryGroup(ProcessStartInfo info, MemoryCgroup memoryGroup)
+    private static void JoinMemoryGroup(ProcessStartInfo info, MemoryCgroup memoryGroup) =>
+        WrapInShell(info, "echo $$ > \"$0\" 2>/dev/null; exec \"$@\"", Path.Combine(memoryGroup.Path, "cgroup.procs"));
+
+    // Runs /bin/sh -c script zero <the command so far>: the script does its part as the supervisor's user and execs the
+    // rest, so the service keeps the pid the supervisor started.
+    private static void WrapInShell(ProcessStartInfo info, string script, string zero)
     {
-        var chain = new List<string> { "-c", "echo $$ > \"$0\" 2>/dev/null; exec \"$@\"", Path.Combine(memoryGroup.Path, "cgroup.procs"), info.FileName };
+        var chain = new List<string> { "-c", script, zero, info.FileName };
         chain.AddRange(info.ArgumentList);
         info.FileName = "/bin/sh";
         info.ArgumentList.Clear();

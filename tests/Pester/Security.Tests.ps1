@@ -228,3 +228,102 @@ Describe 'Links another user planted while a folder was open, left behind after 
         { Get-StabilityEvent -StateDirectory $state } | Should -Throw -ErrorId 'UnsafeFileRefused*'
     }
 }
+
+Describe 'A trainer run as another user (-RunAsUser)' -Skip:(-not $canRun) {
+    BeforeAll {
+        $script:state = New-TestStateDirectory 'st-sec-runas'
+        $states.Add($state)
+        # The trainer must be where that user can reach it: a checkout under a closed folder is linked (not copied) to one
+        # the user can enter, and the hosts are taken from there.
+        $script:hostsBefore = $env:STABILITY_HOSTS_DIR
+        $hosts = Join-Path (Split-Path $env:STABILITY_TEST_MODULE) 'hosts'
+        $probe = Invoke-AsMallory 'test -x "$1"' @((Join-Path $hosts 'trainer/stability-trainer'))
+        if ($probe.ExitCode -ne 0) {
+            $script:linkedHosts = "/tmp/st-hosts-" + [guid]::NewGuid().ToString('N').Substring(0, 8)
+            & cp -al $hosts $linkedHosts 2>$null
+            if ($LASTEXITCODE -ne 0) { & cp -a $hosts $linkedHosts }
+            & find $linkedHosts -type d -exec chmod 0755 '{}' +
+            $env:STABILITY_HOSTS_DIR = $linkedHosts
+        }
+        # A configuration the user can read (the state directory is closed to them).
+        $script:config = "/tmp/st-runas-" + [guid]::NewGuid().ToString('N').Substring(0, 8) + '.json'
+        @{ data = @{ bars = 3000 }; training = @{ epochs = 6; threads = 1 } } | ConvertTo-Json -Depth 4 | Set-Content $config
+        & chmod 0644 $config
+
+        Start-TrainingProcess -RunAsUser $user -ConfigPath $config -StateDirectory $state -ErrorAction Stop | Out-Null
+        # Mid-run (epoch 2 of 6, read by root from the user's file), the trainer is killed: it must come back as that user.
+        $running = Wait-Until { Get-TrainingStatus -StateDirectory $state -ErrorAction Ignore } { param($s) $s -and $s.Epoch -ge 2 -and $s.State -eq 'running' } 'epoch 2 of the trainer run as another user' 120
+        $script:runId = $running.RunId
+        $script:firstPid = (Get-ProcessStatus -Name training -StateDirectory $state).Pid
+        $script:firstUid = [int]((Get-Content "/proc/$firstPid/status" | Where-Object { $_ -like 'Uid:*' }) -split '\s+')[1]
+        & kill -KILL $firstPid
+        $script:done = Wait-Training -StateDirectory $state -Timeout 180
+        $script:status = Get-ProcessStatus -Name training -StateDirectory $state
+    }
+
+    AfterAll {
+        $env:STABILITY_HOSTS_DIR = $hostsBefore
+        Remove-Item $config -Force -ErrorAction Ignore
+        if ($linkedHosts) { Remove-Item -Recurse -Force $linkedHosts -ErrorAction Ignore }
+    }
+
+    It 'trains as that user, is restarted after a SIGKILL and completes its run with every epoch once' {
+        $firstUid | Should -Be $uid
+        $done.State | Should -Be 'completed'
+        $status.Restarts | Should -Be 1
+        $epochs = @(Get-TrainingMetric -RunId $runId -StateDirectory $state | Where-Object Kind -eq 'epoch' | ForEach-Object Epoch)
+        ($epochs | Sort-Object) | Should -Be @(1..6)
+        (Get-TrainingRun -RunId $runId -StateDirectory $state).State | Should -Be 'completed'
+    }
+
+    It 'gives that user its run folder and nothing else of the state directory' {
+        $runDir = Join-Path $state "runs/$runId"
+        (& stat -c '%u %a' $runDir) | Should -Be "$uid 700"
+        (& stat -c '%u' (Join-Path $runDir 'training_status.json')) | Should -Be "$uid"
+        foreach ($closed in $state, (Join-Path $state 'runs'), (Join-Path $state 'services/training')) {
+            (& stat -c '%u %a' $closed) | Should -Be '0 700'
+        }
+        (& stat -c '%u %a' (Join-Path $state 'events.jsonl')) | Should -Be '0 600'
+        foreach ($forbidden in 'ls "$1"', 'cat "$1/events.jsonl"', 'cat "$1/services/training/spec.json"', 'ls "$1/runs"', 'cat "$1/runs/$2/run.json"') {
+            $r = Invoke-AsMallory $forbidden @($state, $runId)
+            $r.ExitCode | Should -Not -Be 0 -Because "'$forbidden' must be refused to $user"
+        }
+    }
+
+    It "records the trainer's events in the state directory's log under the user the kernel names" {
+        $relayed = @(Get-StabilityEvent -Name training -StateDirectory $state | Where-Object { $_.data.writer_uid })
+        $relayed.Count | Should -BeGreaterThan 1
+        $relayed | ForEach-Object {
+            $_.data.writer_uid | Should -Be "$uid"
+            $_.User | Should -Be $user
+            $_.data.run_id | Should -Be $runId
+        }
+        $relayed.Type | Should -Contain 'completed'
+    }
+
+    It 'runs a Python trainer on the stabilitytools library as that user too, its events recorded under that user' {
+        $python = Join-Path $PSScriptRoot '../../artifacts/python-venv/bin/python'
+        $trainer = Join-Path $PSScriptRoot 'python/user_trainer.py'
+        $reach = Invoke-AsMallory 'test -x "$1" && test -r "$2"' @($python, $trainer)
+        if (-not (Test-Path $python) -or $reach.ExitCode -ne 0) {
+            Set-ItResult -Skipped -Because "the Python venv or the test trainer is not where $user can reach it (or build.ps1 made no venv)"
+            return
+        }
+        Start-TrainingProcess -Name pyuser -FilePath $python -ArgumentList $trainer, '--epochs', '3', '--steps', '5' -RunAsUser $user -StateDirectory $state -ErrorAction Stop | Out-Null
+        $run = Wait-Training -Name pyuser -StateDirectory $state -Timeout 120
+        $run.State | Should -Be 'completed'
+        (& stat -c '%u' (Join-Path $state "runs/$($run.RunId)/metrics.jsonl")) | Should -Be "$uid"
+        $relayed = @(Get-StabilityEvent -Name pyuser -StateDirectory $state | Where-Object { $_.data.writer_uid -eq "$uid" })
+        $relayed.Type | Should -Contain 'completed'
+    }
+
+    It 'refuses, before anything starts, a program that user cannot reach, naming the closed folder' {
+        $closed = Join-Path $state 'private-bin'
+        New-Item -ItemType Directory $closed | Out-Null
+        & chmod 0700 $closed
+        Copy-Item $sleep (Join-Path $closed 'work')
+        { Start-TrainingProcess -Name closed -FilePath (Join-Path $closed 'work') -ArgumentList 60 -RunAsUser $user -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage "*cannot run*$closed*"
+        Get-ProcessStatus -Name closed -StateDirectory $state -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting' | Should -BeNullOrEmpty
+    }
+}

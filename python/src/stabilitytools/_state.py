@@ -14,6 +14,10 @@ HOME_VARIABLE = "STABILITY_HOME"
 SERVICE_VARIABLE = "STABILITY_SERVICE"
 RUN_ID_VARIABLE = "STABILITY_RUN_ID"
 RUN_DIR_VARIABLE = "STABILITY_RUN_DIR"
+# Set to 1 by a supervisor that runs the service as another user (-RunAsUser): the service was given its run's folder
+# only (on a descriptor, STABILITY_RUN_DIR=/proc/self/fd/9) and writes its events there; the supervisor copies them into
+# the state directory's log, which that user cannot reach.
+DELEGATED_VARIABLE = "STABILITY_RUN_DELEGATED"
 DEFAULT_SERVICE = "training"
 
 _RUN_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
@@ -47,12 +51,12 @@ def new_run_id(now: Optional[datetime.datetime] = None) -> str:
 class RunLocation:
     """The state directory, the run's id and folder, and the service whose events the run writes."""
 
-    def __init__(self, root: str, run_id: str, run_dir: str, service: str):
-        self.root, self.run_id, self.run_dir, self.service = root, run_id, run_dir, service
+    def __init__(self, root: str, run_id: str, run_dir: str, service: str, delegated: bool = False):
+        self.root, self.run_id, self.run_dir, self.service, self.delegated = root, run_id, run_dir, service, delegated
 
     @property
     def events_path(self) -> str:
-        return os.path.join(self.root, "events.jsonl")
+        return os.path.join(self.run_dir if self.delegated else self.root, "events.jsonl")
 
     def file(self, name: str) -> str:
         return os.path.join(self.run_dir, name)
@@ -74,6 +78,10 @@ class RunLocation:
                 f"{service!r} is not a valid service name: use 1 to 63 characters of a-z, 0-9, '.', '_' and '-', "
                 "starting with a letter or digit.")
         run_dir = environ.get(RUN_DIR_VARIABLE) if environ.get(RUN_ID_VARIABLE) else None
+        if environ.get(DELEGATED_VARIABLE) == "1" and run_dir and environ.get(RUN_ID_VARIABLE):
+            # Nothing above the run's folder can be reached; the folder itself must be ours and closed to others.
+            ensure_dir(os.path.join(run_dir, "."))  # the folder behind the descriptor, not the /proc link to it
+            return cls(root, given, run_dir, service, delegated=True)
         run_dir = os.path.abspath(run_dir) if run_dir else os.path.join(root, "runs", given)
         ensure_dir(root)
         ensure_dir(os.path.dirname(run_dir))

@@ -1,7 +1,9 @@
+using System.Runtime.InteropServices;
+
 namespace StabilityTools.Engine.Platform;
 
 /// <summary>Owner-only permissions for everything under the state directory (0700 directories, 0600 files on Unix).</summary>
-public static class FilePermissions
+public static partial class FilePermissions
 {
     /// <summary>rwx for the owner alone.</summary>
     public const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
@@ -33,4 +35,18 @@ public static class FilePermissions
 
         return new DirectoryInfo(full);
     }
+
+    /// <summary>Gives <paramref name="path"/> itself (a link is never followed) to <paramref name="uid"/>:<paramref name="gid"/>; Unix only, needs root.</summary>
+    /// <exception cref="IOException">lchown failed; errno in <see cref="Exception.HResult"/>.</exception>
+    public static void ChangeOwner(string path, int uid, int gid)
+    {
+        if (lchown(path, uid, gid) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"Could not give '{path}' to uid {uid}: {Marshal.GetPInvokeErrorMessage(errno)}.", errno);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int lchown(string path, int uid, int gid);
 }

@@ -93,7 +93,12 @@ public static partial class SafeFile
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
-            Verify(handle, path);
+            var status = Verify(handle, path);
+            if (mode != SafeFileMode.Open && status.Uid == 0 && Native.GetEffectiveUserId() == 0)
+            {
+                GiveToFolderOwner(fd, path);
+            }
+
             if (share == FileShare.None && flock(fd, LOCK_EX | LOCK_NB) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
@@ -169,7 +174,52 @@ public static partial class SafeFile
     public static string TemporaryName(string path) =>
         $"{path}.tmp-{Environment.ProcessId}-{Random.Shared.NextInt64(1L << 48):x12}";
 
-    private static void Verify(SafeFileHandle handle, string path)
+    /// <summary>
+    /// True when <paramref name="path"/> lies in a folder handed to <paramref name="uid"/> (a run of a service started
+    /// with <c>-RunAsUser</c>): the folders above the file up to the first one not owned by <paramref name="uid"/> are
+    /// its, none a link, and that first one is owned by this process's user or root and closed to everyone else (no
+    /// group or other bits at all). Only its owner can have put a folder of someone else's there, so what that user
+    /// writes in it is theirs to write; a home folder under <c>/home</c> (0755) never qualifies.
+    /// </summary>
+    public static bool IsInFolderHandedTo(string path, int uid)
+    {
+        if (OperatingSystem.IsWindows() || uid <= 0)
+        {
+            return false;
+        }
+
+        var handed = false;
+        for (var folder = Path.GetDirectoryName(path); !string.IsNullOrEmpty(folder); folder = Path.GetDirectoryName(folder))
+        {
+            if (!FileStatus.TryLstat(folder, out var status) || status.IsSymbolicLink || !status.IsDirectory)
+            {
+                return false;
+            }
+
+            if (status.Uid != uid)
+            {
+                return handed && IsTrustedOwner(status.Uid) && (status.Permissions & 0x3F /* 077 */) == 0;
+            }
+
+            handed = true;
+        }
+
+        return false;
+    }
+
+    // A file root creates in a folder handed to a user is given to that user, so the service that owns the folder can
+    // read what root wrote there (run.json recording a run's end) and replace it later.
+    private static void GiveToFolderOwner(int fd, string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (FileStatus.TryLstat(Path.GetDirectoryName(full) ?? "/", out var folder) && folder.IsDirectory && folder.Uid != 0
+            && IsInFolderHandedTo(full, folder.Uid) && fchown(fd, folder.Uid, folder.Gid) != 0)
+        {
+            throw Failure(path, Marshal.GetLastPInvokeError());
+        }
+    }
+
+    private static FileStatus Verify(SafeFileHandle handle, string path)
     {
         var status = FileStatus.Of(handle);
         if (!status.IsRegularFile)
@@ -177,7 +227,7 @@ public static partial class SafeFile
             throw new UnsafeFileException(path, $"it is not a regular file (mode {status.ModeOctal})");
         }
 
-        if (!IsTrustedOwner(status.Uid))
+        if (!IsTrustedOwner(status.Uid) && !IsInFolderHandedTo(Path.GetFullPath(path), status.Uid))
         {
             throw new UnsafeFileException(path, $"it is owned by {UserName(status.Uid)} (uid {status.Uid}), not by you or root; someone else put it there") { OwnerUid = status.Uid };
         }
@@ -186,6 +236,8 @@ public static partial class SafeFile
         {
             fchmod((int)handle.DangerousGetHandle(), (int)FilePermissions.OwnerOnlyFile);
         }
+
+        return status;
     }
 
     private static bool IsLink(string path) => FileStatus.TryLstat(path, out var status) && status.IsSymbolicLink;
@@ -204,6 +256,9 @@ public static partial class SafeFile
 
     [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
     private static partial int fchmod(int fd, int mode);
+
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int fchown(int fd, int uid, int gid);
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int flock(int fd, int operation);

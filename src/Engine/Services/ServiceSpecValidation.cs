@@ -172,6 +172,11 @@ public static partial class ServiceSpecValidation
             {
                 Problem("run_as_user", $"Running a service as '{spec.RunAsUser}' needs a supervisor that runs as root; this one runs as '{System.Environment.UserName}'. Leave -RunAsUser out, or start as root.");
             }
+            else if (UserAccount.Find(spec.RunAsUser) is { } account && ExecutableResolver.Resolve(spec.FilePath) is { } program
+                     && account.CannotRun(program) is { } blocked)
+            {
+                Problem("run_as_user", $"'{account.Name}' cannot run '{program}': {blocked}. Install the module (or the program) where that user can read it, e.g. under /opt or /usr/local, or leave -RunAsUser out.");
+            }
         }
 
         if (spec.Slurm is { } slurm)

@@ -13,13 +13,19 @@ public sealed partial class StateDirectory
 
     /// <summary>The files of run <paramref name="runId"/>.</summary>
     /// <exception cref="ArgumentException">The id is not a valid run id.</exception>
-    public RunPaths Run(string runId) => new(ValidateRunId(runId), Path.Combine(RunsDirectory, runId));
+    public RunPaths Run(string runId) => DelegatedRun is { } run ? RequireDelegated(run, runId) : new(ValidateRunId(runId), Path.Combine(RunsDirectory, runId));
 
     /// <summary>Creates the run's folder (owner-only) and returns its files.</summary>
     /// <exception cref="StateDirectoryException">The folder cannot be created.</exception>
     public RunPaths EnsureRun(string runId)
     {
         var run = Run(runId);
+        if (DelegatedRun is not null)
+        {
+            // Handed over by the supervisor, which created it: nothing above it can be reached from here.
+            return run;
+        }
+
         CreateChecked(RunsDirectory);
         CreateChecked(run.Directory);
         return run;
@@ -44,6 +50,11 @@ public sealed partial class StateDirectory
     /// <summary>The ids of the runs that have a folder here, sorted.</summary>
     public IReadOnlyList<string> ListRunIds()
     {
+        if (DelegatedRun is { } delegated)
+        {
+            return [delegated.RunId];
+        }
+
         if (!Directory.Exists(RunsDirectory))
         {
             return [];

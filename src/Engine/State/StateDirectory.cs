@@ -65,6 +65,11 @@ public sealed partial class StateDirectory
     /// <exception cref="StateDirectoryException">The directory cannot be created or written, or it is not safe to use (<see cref="StateTrust"/>; error id <c>StateDirectoryUntrusted</c>).</exception>
     public static StateDirectory Open(string? explicitPath = null, Func<string, string?>? getEnvironment = null)
     {
+        if (RunDelegation.FromEnvironment(getEnvironment) is { } delegated)
+        {
+            return OpenDelegated(ResolveRoot(explicitPath, getEnvironment), delegated);
+        }
+
         var state = new StateDirectory(ResolveRoot(explicitPath, getEnvironment));
         state.EnsureTrusted();
         state.EnsureLayout();
@@ -150,7 +155,7 @@ public sealed partial class StateDirectory
     public string QuotasPath => Path.Combine(ResourcesDirectory, "quotas.json");
 
     /// <summary><c>events.jsonl</c>.</summary>
-    public string EventsLogPath => Path.Combine(Root, "events.jsonl");
+    public string EventsLogPath => DelegatedRun is { } run ? Path.Combine(run.Directory, "events.jsonl") : Path.Combine(Root, "events.jsonl");
 
     /// <summary><c>services/&lt;name&gt;/</c>.</summary>
     /// <exception cref="ArgumentException">The name is not a valid service name.</exception>

@@ -1,27 +1,32 @@
-# build.ps1 Pack and the C# sample outside the solution (issue #19): the .nupkg is made, holds what a user needs, and
+# build.ps1 Pack's C# libraries and the sample outside the solution (issue #19): the .nupkg holds what a user needs, and
 # examples/csharp/MyTrainer restores it from the local folder feed its nuget.config names, builds and trains a run.
 BeforeAll {
     Import-Module $env:STABILITY_TEST_MODULE -Force
     . $PSScriptRoot/TestSupport.ps1
     $script:root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
     $script:sample = Join-Path $root 'examples/csharp/MyTrainer'
-    # The one place versions live.
-    $script:version = ([xml](Get-Content -Raw (Join-Path $root 'Directory.Build.props'))).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
+    # The one place versions live: the module manifest (Directory.Build.props gives it to the assemblies).
+    $script:version = (Import-PowerShellDataFile -LiteralPath $env:STABILITY_TEST_MODULE).ModuleVersion
 }
 
-Describe 'build.ps1 Pack and the sample trainer restored from the package' {
+Describe 'build.ps1 Pack: the C# libraries, and the sample trainer restored from them' {
     BeforeAll {
-        $script:work = New-TestStateDirectory 'st-pester-pack'
-        & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build.ps1') Pack 2>&1 | Out-String | Set-Variable packOutput
-        $script:packExit = $LASTEXITCODE
         Add-Type -AssemblyName System.IO.Compression.FileSystem
-        $script:nupkg = Join-Path $root "artifacts/packages/StabilityTools.Reporting.$version.nupkg"
+        $script:work = New-TestStateDirectory 'st-pester-nupkg'
+        # The packages must come from this build: build.ps1 Test packs after building; run alone, pack first. A
+        # Reporting assembly newer than its package means the package is stale.
+        $built = (Get-Item -LiteralPath (Join-Path $root "src/Reporting/bin/Release/net10.0/StabilityTools.Reporting.dll") -ErrorAction Ignore).LastWriteTimeUtc
+        $script:nupkg, $script:adapter = foreach ($name in 'StabilityTools.Reporting', 'StabilityTools.Reporting.TorchSharp') {
+            $path = Join-Path $root "artifacts/packages/$name.$version.nupkg"
+            if (-not (Test-Path -LiteralPath $path) -or ($built -and (Get-Item -LiteralPath $path).LastWriteTimeUtc -lt $built)) {
+                throw "'$path' is missing or older than the build: run 'dotnet pwsh ./build.ps1 Pack' (build.ps1 Test packs before the Pester files)."
+            }
+            $path
+        }
     }
     AfterAll { Remove-TestStateDirectory $work }
 
-    It 'packs StabilityTools.Reporting with the version of Directory.Build.props, its README, XML docs and the engine inside' {
-        $packExit | Should -Be 0 -Because $packOutput
-        $nupkg | Should -Exist
+    It 'packs StabilityTools.Reporting at the module's version, its README, XML docs and the engine inside' {
         $zip = [System.IO.Compression.ZipFile]::OpenRead($nupkg)
         try {
             $entries = $zip.Entries.FullName
@@ -39,9 +44,6 @@ Describe 'build.ps1 Pack and the sample trainer restored from the package' {
     }
 
     It 'packs the TorchSharp adapter beside it, depending on it at the same version' {
-        $packExit | Should -Be 0 -Because $packOutput
-        $adapter = Join-Path $root "artifacts/packages/StabilityTools.Reporting.TorchSharp.$version.nupkg"
-        $adapter | Should -Exist
         $zip = [System.IO.Compression.ZipFile]::OpenRead($adapter)
         try {
             $zip.Entries.FullName | Should -Contain 'lib/net10.0/StabilityTools.Reporting.TorchSharp.dll'
@@ -55,7 +57,6 @@ Describe 'build.ps1 Pack and the sample trainer restored from the package' {
     }
 
     It 'restores the sample from the local feed, builds it outside the solution, and it trains a run to completion' {
-        $packExit | Should -Be 0 -Because $packOutput
         # A fresh package cache: the package just made, never a cached one of the same version.
         $packages = Join-Path $work 'packages'
         $out = Join-Path $work 'bin'
