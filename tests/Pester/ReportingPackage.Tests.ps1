@@ -26,7 +26,7 @@ Describe 'build.ps1 Pack: the C# libraries, and the sample trainer restored from
     }
     AfterAll { Remove-TestStateDirectory $work }
 
-    It 'packs StabilityTools.Reporting at the module's version, its README, XML docs and the engine inside' {
+    It 'packs StabilityTools.Reporting at the module''s version, its README, XML docs and the engine inside' {
         $zip = [System.IO.Compression.ZipFile]::OpenRead($nupkg)
         try {
             $entries = $zip.Entries.FullName
