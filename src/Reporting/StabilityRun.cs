@@ -480,7 +480,7 @@ public sealed class StabilityRun : IDisposable
     /// <summary>
     /// Ends the run: <paramref name="state"/> when given, else <c>completed</c> (or <c>stopped</c> when a stop was requested
     /// before the last epoch). Writes the status, <c>run.json</c> (state, ended, epochs, final and best figures, the error)
-    /// and an event; stops the heartbeat; releases the run. Safe to call twice (the first call wins).
+    /// and an event; stops the heartbeat. Safe to call twice (the first call wins); <see cref="Dispose"/> releases the run.
     /// </summary>
     /// <param name="state">A <see cref="RunStates"/> word: completed, stopped or failed.</param>
     /// <param name="error">Why it failed.</param>
@@ -492,8 +492,43 @@ public sealed class StabilityRun : IDisposable
             return _outcome;
         }
 
-        var finished = _options.TotalEpochs > 0 && _lastEpoch >= _options.TotalEpochs;
-        state ??= StopRequested && !finished ? RunStates.Stopped : RunStates.Completed;
+        state ??= StopRequested && !Finished ? RunStates.Stopped : RunStates.Completed;
+        return Finish(state, error);
+    }
+
+    /// <summary>
+    /// Ends the run if <see cref="End"/> was not called — <c>stopped</c> after a stop request, <c>completed</c> after its last
+    /// epoch (or with no <see cref="StabilityRunOptions.TotalEpochs"/>), otherwise <c>failed</c>: a run disposed short of its
+    /// last epoch with no stop asked for was left by an exception (a <c>using</c> block cannot tell), and must not read
+    /// as completed — then releases its lock and the signal handlers.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_outcome is null)
+        {
+            if (StopRequested && !Finished)
+            {
+                Finish(RunStates.Stopped, null);
+            }
+            else if (_options.TotalEpochs > 0 && !Finished)
+            {
+                Finish(RunStates.Failed, $"The run ended at epoch {_lastEpoch} of {_options.TotalEpochs} without End(): an exception left the training loop, or it returned early. Use StabilityRun.Execute, or call End() yourself.");
+            }
+            else
+            {
+                Finish(RunStates.Completed, null);
+            }
+        }
+
+        _folder.Dispose();
+        _stop.Dispose();
+        _signals?.Dispose();
+    }
+
+    private bool Finished => _options.TotalEpochs > 0 && _lastEpoch >= _options.TotalEpochs;
+
+    private string Finish(string state, string? error)
+    {
         _outcome = state;
         var trainerState = state switch { RunStates.Completed => TrainerState.Completed, RunStates.Stopped => TrainerState.Stopped, _ => TrainerState.Failed };
         Report(_snapshot with { State = trainerState, ErrorMessage = error, EtaSeconds = trainerState == TrainerState.Completed ? 0 : null, LastUpdate = DateTimeOffset.UtcNow });
@@ -515,15 +550,6 @@ public sealed class StabilityRun : IDisposable
         }
 
         return state;
-    }
-
-    /// <summary>Ends the run (<see cref="End"/>) if it was not ended, then releases its lock and the signal handlers.</summary>
-    public void Dispose()
-    {
-        End();
-        _folder.Dispose();
-        _stop.Dispose();
-        _signals?.Dispose();
     }
 
     // --- inside -----------------------------------------------------------------------------------------------------

@@ -122,6 +122,26 @@ public sealed class StabilityRunTests : IDisposable
     }
 
     [Fact(Timeout = 300_000)]
+    public void A_run_disposed_short_of_its_last_epoch_with_no_stop_reads_failed_never_completed()
+    {
+        try
+        {
+            using var run = StabilityRun.Open(Options("left"));
+            run.Log(1, loss: 1.0);
+            throw new InvalidOperationException("out of memory on the GPU");
+        }
+        catch (InvalidOperationException)
+        {
+            // What a user's `using` block does not see: the run ends in Dispose all the same.
+        }
+
+        var info = Shared("left").ReadRun("left").Document!;
+        Assert.Equal(RunStates.Failed, info.State);
+        Assert.Contains("epoch 1 of 3", info.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(TrainerState.Failed, Shared("left").ReadTrainingStatus().Document!.State);
+    }
+
+    [Fact(Timeout = 300_000)]
     public void Execute_records_a_failure_with_its_message_and_returns_1()
     {
         var exit = StabilityRun.Execute(Options("bad"), _ => throw new InvalidOperationException("the loss went NaN"));
