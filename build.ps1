@@ -21,6 +21,10 @@
              module: cmdlets, engine, help, formats, the native supervisor and the dashboard for linux-x64) and
              StabilityTools.Trainer (the built-in trainer with libtorch, which the module finds once installed), both at
              the manifest's ModuleVersion, each with LICENSE and THIRD-PARTY-NOTICES.md. Test-ModuleManifest checks both.
+             Then the libraries for users' own code, as NuGet packages in the same folder: StabilityTools.Reporting
+             (src/Reporting, the trainer side of the file contract, with the engine inside) and
+             StabilityTools.Reporting.TorchSharp (its TorchSharp module/optimizer checkpoint adapter), at the same
+             version. examples/csharp/MyTrainer restores Reporting from that folder (its nuget.config).
       Bench  Build, then run every benchmark suite and record the figures in bench/RESULTS.md.
       Chaos  Build, then the long version of the chaos suite (tests/Pester/Chaos.Tests.ps1 with STABILITY_CHAOS=long:
              100 trainer SIGKILLs, 30 dashboard SIGKILLs with throughput measured, a 60 s log flood, supervisor death,
@@ -32,7 +36,7 @@
     dotnet tool restore; dotnet pwsh ./build.ps1 Test
 
 .EXAMPLE
-    dotnet pwsh ./build.ps1 Pack
+    dotnet pwsh ./build.ps1 Pack; dotnet run --project examples/csharp/MyTrainer
 
 .EXAMPLE
     dotnet pwsh ./build.ps1 Bench -Suite store
@@ -450,7 +454,7 @@ function Invoke-Test {
     }
     Invoke-Build
     # The packaging tests (tests/Pester/Packaging.Tests.ps1) install what Pack makes from this build.
-    if (-not $SkipPester) { $null = Invoke-PackModule }
+    if (-not $SkipPester) { $null = Invoke-PackModule; Invoke-PackReporting }
     $null = New-Item -ItemType Directory -Force -Path $TestResults
     $none = @{ Passed = 0; Failed = 0; Skipped = 0; Errors = 0 }
     # -Project names test projects: xunit ones and 'Python'; without it every one runs.
@@ -517,11 +521,23 @@ function Invoke-Clean {
         Remove-Item -Recurse -Force -ErrorAction Ignore
 }
 
+# StabilityTools.Reporting and its TorchSharp adapter as .nupkg files in artifacts/packages (the version is the
+# assemblies', which Directory.Build.props reads from the module manifest: the one place versions live). Reporting carries the engine's assembly (the engine is
+# no package of its own), its XML docs and src/Reporting/README.md; the adapter depends on it and on TorchSharp.
+function Invoke-PackReporting {
+    $null = New-Item -ItemType Directory -Force -Path $Packages
+    foreach ($project in 'src/Reporting/StabilityTools.Reporting.csproj', 'src/Reporting.TorchSharp/StabilityTools.Reporting.TorchSharp.csproj') {
+        Write-Host "== Pack $project ($Configuration) -> $Packages" -ForegroundColor Cyan
+        Invoke-Native dotnet @('pack', (Join-Path $Root $project), '-c', $Configuration, '-o', $Packages, '--nologo', '-v', 'minimal', '-clp:ErrorsOnly;Summary')
+    }
+    Get-ChildItem -LiteralPath $Packages -Filter 'StabilityTools.Reporting*.nupkg' | ForEach-Object { Write-Host "Package: $($_.FullName)" }
+}
+
 foreach ($t in $Task) {
     switch ($t) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
-        'Pack' { Invoke-Build; $null = Invoke-PackModule }
+        'Pack' { Invoke-Build; $null = Invoke-PackModule; Invoke-PackReporting }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Chaos' { Invoke-Chaos }

@@ -1,10 +1,10 @@
 // stability-trainer --state-dir DIR [--config FILE]: the isolated TorchSharp training process (docs/ARCHITECTURE.md).
 // It talks to the world only through the state directory; see TrainingSession for the resume rules.
-using System.Runtime.InteropServices;
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
+using StabilityTools.Reporting;
 using StabilityTools.Trainer;
 using StabilityTools.Trainer.Configuration;
 using StabilityTools.Trainer.Data;
@@ -32,17 +32,7 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
-using var stop = new CancellationTokenSource();
-var stopSignal = 0;
-PosixSignalRegistration OnSignal(PosixSignal signal, int code) => PosixSignalRegistration.Create(signal, context =>
-{
-    // Finish the step in progress, checkpoint, write the final status, then exit: never die mid-write.
-    context.Cancel = true;
-    Interlocked.CompareExchange(ref stopSignal, code, 0);
-    stop.Cancel();
-});
-using var onTerm = OnSignal(PosixSignal.SIGTERM, ExitCodes.Terminated);
-using var onInt = OnSignal(PosixSignal.SIGINT, ExitCodes.Interrupted);
+using var stop = StopSignals.Install();
 
 // The service this trainer runs as: its supervisor passes the name (Start-TrainingProcess -Name exp2), so events say exp2.
 var events = TrainerEvents.FromEnvironment();
@@ -67,7 +57,7 @@ try
     Console.WriteLine(outcome.State == TrainerState.Completed
         ? $"stability-trainer: run {outcome.RunId} completed ({outcome.EpochsDone} epochs, {outcome.Step} steps); model: {outcome.ModelPath}"
         : $"stability-trainer: run {outcome.RunId} stopped at step {outcome.Step}; checkpoint: {outcome.ModelPath ?? "none"}");
-    return outcome.State == TrainerState.Completed ? ExitCodes.Completed : Volatile.Read(ref stopSignal) is var code and not 0 ? code : ExitCodes.Terminated;
+    return outcome.State == TrainerState.Completed ? ExitCodes.Completed : stop.ExitCode;
 }
 catch (Exception ex) when (ex is ConfigurationException or MarketDataException)
 {
@@ -75,12 +65,12 @@ catch (Exception ex) when (ex is ConfigurationException or MarketDataException)
     ReportInvalidInput(state, events, ex, runId);
     return ExitCodes.InvalidInput;
 }
-catch (OperationCanceledException) when (stop.IsCancellationRequested)
+catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
 {
     // Stopped while waiting for another trainer to release the run, or while paused on a full disk: nothing more can be
     // saved; the run resumes from its newest durable checkpoint.
     Console.WriteLine("stability-trainer: stopped while waiting (for the run's lock, or for disk space); the run resumes from its newest checkpoint.");
-    return Volatile.Read(ref stopSignal) is var signalCode and not 0 ? signalCode : ExitCodes.Terminated;
+    return stop.ExitCode;
 }
 catch (Exception ex) when (ex is not OutOfMemoryException)
 {

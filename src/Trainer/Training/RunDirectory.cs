@@ -4,6 +4,7 @@ using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
+using StabilityTools.Reporting;
 using StabilityTools.Trainer.Configuration;
 
 namespace StabilityTools.Trainer.Training;
@@ -22,25 +23,21 @@ namespace StabilityTools.Trainer.Training;
 internal sealed class RunDirectory : IDisposable
 {
     /// <summary>The variable in which a supervisor passes the run of the service (from its spec).</summary>
-    public const string RunIdVariable = "STABILITY_RUN_ID";
+    public const string RunIdVariable = RunFolder.RunIdVariable;
 
-    private readonly FileLock _lock;
-    private readonly StatusStore _store;
+    private readonly RunFolder _folder;
 
-    private RunDirectory(RunPaths paths, string fingerprint, FileLock held, StatusStore store, TrainingRun info)
+    private RunDirectory(RunFolder folder, string fingerprint)
     {
-        Paths = paths;
+        _folder = folder;
         Fingerprint = fingerprint;
-        _lock = held;
-        _store = store;
-        Info = info;
     }
 
     /// <summary>The run id.</summary>
     public string RunId => Paths.RunId;
 
     /// <summary>The run's files.</summary>
-    public RunPaths Paths { get; }
+    public RunPaths Paths => _folder.Paths;
 
     /// <summary>The directory.</summary>
     public string Path => Paths.Directory;
@@ -49,18 +46,14 @@ internal sealed class RunDirectory : IDisposable
     public string Fingerprint { get; }
 
     /// <summary>The run's record as last written.</summary>
-    public TrainingRun Info { get; private set; }
+    public TrainingRun Info => _folder.Info;
 
     /// <summary>The final model's path.</summary>
     public string FinalModelPath => Paths.FinalModelPath;
 
     /// <summary>The run this trainer works on: the supervisor's, else the configuration's, else a new one.</summary>
-    public static string ResolveRunId(TrainerOptions options, Func<string, string?>? getEnvironment = null)
-    {
-        getEnvironment ??= Environment.GetEnvironmentVariable;
-        return getEnvironment(RunIdVariable) is { Length: > 0 } given ? given.Trim() : options.RunId ?? StateDirectory.NewRunId(DateTimeOffset.UtcNow);
-    }
-
+    public static string ResolveRunId(TrainerOptions options, Func<string, string?>? getEnvironment = null) =>
+        RunFolder.ResolveRunId(options.RunId, getEnvironment);
     /// <summary>The fingerprint of what defines a run's result.</summary>
     public static string FingerprintOf(TrainerOptions options)
     {
@@ -107,13 +100,8 @@ internal sealed class RunDirectory : IDisposable
     public static RunDirectory Open(StateDirectory state, TrainerOptions options, string runId, string service, TimeSpan lockTimeout, CancellationToken cancellationToken = default)
     {
         var fingerprint = FingerprintOf(options);
-        var paths = state.EnsureRun(runId);
-        var held = FileLock.Acquire(paths.LockPath, lockTimeout, cancellationToken);
-        try
+        var folder = RunFolder.Open(state, runId, lockTimeout, info =>
         {
-            var store = new StatusStore(new StatusStoreOptions { Fsync = true });
-            // Written atomically, so only outside damage makes it unreadable: the checkpoints still say where the run is.
-            var info = store.Read<TrainingRun>(paths.RunInfoPath).Document;
             if (info?.Fingerprint is { } recorded && recorded != fingerprint)
             {
                 throw new ConfigurationException(new ConfigurationProblem(options.ConfigPath, null, "run_id",
@@ -122,7 +110,7 @@ internal sealed class RunDirectory : IDisposable
 
             var now = DateTimeOffset.UtcNow;
             var completed = info?.State == RunStates.Completed;
-            var started = (info ?? new TrainingRun { RunId = runId, Service = service, Created = now }) with
+            return (info ?? new TrainingRun { RunId = runId, Service = service, Created = now }) with
             {
                 State = completed ? RunStates.Completed : RunStates.Running,
                 Started = now,
@@ -134,22 +122,12 @@ internal sealed class RunDirectory : IDisposable
                 Trainer = $"stability-trainer {typeof(RunDirectory).Assembly.GetName().Version?.ToString(3)}",
                 Host = Environment.MachineName,
             };
-            var directory = new RunDirectory(paths, fingerprint, held, store, started);
-            directory.Save(started);
-            return directory;
-        }
-        catch
-        {
-            held.Dispose();
-            throw;
-        }
+        }, cancellationToken);
+        return new RunDirectory(folder, fingerprint);
     }
 
     /// <summary>Replaces <c>run.json</c> atomically (and durably).</summary>
-    public void Save(TrainingRun info)
-    {
-        Info = _store.Write(Paths.RunInfoPath, info);
-    }
+    public void Save(TrainingRun info) => _folder.Save(info);
 
     /// <summary>Records how the run ended: its state, the final and best metrics, the error.</summary>
     public void End(string state, IReadOnlyList<EpochSummary> history, string? finalModel = null, string? error = null)
@@ -161,7 +139,7 @@ internal sealed class RunDirectory : IDisposable
             foreach (var (name, value) in MetricsOf(epoch))
             {
                 final[name] = value;
-                best[name] = best.TryGetValue(name, out var seen) ? (name.EndsWith("loss", StringComparison.Ordinal) ? Math.Min(seen, value) : Math.Max(seen, value)) : value;
+                best[name] = best.TryGetValue(name, out var seen) ? RunFolder.Better(name, seen, value) : value;
             }
         }
 
@@ -196,5 +174,5 @@ internal sealed class RunDirectory : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _lock.Dispose();
+    public void Dispose() => _folder.Dispose();
 }

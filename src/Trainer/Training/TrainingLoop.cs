@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Text.Json;
+using StabilityTools.Engine.Status;
 using StabilityTools.Engine.Models;
 using StabilityTools.Trainer.Data;
 using StabilityTools.Trainer.Modeling;
@@ -55,7 +57,7 @@ internal sealed class TrainingLoop : IDisposable
             _lossFunction = nn.BCEWithLogitsLoss();
             _store = new CheckpointStore(run.Path, plan.Options.Checkpointing.Keep);
             _store.SweepTemporaries();
-            _resumedFrom = _store.LoadNewestValid((path, why) => publisher.Enqueue(events.Create("checkpoint_fallback", EventSeverity.Warning,
+            _resumedFrom = _store.LoadNewestValid(LoadedCheckpoint.Parse, (path, why) => publisher.Enqueue(events.Create("checkpoint_fallback", EventSeverity.Warning,
                 $"Checkpoint '{Path.GetFileName(path)}' is unusable ({why}); it was renamed *.corrupt and an older checkpoint is tried.",
                 new Dictionary<string, string> { ["path"] = path, ["reason"] = why })));
             _position = TrainingPosition.Start();
@@ -252,7 +254,8 @@ internal sealed class TrainingLoop : IDisposable
     {
         var metadata = _position.ToMetadata(_run.RunId, _run.Fingerprint);
         var (modelState, optimizerState, rngState) = (TorchState.Save(_model), TorchState.Save(_optimizer), TorchState.SaveRng());
-        var path = _disk.Run(() => _store.Save(metadata, modelState, optimizerState, rngState),
+        var metadataJson = JsonSerializer.Serialize(metadata, StatusJson.Options);
+        var path = _disk.Run(() => _store.Save(metadata.EpochsDone, metadata.BatchInEpoch, metadataJson, [modelState, optimizerState, rngState]),
             $"the checkpoint of epoch {metadata.EpochsDone}, batch {metadata.BatchInEpoch}", ReportResumed);
         _position.Checkpointed(path);
         _progress++;

@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Text.Json;
-using StabilityTools.Engine.Status;
 
-namespace StabilityTools.Trainer.Training;
+namespace StabilityTools.Reporting;
 
 /// <summary>
-/// The checkpoints of one run in <c>models/&lt;run&gt;/</c>: <c>ckpt-e&lt;epochs&gt;-b&lt;batch&gt;.ckpt</c>, newest K kept.
-/// Loading tries the newest first and falls back to older ones when a file fails verification; a file that
-/// failed is renamed to <c>*.corrupt</c> (kept for inspection, never tried again, not counted in K).
+/// The checkpoints of one run in its folder: <c>ckpt-e&lt;epochs&gt;-b&lt;batch&gt;.ckpt</c> (<see cref="CheckpointFile"/>
+/// containers), newest K kept. Loading tries the newest first and falls back to older ones when a file fails
+/// verification; a file that failed is renamed to <c>*.corrupt</c> (kept for inspection, never tried again, not counted
+/// in K). What the metadata and blocks mean is the caller's: the built-in trainer stores model, optimizer and RNG state,
+/// <see cref="StabilityRun"/> one stream of the user's.
 /// </summary>
 internal sealed class CheckpointStore
 {
@@ -37,10 +38,14 @@ internal sealed class CheckpointStore
 
     /// <summary>Writes a checkpoint atomically and durably, then drops all but the newest <see cref="Keep"/>.</summary>
     /// <returns>The checkpoint's path.</returns>
-    public string Save(CheckpointMetadata metadata, byte[] model, byte[] optimizer, byte[] rng)
+    /// <param name="epochsDone">Completed epochs (the name's <c>e</c>).</param>
+    /// <param name="batchInEpoch">Batches of the next epoch already trained (the name's <c>b</c>).</param>
+    /// <param name="metadataJson">The container's metadata block.</param>
+    /// <param name="blobs">The container's binary blocks.</param>
+    public string Save(int epochsDone, int batchInEpoch, string metadataJson, IReadOnlyList<byte[]> blobs)
     {
-        var path = System.IO.Path.Combine(Directory, string.Create(CultureInfo.InvariantCulture, $"{Prefix}{metadata.EpochsDone:D5}-b{metadata.BatchInEpoch:D6}{Extension}"));
-        CheckpointFile.Write(path, JsonSerializer.Serialize(metadata, StatusJson.Options), [model, optimizer, rng]);
+        var path = System.IO.Path.Combine(Directory, string.Create(CultureInfo.InvariantCulture, $"{Prefix}{epochsDone:D5}-b{batchInEpoch:D6}{Extension}"));
+        CheckpointFile.Write(path, metadataJson, blobs);
         foreach (var old in List().Skip(Keep))
         {
             TryDelete(old);
@@ -50,25 +55,23 @@ internal sealed class CheckpointStore
     }
 
     /// <summary>
-    /// Loads the newest checkpoint that verifies. Each one that does not is renamed <c>*.corrupt</c> and reported
-    /// through <paramref name="onCorrupt"/> (path, reason) before the next older one is tried.
+    /// Loads the newest checkpoint that verifies and that <paramref name="parse"/> accepts. Each one that does not is
+    /// renamed <c>*.corrupt</c> and reported through <paramref name="onCorrupt"/> (path, reason) before the next older
+    /// one is tried.
     /// </summary>
+    /// <param name="parse">Makes the checkpoint of (path, metadata, blocks); throws <see cref="InvalidDataException"/> or
+    /// <see cref="JsonException"/> for contents it cannot use, which count as damage.</param>
+    /// <param name="onCorrupt">Told of each unusable checkpoint (path, reason).</param>
     /// <returns>The checkpoint, or null when there is no valid one (a fresh start).</returns>
-    public LoadedCheckpoint? LoadNewestValid(Action<string, string> onCorrupt)
+    public T? LoadNewestValid<T>(Func<string, string, IReadOnlyList<byte[]>, T> parse, Action<string, string> onCorrupt)
+        where T : class
     {
         foreach (var path in List())
         {
             try
             {
                 var (json, blobs) = CheckpointFile.Read(path);
-                var metadata = JsonSerializer.Deserialize<CheckpointMetadata>(json, StatusJson.Options)
-                    ?? throw new InvalidDataException("empty metadata");
-                if (blobs.Count != 3)
-                {
-                    throw new InvalidDataException($"expected 3 state blocks, found {blobs.Count}");
-                }
-
-                return new LoadedCheckpoint(path, metadata, blobs[0], blobs[1], blobs[2]);
+                return parse(path, json, blobs);
             }
             catch (Exception ex) when (ex is InvalidDataException or JsonException or IOException)
             {

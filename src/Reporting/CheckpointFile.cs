@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using StabilityTools.Engine.Platform;
 
-namespace StabilityTools.Trainer.Training;
+namespace StabilityTools.Reporting;
 
 /// <summary>
 /// The container of checkpoints and final models: a magic, a JSON metadata block, length-prefixed binary blobs

@@ -1,7 +1,7 @@
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 
-namespace StabilityTools.Trainer.Training;
+namespace StabilityTools.Reporting;
 
 /// <summary>The trainer's events for <c>events.jsonl</c>, in the name of the service it runs as.</summary>
 /// <param name="service">The service name written in every event (<see cref="FromEnvironment"/> in the executable).</param>

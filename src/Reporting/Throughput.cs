@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace StabilityTools.Trainer.Training;
+namespace StabilityTools.Reporting;
 
 /// <summary>The training thread's throughput: samples per second over the last half second or so, and the ETA.</summary>
 /// <param name="samplesPerSec">The figure to show until the first measurement (the last epoch's, on a resume).</param>

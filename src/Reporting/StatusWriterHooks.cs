@@ -1,4 +1,4 @@
-namespace StabilityTools.Trainer.Training;
+namespace StabilityTools.Reporting;
 
 /// <summary>
 /// Observation points on the <see cref="StatusPublisher"/>'s writer thread, for benchmarks that measure what status

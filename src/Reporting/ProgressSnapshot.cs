@@ -1,6 +1,6 @@
 using StabilityTools.Engine.Models;
 
-namespace StabilityTools.Trainer.Training;
+namespace StabilityTools.Reporting;
 
 /// <summary>The training thread's latest position, handed to the status writer (latest wins).</summary>
 internal sealed record ProgressSnapshot

@@ -3,7 +3,7 @@ using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 
-namespace StabilityTools.Trainer.Training;
+namespace StabilityTools.Reporting;
 
 /// <summary>
 /// Writes the trainer's status on a background thread, so that a slow or locked status file delays a status

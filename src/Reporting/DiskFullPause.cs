@@ -2,7 +2,7 @@ using System.Diagnostics;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 
-namespace StabilityTools.Trainer.Training;
+namespace StabilityTools.Reporting;
 
 /// <summary>
 /// Durable writes (checkpoints, the final model, <c>run.json</c>) that wait out a full disk instead of failing the run.
