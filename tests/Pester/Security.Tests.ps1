@@ -327,3 +327,45 @@ Describe 'A trainer run as another user (-RunAsUser)' -Skip:(-not $canRun) {
         Get-ProcessStatus -Name closed -StateDirectory $state -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting' | Should -BeNullOrEmpty
     }
 }
+
+Describe 'A dashboard run as another user (Start-Dashboard -RunAsUser)' -Skip:(-not $canRun) {
+    BeforeAll {
+        $script:state = New-TestStateDirectory 'st-sec-dash'
+        $states.Add($state)
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start(); $script:port = $listener.LocalEndpoint.Port; $listener.Stop()
+        # Something of root's to show: a finished service and its events, all owner-only.
+        Start-TrainingProcess -Name work -FilePath /bin/sh -ArgumentList '-c', 'exit 0' -RestartPolicy never -StateDirectory $state | Out-Null
+        Wait-Until { Get-ProcessStatus -Name work -StateDirectory $state } { param($s) $s.State -eq 'Completed' } 'the service to complete' 60 | Out-Null
+        $script:info = Start-Dashboard -Port $port -RunAsUser $user -StateDirectory $state -PassThru -ErrorAction Stop
+        $script:token = (Get-Content (Join-Path $state 'services/dashboard/dashboard.token') -Raw).Trim()
+        $script:dashboardPid = (Get-ProcessStatus -Name dashboard -StateDirectory $state).Pid
+    }
+
+    AfterAll { Stop-Dashboard -StateDirectory $state -Confirm:$false -ErrorAction Ignore | Out-Null }
+
+    It 'runs as that user with one capability, reading the state directory to serve it, behind the token' {
+        $proc = Get-Content "/proc/$dashboardPid/status"
+        (($proc | Where-Object { $_ -like 'Uid:*' }) -split '\s+')[1] | Should -Be "$uid"
+        # CAP_DAC_READ_SEARCH (bit 2) and nothing else.
+        (($proc | Where-Object { $_ -like 'CapEff:*' }) -split '\s+')[1] | Should -Be '0000000000000004'
+        $processes = Invoke-RestMethod "http://127.0.0.1:$port/api/processes" -Headers @{ Authorization = "Bearer $token" } -TimeoutSec 10
+        ($processes | ConvertTo-Json -Depth 8) | Should -Match '"work"'
+        (Invoke-WebRequest "http://127.0.0.1:$port/api/status" -SkipHttpErrorCheck -TimeoutSec 10).StatusCode | Should -Be 401
+    }
+
+    It 'writes only its own folder; its state document reaches data/ through its supervisor; root keeps the rest' {
+        $own = Join-Path $state 'services/dashboard/own'
+        (& stat -c '%u %a' $own) | Should -Be "$uid 700"
+        $copied = Join-Path $state 'data/dashboard_state.json'
+        # The dashboard writes it every few seconds, the first time before it knows its address.
+        Wait-Until { Get-Content $copied -Raw -ErrorAction Ignore | ConvertFrom-Json -ErrorAction Ignore } { param($d) "$($d.url)" -match ":$port" } "the dashboard's state document in data/, with its address" 30 | Out-Null
+        (& stat -c '%u %a' $copied) | Should -Be '0 600'
+        (& stat -c '%u' (Join-Path $own 'dashboard_state.json')) | Should -Be "$uid"
+        foreach ($closed in $state, (Join-Path $state 'data'), (Join-Path $state 'services/work')) {
+            (& stat -c '%u %a' $closed) | Should -Be '0 700'
+        }
+        # The user itself, without the dashboard's capability, still reaches nothing.
+        (Invoke-AsMallory 'cat "$1/events.jsonl"' @($state)).ExitCode | Should -Not -Be 0
+    }
+}
