@@ -325,6 +325,12 @@ Describe 'A trainer run as another user (-RunAsUser)' -Skip:(-not $canRun) {
         { Start-TrainingProcess -Name closed -FilePath (Join-Path $closed 'work') -ArgumentList 60 -RunAsUser $user -StateDirectory $state -ErrorAction Stop } |
             Should -Throw -ExpectedMessage "*cannot run*$closed*"
         Get-ProcessStatus -Name closed -StateDirectory $state -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting' | Should -BeNullOrEmpty
+        # The built-in trainer's configuration too: root's closed folder is no place for the user's settings.
+        $closedConfig = Join-Path $closed 'trainer.json'
+        Copy-Item $config $closedConfig
+        { Start-TrainingProcess -Name closedcfg -ConfigPath $closedConfig -RunAsUser $user -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage "*cannot read*trainer.json*may not enter*"
+        Get-ProcessStatus -Name closedcfg -StateDirectory $state -ErrorAction Ignore | Where-Object State -in 'Running', 'Starting' | Should -BeNullOrEmpty
     }
 }
 

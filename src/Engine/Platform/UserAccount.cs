@@ -45,7 +45,12 @@ public sealed record UserAccount(string Name, int Uid, int Gid, string Home)
     /// group and the groups that list them in <c>/etc/group</c>; null when they can. A check before a start, so a
     /// service as another user fails with the reason, not with an exit code from setpriv.
     /// </summary>
-    public string? CannotRun(string program, string groupPath = "/etc/group")
+    public string? CannotRun(string program, string groupPath = "/etc/group") => CannotReach(program, 5 /* r-x */, groupPath);
+
+    /// <summary>Why this user cannot read <paramref name="path"/> (a folder above it closed to them, or the file itself); null when they can.</summary>
+    public string? CannotRead(string path, string groupPath = "/etc/group") => CannotReach(path, 4 /* r */, groupPath);
+
+    private string? CannotReach(string program, int wanted, string groupPath)
     {
         if (OperatingSystem.IsWindows() || Uid == 0)
         {
@@ -71,9 +76,9 @@ public sealed record UserAccount(string Name, int Uid, int Gid, string Home)
 
         // Follow the program's own link, if any: what runs is its target, and a link's own bits mean nothing.
         var target = File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName ?? full;
-        return Allows(target, 5 /* r-x */, groups, out var own, follow: true)
+        return Allows(target, wanted, groups, out var own, follow: true)
             ? null
-            : $"they may not read and execute '{target}' ({own.Describe()})";
+            : $"they may not {(wanted == 4 ? "read" : "read and execute")} '{target}' ({own.Describe()})";
     }
 
     private bool Allows(string path, int wanted, HashSet<int> groups, out FileStatus status, bool follow = false)

@@ -181,6 +181,11 @@ public static partial class ServiceSpecValidation
             {
                 Problem("run_as_user", $"'{account.Name}' cannot run '{program}': {blocked}. Install the module (or the program) where that user can read it, e.g. under /opt or /usr/local, or leave -RunAsUser out.");
             }
+            else if (spec.Kind != ServiceKind.Dashboard && UserAccount.Find(spec.RunAsUser) is { } reader
+                     && NeededFiles(spec).Select(f => (File: f, Blocked: reader.CannotRead(f))).FirstOrDefault(n => n.Blocked is not null) is { File: { } file, Blocked: { } closed })
+            {
+                Problem("run_as_user", $"'{reader.Name}' cannot read '{file}', which the service needs: {closed}. Put it where that user can read it, or leave -RunAsUser out.");
+            }
         }
 
         if (spec.Slurm is { } slurm)
@@ -272,4 +277,19 @@ public static partial class ServiceSpecValidation
     // \A…\z, not ^…$: "$" also matches before a final newline, which would reach sbatch inside an option.
     [GeneratedRegex(@"\A[A-Za-z0-9_.\-]+(,[A-Za-z0-9_.\-]+)*\z")]
     private static partial Regex SlurmNamePattern();
+
+    // The files a program run as another user must read besides itself: the built-in host's .dll under dotnet and a
+    // --config file.
+    private static IEnumerable<string> NeededFiles(ServiceSpec spec)
+    {
+        for (var i = 0; i < spec.Arguments.Count; i++)
+        {
+            var argument = spec.Arguments[i];
+            var needed = argument.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) || (i > 0 && spec.Arguments[i - 1] == "--config");
+            if (needed && Path.IsPathRooted(argument) && File.Exists(argument))
+            {
+                yield return argument;
+            }
+        }
+    }
 }
