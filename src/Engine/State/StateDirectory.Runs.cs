@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Platform;
 
 namespace StabilityTools.Engine.State;
 
@@ -28,6 +29,14 @@ public sealed partial class StateDirectory
 
         CreateChecked(RunsDirectory);
         CreateChecked(run.Directory);
+        // A run's files are opened by path: a link in place of its folder would take every write elsewhere.
+        if (FileStatus.TryLstat(run.Directory, out var folder) && folder.IsSymbolicLink)
+        {
+            throw new StateDirectoryException(Root,
+                $"The run folder '{run.Directory}' is a symbolic link; the product keeps a run's files only in a real folder. Remove the link (and find out who made it), then start again.",
+                errorId: StateDirectoryException.UntrustedErrorId);
+        }
+
         return run;
     }
 

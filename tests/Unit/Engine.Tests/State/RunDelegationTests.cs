@@ -189,4 +189,21 @@ public sealed class RunDelegationTests : IDisposable
         Assert.Null(someone.CannotRun(program));
         Assert.Null(someone.CannotRun("/bin/sh"));
     }
+
+    [Fact(Timeout = 120_000)]
+    public void A_link_in_place_of_a_run_folder_is_refused_and_nothing_is_written_where_it_leads()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Links are Unix's here.");
+        var state = StateDirectory.Open(_dir.File("state"));
+        var elsewhere = _dir.File("elsewhere");
+        Directory.CreateDirectory(elsewhere);
+        Directory.CreateDirectory(state.RunsDirectory);
+        File.CreateSymbolicLink(Path.Combine(state.RunsDirectory, "run-g"), elsewhere);
+
+        var error = Assert.Throws<StateDirectoryException>(() => state.EnsureRun("run-g"));
+
+        Assert.Equal(StateDirectoryException.UntrustedErrorId, error.ErrorId);
+        Assert.Contains("symbolic link", error.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(elsewhere));
+    }
 }
