@@ -61,7 +61,7 @@ public sealed class SweepController
     {
         var plan = TrainingSweeps.ReadPlan(_state, _store, Sweep);
         var progress = TrainingSweeps.ReadProgress(_state, _store, Sweep) ?? TrainingSweeps.FreshProgress(plan);
-        progress = progress with { State = SweepStates.Running, Ended = null, ControllerStarts = progress.ControllerStarts + 1 };
+        progress = TrainingSweeps.Resumed(progress) with { ControllerStarts = progress.ControllerStarts + 1 };
         Save(progress);
         var adopted = progress.Trials.Count(t => TrialStates.IsActive(t.State));
         Event("sweep_controller_started", EventSeverity.Info,

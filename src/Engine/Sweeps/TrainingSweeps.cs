@@ -33,7 +33,7 @@ public sealed record SweepRequest
     /// <summary>True when <see cref="Trial"/> is the built-in trainer.</summary>
     public bool BuiltInTrainer { get; init; }
 
-    /// <summary>The most trials at once; null: one per free GPU set with GPUs per trial, else 1.</summary>
+    /// <summary>The most trials at once; null: with GPUs per trial as many as the free GPUs allow, else 1.</summary>
     public int? MaxConcurrent { get; init; }
 
     /// <summary>GPUs per trial (exclusive); 0: CPU.</summary>
@@ -155,7 +155,8 @@ public sealed class TrainingSweeps
             Trials = trials,
             Trial = request.Trial with { Name = "", RunId = null, Experiment = request.Name },
             BuiltInTrainer = request.BuiltInTrainer,
-            MaxConcurrent = request.MaxConcurrent ?? 1,
+            // With GPUs per trial the free GPUs bound how many run at once (N GPUs, N trials); on CPU one at a time unless asked.
+            MaxConcurrent = request.MaxConcurrent ?? (request.GpusPerTrial > 0 ? SweepSearch.MaxTrials : 1),
             GpusPerTrial = request.GpusPerTrial,
             Metric = request.Metric,
             Goal = request.Goal,
@@ -198,6 +199,12 @@ public sealed class TrainingSweeps
             throw new ConfigurationException(new ConfigurationProblem(_state.SweepProgressPath(plan.Name), null, "Name",
                 $"The sweep '{plan.Name}' has completed; Get-TrainingSweep '{plan.Name}' shows its results. Give a new sweep another -Name."))
             { Service = SweepPlan.ControllerName(plan.Name) };
+        }
+
+        // Recorded running before the controller starts, so that a wait right after this start sees the sweep going on.
+        if (ReadProgress(_state, _store, plan.Name) is { State: SweepStates.Stopped })
+        {
+            _store.Update<SweepProgress>(_state.SweepProgressPath(plan.Name), current => current is null ? FreshProgress(plan) : Resumed(current));
         }
 
         await _manager.StartAsync(ControllerSpec(plan), progress, cancellationToken).ConfigureAwait(false);
@@ -323,6 +330,18 @@ public sealed class TrainingSweeps
     /// <summary>Reads a sweep's progress; null before its controller first wrote it.</summary>
     public static SweepProgress? ReadProgress(StateDirectory state, StatusStore store, string name) =>
         store.Read<SweepProgress>(state.SweepProgressPath(name)).Document;
+
+    /// <summary>
+    /// <paramref name="progress"/> going on: running, and when it was stopped, its stopped trials pending again on their
+    /// own runs (so each resumes from its checkpoint) and placed in the plan's order like the rest.
+    /// </summary>
+    public static SweepProgress Resumed(SweepProgress progress) => progress with
+    {
+        State = SweepStates.Running,
+        Ended = null,
+        Trials = progress.State != SweepStates.Stopped ? progress.Trials
+            : progress.Trials.Select(t => t.State == TrialStates.Stopped ? t with { State = TrialStates.Pending, Ended = null, Message = null } : t).ToList(),
+    };
 
     /// <summary>The progress of a sweep nothing has run of yet: every trial pending.</summary>
     public static SweepProgress FreshProgress(SweepPlan plan) => new()
