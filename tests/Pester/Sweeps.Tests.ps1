@@ -128,7 +128,9 @@ Describe 'Start-TrainingSweep' {
         $runs = Get-Starts
         $runs.Count | Should -Be 8
         @($runs | ForEach-Object { '{0}/{1}' -f $_.lr, $_.hidden } | Sort-Object -Unique).Count | Should -Be 8
-        @($sweep.Trials | Where-Object Launches -ne 1) | Should -BeNullOrEmpty
+        # A controller killed between recording a trial and its start leaves the next one to start it again (Launches
+        # 2): the start is refused while a supervisor of that trial lives, so a second launch never makes a second process.
+        @($sweep.Trials | Where-Object { $_.Launches -lt 1 -or $_.Launches -gt 3 }) | Should -BeNullOrEmpty
         @(Get-StabilityEvent -Name kill8-sweep -Type sweep_controller_started -StateDirectory $state).Count | Should -Be 3
         @(Get-TrainingRun -Experiment kill8 -StateDirectory $state | Where-Object State -eq 'completed').Count | Should -Be 8
     }
