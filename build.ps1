@@ -200,7 +200,7 @@ function Invoke-Build {
     }
     # The supervisor: the native executable alone (or the JIT build with -JitSupervisor), nothing left of the other.
     Sync-DirectoryExact $supervisorDir (Join-Path $ModuleOut 'hosts' 'supervisor')
-    $hosts = @{ trainer = 'src/Trainer'; dashboard = 'src/Dashboard' }
+    $hosts = @{ trainer = 'src/Trainer'; dashboard = 'src/Dashboard'; sweep = 'src/Sweep' }
     foreach ($name in $hosts.Keys) {
         Sync-Directory (Get-ProjectOutput $hosts[$name]) (Join-Path $ModuleOut 'hosts' $name)
     }
@@ -237,7 +237,7 @@ function Invoke-PackModule {
     # Nothing an earlier build left there (a file since removed from the module) may ship.
     Get-ChildItem -LiteralPath $moduleStage -File | Where-Object { -not (Test-Path -LiteralPath (Join-Path $ModuleOut $_.Name)) } | Remove-Item -Force
     Sync-DirectoryExact (Join-Path $ModuleOut 'en-US') (Join-Path $moduleStage 'en-US')
-    foreach ($name in 'supervisor', 'dashboard') {
+    foreach ($name in 'supervisor', 'dashboard', 'sweep') {
         Sync-DirectoryExact (Join-Path $ModuleOut 'hosts' $name) (Join-Path $moduleStage 'hosts' $name)
     }
     Remove-Item -Recurse -Force -LiteralPath (Join-Path $moduleStage 'hosts' 'trainer') -ErrorAction Ignore

@@ -9,7 +9,7 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 $results = Join-Path $PSScriptRoot 'RESULTS.md'
-$all = @('store', 'supervisor', 'supervisor-idle', 'starts', 'dashboard', 'dashboard-runs', 'trainer', 'isolation', 'slurm', 'runs')
+$all = @('store', 'supervisor', 'supervisor-idle', 'starts', 'dashboard', 'dashboard-runs', 'trainer', 'isolation', 'slurm', 'runs', 'sweeps')
 $run = if ($Suite) { $Suite } else { $all }
 foreach ($name in $run) {
     Write-Host "== bench: $name" -ForegroundColor Cyan

@@ -15,6 +15,7 @@ var suites = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Or
     ["slurm"] = StabilityTools.Bench.Slurm.SlurmBench.RunAsync,
     ["starts"] = StabilityTools.Bench.Starts.StartsBench.RunAsync,
     ["runs"] = StabilityTools.Bench.Runs.RunsBench.RunAsync,
+    ["sweeps"] = StabilityTools.Bench.Sweeps.SweepBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var suite))

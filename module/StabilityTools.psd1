@@ -35,6 +35,11 @@
         'Get-ResourceUsage'
         'Get-TrainingStatus'
         'Wait-Training'
+        'Start-TrainingSweep'
+        'Get-TrainingSweep'
+        'Wait-TrainingSweep'
+        'Stop-TrainingSweep'
+        'Remove-TrainingSweep'
         'Export-StabilityServiceUnit'
     )
     FunctionsToExport    = @()

@@ -51,6 +51,8 @@ if (OperatingSystem.IsLinux())
     Native.CreateSession();
     // Orphans of the service (double-forked daemons) are re-parented here rather than to init, so a stop finds them.
     Native.BecomeSubreaper();
+    // Out of the groups of a service that started this supervisor (a sweep's controller): those are that service's.
+    InheritedCgroups.Leave();
 }
 
 StateDirectory state;

@@ -10,8 +10,13 @@ namespace StabilityTools.Supervisor;
 /// /proc, grandchildren that left the group and double-forked orphans included — and a bounded wait that reports
 /// survivors. Also ends what a dead predecessor left running.
 /// </summary>
+/// <remarks>
+/// <paramref name="spared"/> names processes that are never part of the tree, with all below them: for a sweep's
+/// controller, the live supervisors of its trials, which it started (so they are its descendants, or this subreaper's
+/// adopted orphans once it died) but which supervise services of their own.
+/// </remarks>
 internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildRegistry children, int selfPid, ILogger log, TimeProvider time,
-    Action<string, EventSeverity, string, (string Key, string Value)[]> report)
+    Action<string, EventSeverity, string, (string Key, string Value)[]> report, Func<IReadOnlySet<int>>? spared = null)
 {
     /// <summary>How long a SIGKILLed tree may take to be gone before its survivors are reported.</summary>
     public static readonly TimeSpan KillBound = TimeSpan.FromSeconds(5);
@@ -46,7 +51,9 @@ internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildReg
     public IReadOnlyList<int> KillRemnants(ServiceRun run, bool useCgroup)
     {
         var inGroup = useCgroup && cgroup is not null ? cgroup.KillAll(KillBound) : [];
-        var survivors = ProcessTreeKiller.KillTree(run.Pid, run.Pid, selfPid, children.Except(run.Pid), KillBound).Concat(inGroup).Distinct().ToList();
+        var exclude = children.Except(run.Pid);
+        exclude.UnionWith(spared?.Invoke() ?? new HashSet<int>());
+        var survivors = ProcessTreeKiller.KillTree(run.Pid, run.Pid, selfPid, exclude, KillBound).Concat(inGroup).Distinct().ToList();
         if (survivors.Count > 0)
         {
             log.Error("Processes {Survivors} of {Service} survived SIGKILL", survivors, name);
@@ -80,7 +87,7 @@ internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildReg
             return;
         }
 
-        var survivors = ProcessTreeKiller.KillTree(previous.Pid, previous.Pid, 0, null, KillBound);
+        var survivors = ProcessTreeKiller.KillTree(previous.Pid, previous.Pid, 0, spared?.Invoke(), KillBound);
         report("orphan_killed", EventSeverity.Warning,
             $"Killed pid {previous.Pid} of '{name}', left running by supervisor {previous.SupervisorPid} that is gone, so that it never runs twice." +
             (survivors.Count > 0 ? $" Survivors: {string.Join(", ", survivors)}." : ""),

@@ -90,7 +90,8 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _memoryGroup = MemoryCgroup.TryOpen(state.Root, name, create: true);
         _limitHitsSeen = _memoryGroup?.LimitHits() ?? 0;
         _alerter = new Alerter(_time, log, _children.Start, _children.Forget);
-        _killer = new ServiceKiller(name, _cgroup, _children, _self.Pid, log, _time, (type, severity, message, data) => Event(type, severity, message, data));
+        _killer = new ServiceKiller(name, _cgroup, _children, _self.Pid, log, _time, (type, severity, message, data) => Event(type, severity, message, data),
+            spec.Kind == ServiceKind.Sweep ? () => OtherSupervisors(state, name, _store) : null);
         _floor = new CpuFloor(FloorChanged);
         _health = new HealthProbe(_time, Post, OnProbeAnswered);
         _status = new ProcessStatus
@@ -367,5 +368,21 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _stdout.Dispose();
         _stderr.Dispose();
         _health.Dispose();
+    }
+
+    /// <summary>The live supervisors of the state directory's other services (by pid and start time in their status.json).</summary>
+    private static IReadOnlySet<int> OtherSupervisors(StateDirectory state, string self, StatusStore store)
+    {
+        var live = new HashSet<int>();
+        foreach (var other in state.ListServices().Where(n => n != self))
+        {
+            if (store.Read<ProcessStatus>(state.ServiceStatusPath(other)).Document is { SupervisorPid: > 0 } status
+                && new ProcessIdentity(status.SupervisorPid, status.SupervisorStartTicks).IsAlive())
+            {
+                live.Add(status.SupervisorPid);
+            }
+        }
+
+        return live;
     }
 }

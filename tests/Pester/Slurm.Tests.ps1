@@ -176,6 +176,31 @@ Describe 'Training as a Slurm job' -Skip:([bool]$slurmSkipReason) {
             Should -Throw -ExpectedMessage '*Invalid partition name specified*' -ErrorId 'SchedulerError,StabilityTools.Cmdlets.StartTrainingProcessCommand'
         Test-Path (Join-Path $state 'services/training/slurm.json') | Should -BeFalse
     }
+
+    It 'runs a 4-trial sweep with each trial a Slurm job, to completion' {
+        # The sweep's Python trainer on the library (issue #20): its controller here, its trials as jobs on the node.
+        $python = (Resolve-Path (Join-Path $PSScriptRoot '../../artifacts/python-venv/bin/python')).Path
+        $starts = Join-Path $state 'starts.jsonl'
+        $arguments = (Join-Path $PSScriptRoot 'python/sweep_trainer.py'), '--lr', '{lr}', '--hidden', '32', '--epochs', '3', '--epoch-seconds', '0.2', '--starts', $starts
+        Start-TrainingSweep -Name slurm4 -FilePath $python -ArgumentList $arguments -Parameter @{ lr = 1e-1, 1e-2, 1e-3, 1e-4 } -MaxConcurrent 2 `
+            -Backend Slurm -CpusPerTask 1 -MemoryMB 300 -TimeLimit 10 -StateDirectory $state -ErrorAction Stop
+
+        $sweep = Wait-TrainingSweep slurm4 -Timeout 300 -StateDirectory $state -ErrorAction Stop
+
+        $trials = ($sweep.Trials | ForEach-Object { "trial $($_.Index) $($_.State): $($_.Message)" }) -join '; '
+        $sweep.Completed | Should -Be 4 -Because "every trial must complete ($trials; $(Get-StabilityLog -Name slurm4-sweep -StateDirectory $state -Tail 12))"
+        $sweep.Best.Parameters['lr'] | Should -Be 0.001
+        # Each trial ran once, as a Slurm job of its own that completed.
+        @(Get-Content $starts).Count | Should -Be 4
+        $jobs = foreach ($trial in $sweep.Trials) {
+            $status = Get-ProcessStatus -Name $trial.Name -StateDirectory $state
+            $status.Backend | Should -Be 'slurm'
+            $status.JobId
+        }
+        @($jobs | Sort-Object -Unique).Count | Should -Be 4
+        $jobs | ForEach-Object { (Get-SlurmJob $_).JobState | Should -Be 'COMPLETED' }
+        @(Get-TrainingRun -Experiment slurm4 -StateDirectory $state | Where-Object State -eq 'completed').Count | Should -Be 4
+    }
 }
 
 Describe 'Slurm options without a Slurm job' {

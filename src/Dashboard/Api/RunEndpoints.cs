@@ -13,7 +13,7 @@ namespace StabilityTools.Dashboard.Api;
 /// <summary>
 /// The runs API, read-only, behind the same token, host check and rate limit as the rest: <c>/api/runs</c> (the runs
 /// table), <c>/api/runs/{id}</c> (one run), <c>/api/runs/{id}/history</c> (its metrics downsampled on the server) and
-/// <c>/api/compare</c> (several runs overlaid, as JSON or CSV). Every parameter is checked; a bad one is a 400 that names it.
+/// <c>/api/compare</c> (several runs overlaid, as JSON or CSV) and <c>/api/sweeps</c> (each sweep's progress and best trial). Every parameter is checked; a bad one is a 400 that names it.
 /// </summary>
 internal static class RunEndpoints
 {
@@ -31,6 +31,7 @@ internal static class RunEndpoints
         app.MapGet("/api/runs/{runId}", Detail);
         app.MapGet("/api/runs/{runId}/history", History);
         app.MapGet("/api/compare", Compare);
+        app.MapGet("/api/sweeps", (SweepViews sweeps) => DashboardEndpoints.Json(sweeps.List()));
     }
 
     private static IResult List(HttpRequest request, RunViews views)

@@ -87,6 +87,7 @@ public static class DashboardApp
         services.AddSingleton(provider => new Data.History.RunHistoryCache(provider.GetRequiredService<DashboardData>().State,
             provider.GetRequiredService<ILoggerFactory>().CreateLogger<Data.History.RunHistoryCache>()));
         services.AddSingleton<RunViews>();
+        services.AddSingleton<SweepViews>();
         services.AddSingleton<DashboardStateWriter>();
         services.AddHostedService<RefreshService>();
         services.AddHostedService(sp => sp.GetRequiredService<DashboardStateWriter>());

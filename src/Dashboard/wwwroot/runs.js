@@ -1,4 +1,5 @@
-// The runs page: every run (table with filter and sort, live over /api/stream's `runs` event), one run's page
+// The runs page: every sweep's progress and best trial (/api/sweeps, marked in the runs table), every run (table with
+// filter and sort, live over /api/stream's `runs` event), one run's page
 // (runs.html#run=ID), and a comparison of picked runs (runs.html#compare=A,B,C): one chart per metric with the runs
 // overlaid, the settings that differ, a metric against a setting, and exports. Histories come downsampled by the
 // server (/api/compare), so the page never holds more than the points it draws. No inline script: the CSP forbids it.
@@ -63,6 +64,60 @@
       cell(row, pairs(run.key_settings), 'settings');
       cell(row, pairs(run.final), 'metrics');
       cell(row, pairs(run.best), 'metrics');
+    }
+    markBest();
+  }
+
+  // ---- sweeps: progress, and the best trial marked in the runs table --------------------------------
+  const bestRuns = new Map(); // run id → the sweep it is the best trial of
+
+  async function loadSweeps() { renderSweeps(await getJson('api/sweeps')); }
+
+  function renderSweeps(view) {
+    $('sweeps-card').hidden = view.sweeps.length === 0;
+    $('sweeps-count').textContent = `${view.sweeps.length} sweeps`;
+    const tbody = $('sweeps').tBodies[0];
+    tbody.replaceChildren();
+    bestRuns.clear();
+    for (const sweep of view.sweeps) {
+      const row = tbody.insertRow();
+      row.dataset.sweep = sweep.name;
+      cell(row, sweep.name);
+      const state = document.createElement('span'); state.className = 'badge'; state.dataset.state = sweep.state; state.textContent = sweep.state;
+      row.insertCell().appendChild(state);
+      const done = sweep.total - sweep.pending - sweep.running;
+      const progressCell = row.insertCell();
+      const bar = document.createElement('progress'); bar.max = sweep.total; bar.value = done;
+      const text = document.createElement('span'); text.className = 'sweep-done'; text.textContent = ` ${done}/${sweep.total}`;
+      progressCell.append(bar, text);
+      cell(row, String(sweep.running));
+      cell(row, String(sweep.pruned));
+      cell(row, String(sweep.failed));
+      cell(row, `${sweep.metric} (${sweep.goal})`);
+      cell(row, sweep.best ? num(sweep.best.value) : '–', 'metrics');
+      const bestCell = row.insertCell();
+      if (sweep.best && sweep.best.run_id) {
+        bestRuns.set(sweep.best.run_id, sweep.name);
+        const link = document.createElement('a');
+        link.href = `#run=${encodeURIComponent(sweep.best.run_id)}`;
+        link.className = 'best-trial';
+        link.textContent = `${sweep.best.service} ${pairs(sweep.best.parameters)}`;
+        bestCell.appendChild(link);
+      } else bestCell.textContent = '–';
+    }
+    markBest();
+  }
+
+  function markBest() {
+    for (const row of $('runs').tBodies[0].rows) {
+      const sweep = row.dataset.runId ? bestRuns.get(row.dataset.runId) : undefined;
+      const old = row.querySelector('.badge.best');
+      if (old) old.remove();
+      if (sweep) {
+        const badge = document.createElement('span'); badge.className = 'badge best'; badge.textContent = `best of ${sweep}`;
+        row.cells[1].append(' ', badge);
+        row.dataset.best = sweep;
+      } else delete row.dataset.best;
     }
   }
 
@@ -250,6 +305,8 @@
     source.addEventListener('runs', (e) => {
       if (!$('filter-experiment').value.trim() && !$('filter-state').value && $('sort').value === 'created' && !$('sort-ascending').checked) renderRuns(JSON.parse(e.data));
       else loadRuns().catch(report);
+      // A run's change is where a sweep's progress shows first (a trial started, an epoch logged, a run ended).
+      loadSweeps().catch(report);
     });
     source.addEventListener('error', () => { $('connection').dataset.mode = 'offline'; $('connection').textContent = 'reconnecting…'; });
   }
@@ -271,6 +328,7 @@
     });
     updateCompareButton();
     loadRuns().then(route).catch(report);
+    loadSweeps().catch(report);
     startStream();
   }
 

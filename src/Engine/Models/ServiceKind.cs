@@ -11,4 +11,11 @@ public enum ServiceKind
 
     /// <summary>The dashboard: probed on its health URL, runs at low priority with every GPU hidden. Default restart policy <c>always</c>.</summary>
     Dashboard,
+
+    /// <summary>
+    /// A sweep's controller (<c>stability-sweep</c>): starts the sweep's trials as services of their own, each under its
+    /// own supervisor, and records their progress in <c>sweeps/&lt;name&gt;/</c>. Its supervisor spares those trial
+    /// supervisors when it ends or restarts the controller. Default restart policy <c>on-failure</c>; sees no GPU.
+    /// </summary>
+    Sweep,
 }

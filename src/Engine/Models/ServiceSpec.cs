@@ -137,6 +137,15 @@ public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
     /// <summary>Hide every GPU from the service (<c>CUDA_VISIBLE_DEVICES=""</c>, <c>NVIDIA_VISIBLE_DEVICES=none</c>). Always on for a dashboard.</summary>
     public bool HideGpus { get; init; }
 
+    /// <summary>
+    /// The GPUs (indices as <c>nvidia-smi</c> numbers them) this service is given, instead of every GPU (or its quota's
+    /// device): a sweep's trial on a device of its own. Null (the default): every GPU.
+    /// </summary>
+    public IReadOnlyList<int>? GpuDevices { get; init; }
+
+    /// <summary>Claim <see cref="GpuDevices"/> exclusively: a start that would share one with a running service is refused. Default false.</summary>
+    public bool GpuExclusive { get; init; }
+
     /// <summary>A command (program and arguments) run with the event JSON on stdin and in <c>STABILITY_EVENT</c> on fatal, hang and limit events. Null: none.</summary>
     public IReadOnlyList<string>? AlertCommand { get; init; }
 
@@ -185,6 +194,14 @@ public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
             // A dashboard answers /healthz in milliseconds; a second without an answer on a fresh connection is a saturated one.
             HealthTimeoutMs = 1000,
         },
+        // A sweep controller restarts when it dies (a kill, a crash) and ends with its sweep: a clean exit is the sweep
+        // being over, which must not start it again. It gives its trials GPUs; it holds none itself.
+        ServiceKind.Sweep => new ServiceSpec
+        {
+            Name = name, Kind = kind, FilePath = filePath, Arguments = arguments?.ToArray() ?? [],
+            RestartPolicy = RestartPolicy.OnFailure, HideGpus = true, StartupGraceMs = 300, BackoffInitialMs = 200,
+            CircuitMaxRestarts = 20,
+        },
         _ => new ServiceSpec
         {
             Name = name, Kind = kind, FilePath = filePath, Arguments = arguments?.ToArray() ?? [],
@@ -201,6 +218,7 @@ public sealed partial record ServiceSpec : StatusDocument, IStatusSchema
     {
         Name = Name, Kind = Kind, FilePath = FilePath, Arguments = Arguments, Environment = Environment,
         WorkingDirectory = WorkingDirectory, RunAsUser = RunAsUser, Nice = Nice, CpuPolicy = CpuPolicy, HideGpus = HideGpus, HealthUrl = HealthUrl,
+        GpuDevices = GpuDevices, GpuExclusive = GpuExclusive,
         Port = Port, AlertCommand = AlertCommand, AlertWebhookUrl = AlertWebhookUrl, Slurm = Slurm,
         RunId = RunId, Experiment = Experiment, Tags = Tags, CheckpointRetentionRuns = CheckpointRetentionRuns,
     };

@@ -46,6 +46,22 @@ public sealed partial class ResourceManager
                || (status.SupervisorPid > 0 && new Platform.ProcessIdentity(status.SupervisorPid, status.SupervisorStartTicks).IsAlive());
     }
 
+    /// <summary>
+    /// The GPUs of this machine that no live service holds now (in index order): where a sweep places its next trial.
+    /// A device given to a service that still runs, exclusively or not, is not free.
+    /// </summary>
+    public IReadOnlyList<int> FreeDevices()
+    {
+        var snapshot = Probe.Probe();
+        if (snapshot.Devices.Count == 0)
+        {
+            return [];
+        }
+
+        var held = ReadQuotas().GpuAllocations.Where(Holds).SelectMany(a => a.Devices).ToHashSet();
+        return snapshot.Devices.Select(d => d.Index).Where(d => !held.Contains(d)).Order().ToList();
+    }
+
     /// <summary>How long an allocation counts as held before its service writes a status (the start's own timeout is shorter).</summary>
     public static TimeSpan StartGrace { get; } = TimeSpan.FromMinutes(2);
 

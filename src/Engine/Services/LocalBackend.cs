@@ -18,7 +18,8 @@ internal sealed class LocalBackend(IServiceLauncher launcher, StateDirectory sta
         // Given (or refused, on an exclusive conflict) before anything is launched; the dashboard gets none. The
         // supervisor passes the allocation on as CUDA_VISIBLE_DEVICES.
         var gpus = new ResourceManager(state, _gpuProbe ??= GpuProbe.Detect(), store)
-            .AllocateGpuResources(spec.Name, isDashboard: spec.Kind == ServiceKind.Dashboard || spec.HideGpus);
+            .AllocateGpuResources(spec.Name, isDashboard: spec.Kind is ServiceKind.Dashboard or ServiceKind.Sweep || spec.HideGpus,
+                devices: spec.GpuDevices, exclusive: spec.GpuExclusive);
         if (gpus.Devices.Count > 0)
         {
             progress?.Report($"GPUs {ResourceManager.CudaVisibleDevices(gpus)} given to '{spec.Name}'.");

@@ -137,6 +137,16 @@ public static partial class ServiceSpecValidation
             Problem("log_max_files", $"must be between 0 and 100; was {spec.LogMaxFiles}.");
         }
 
+        if (spec.GpuDevices is { } devices && (devices.Count == 0 || devices.Any(d => d is < 0 or > 255) || devices.Distinct().Count() != devices.Count))
+        {
+            Problem("gpu_devices", $"must list distinct GPU indices 0-255 (or be left out for every GPU); was [{string.Join(", ", devices)}].");
+        }
+
+        if (spec.GpuExclusive && spec.GpuDevices is null)
+        {
+            Problem("gpu_exclusive", "claims the devices of gpu_devices exclusively: list them, or leave gpu_exclusive out.");
+        }
+
         if (spec.Nice is { } nice && nice is < -20 or > 19)
         {
             Problem("nice", $"must be between -20 and 19; was {nice}.");

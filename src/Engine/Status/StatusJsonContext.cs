@@ -46,5 +46,7 @@ namespace StabilityTools.Engine.Status;
 [JsonSerializable(typeof(ServiceSpec))]
 [JsonSerializable(typeof(ControlRequest))]
 [JsonSerializable(typeof(SlurmJobRecord))]
+[JsonSerializable(typeof(SweepPlan))]
+[JsonSerializable(typeof(SweepProgress))]
 [JsonSerializable(typeof(ReadState))]
 internal sealed partial class StatusJsonContext : JsonSerializerContext;
