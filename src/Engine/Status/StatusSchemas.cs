@@ -27,6 +27,8 @@ public static class StatusSchemas
         ["service_spec"] = typeof(ServiceSpec),
         ["control_request"] = typeof(ControlRequest),
         ["slurm_job"] = typeof(SlurmJobRecord),
+        ["alert_rules"] = typeof(AlertRules),
+        ["alert_state"] = typeof(AlertState),
     };
 
     /// <summary>Registers a further document type (e.g. one defined by the supervisor) for <see cref="Export"/>.</summary>
