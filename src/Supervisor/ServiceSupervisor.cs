@@ -48,6 +48,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
     private readonly RotatingLog _stdout;
     private readonly RotatingLog _stderr;
     private readonly Alerter _alerter;
+    private readonly AlertDispatcher _alerts;
     private readonly ServiceCgroup? _cgroup;
     private readonly MemoryCgroup? _memoryGroup;
     private long _limitHitsSeen;
@@ -90,6 +91,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _memoryGroup = MemoryCgroup.TryOpen(state.Root, name, create: true);
         _limitHitsSeen = _memoryGroup?.LimitHits() ?? 0;
         _alerter = new Alerter(_time, log, _children.Start, _children.Forget);
+        _alerts = new AlertDispatcher(state, name, _store, _time, log, _children.Start, _children.Forget, (type, severity, message, data) => Event(type, severity, message, data));
         _killer = new ServiceKiller(name, _cgroup, _children, _self.Pid, log, _time, (type, severity, message, data) => Event(type, severity, message, data));
         _floor = new CpuFloor(FloorChanged);
         _health = new HealthProbe(_time, Post, OnProbeAnswered);
@@ -151,7 +153,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
                 // The last events of a service run as another user (its end) reach the state directory's log too.
                 _relay?.Pump();
                 _ownDocument?.Pump();
-                await _alerter.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                await Task.WhenAll(_alerter.DrainAsync(TimeSpan.FromSeconds(10)), _alerts.DrainAsync(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
                 return state;
             }
         }
@@ -170,13 +172,15 @@ internal sealed partial class ServiceSupervisor : IDisposable
                 run.Promoted = true;
                 Publish(s => s with { Status = ServiceState.Running, ErrorMessage = null });
                 _log.Information("{Service} is running (pid {Pid})", _name, run.Pid);
+                // Past its startup check: a condition it had open (fatal, hang, a restart storm) has cleared.
+                _alerts.OnRunning();
                 return null;
 
             case SupervisorMessage.Hung(var run, var reason) when run == _run && !run.Stopping && run.HangReason is null:
                 run.HangReason = reason;
                 var hang = Event("hang_detected", EventSeverity.Error, $"'{_name}' (pid {run.Pid}) is hung: {reason} Restarting it.",
                     ("pid", Str(run.Pid)));
-                _alerter.Alert(_spec, hang);
+                Alert(hang);
                 // Two-stage kill in the background; the exit then arrives as a failure and goes through the policy.
                 // Not the cgroup here: the loop may restart the service meanwhile, into the same group.
                 _ = _killer.KillRunAsync(run, _spec.StopTimeout, force: false, useCgroup: false);
@@ -249,7 +253,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         catch (StateDirectoryException ex)
         {
             Publish(s => s with { Status = ServiceState.Fatal, Pid = 0, ErrorMessage = $"The service could not be launched: {ex.Message}" });
-            Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}");
+            Alert(Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}"));
             Post(new SupervisorMessage.Terminate("launch failure"));
             return null;
         }
@@ -263,7 +267,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             Publish(s => s with { Status = ServiceState.Fatal, Pid = 0, ErrorMessage = $"The service could not be launched: {ex.Message}" });
-            Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}");
+            Alert(Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}"));
             Post(new SupervisorMessage.Terminate("launch failure"));
             return null;
         }
@@ -367,5 +371,6 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _stdout.Dispose();
         _stderr.Dispose();
         _health.Dispose();
+        _alerts.Dispose();
     }
 }

@@ -88,8 +88,10 @@ public sealed class AlertPolicy
             Changed = true;
             if (track.LastSent is { } last && now - last < TimeSpan.FromMilliseconds(rule.MinIntervalMs))
             {
-                // The same condition inside the interval: counted, not re-sent.
-                _tracks[key] = track with { Suppressed = track.Suppressed + 1, Open = true, OpenedAt = track.OpenedAt ?? now };
+                // The same condition inside the interval: counted, not re-sent. It does not reopen a condition whose
+                // resolved notice went out: a restart storm that runs between its crashes would otherwise send a
+                // resolved notice per restart. The count goes with the next firing notice.
+                _tracks[key] = track with { Suppressed = track.Suppressed + 1 };
                 continue;
             }
 

@@ -96,6 +96,41 @@ public sealed class AlertPolicyTests
     }
 
     [Fact(Timeout = 120_000)]
+    public void A_storm_that_runs_between_its_restarts_sends_one_notice_per_interval_and_no_resolved_notice_per_run()
+    {
+        var policy = new AlertPolicy("training", _time);
+        AlertRule[] rules = [Rule(AlertTrigger.Restart)];
+        var notices = new List<AlertNotice>();
+
+        for (var i = 0; i < 50; i++)
+        {
+            notices.AddRange(policy.OnEvent(rules, Ev("restarting")));
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            notices.AddRange(policy.OnRunning(rules));
+        }
+
+        // The rate (50 in the hour) stays above the threshold (0), so the condition stays open: no resolved notice either.
+        Assert.Equal([AlertNoticeKind.Firing], notices.Select(n => n.Kind));
+        _time.Advance(TimeSpan.FromMinutes(1));
+        var next = Assert.Single(policy.OnEvent(rules, Ev("restarting")));
+        Assert.Equal(49, next.Suppressed);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public void A_condition_that_recurs_inside_the_interval_after_its_resolved_notice_is_counted_and_not_resolved_again()
+    {
+        var policy = new AlertPolicy("training", _time);
+        AlertRule[] rules = [Rule(AlertTrigger.Fatal)];
+        Assert.Single(policy.OnEvent(rules, Ev("fatal")));
+        Assert.Single(policy.OnRunning(rules));
+
+        Assert.Empty(policy.OnEvent(rules, Ev("fatal")));
+        Assert.Empty(policy.OnRunning(rules));
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, Assert.Single(policy.OnEvent(rules, Ev("fatal"))).Suppressed);
+    }
+
+    [Fact(Timeout = 120_000)]
     public void A_restart_rate_condition_resolves_only_once_the_rate_is_back_under_its_threshold()
     {
         var policy = new AlertPolicy("training", _time);

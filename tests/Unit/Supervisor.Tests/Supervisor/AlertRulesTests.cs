@@ -1,0 +1,70 @@
+using StabilityTools.Engine.Alerts;
+using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Services;
+
+namespace StabilityTools.Supervisor.Tests.Supervisor;
+
+/// <summary>The supervisor sends the notices of alerts.json's rules to a real webhook on 127.0.0.1, and records each delivery.</summary>
+public sealed class AlertRulesTests
+{
+    private static AlertRule Rule(string url, params AlertTrigger[] on) => new() { Name = "pager", On = on, WebhookUrl = url, MinIntervalMs = 0 };
+
+    private static ServiceSpec Crashing(string name, RestartPolicy policy) =>
+        SupervisorHarness.Dummy(name, ServiceKind.Program, "crash", "--after-ms", "300", "--exit-code", "4") with { RestartPolicy = policy, StartupGraceMs = 100 };
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_fatal_service_posts_one_notice_carrying_the_event_and_records_the_delivery_without_the_url_path()
+    {
+        await using var h = new SupervisorHarness();
+        using var hook = new WebhookReceiver();
+        new AlertBook(h.State).Set(Rule(hook.Url, AlertTrigger.Fatal) with { Scope = "doomed" });
+
+        await h.StartAsync(Crashing("doomed", RestartPolicy.Never));
+
+        var sent = await SupervisorHarness.EventuallyAsync(() => h.Manager.GetEvents("doomed", type: "alert_sent"), e => e is { Count: > 0 }, "an alert_sent event");
+        var body = Assert.Single(hook.Bodies);
+        Assert.Equal(("firing", "fatal", "doomed"), (body.GetProperty("status").GetString(), body.GetProperty("trigger").GetString(), body.GetProperty("service").GetString()));
+        Assert.Equal("fatal", body.GetProperty("event").GetProperty("type").GetString());
+        Assert.Contains("restart policy is 'never'", body.GetProperty("event").GetProperty("message").GetString());
+        Assert.Equal($"http://127.0.0.1:{hook.Port}", sent[0].Data!["target"]);
+        Assert.DoesNotContain("secret-token", sent[0].Message);
+        Assert.Equal("200", sent[0].Data!["status_code"]);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_service_that_runs_again_after_going_fatal_sends_one_resolved_notice()
+    {
+        await using var h = new SupervisorHarness();
+        using var hook = new WebhookReceiver();
+        new AlertBook(h.State).Set(Rule(hook.Url, AlertTrigger.Fatal));
+        await h.StartAsync(Crashing("svc", RestartPolicy.Never));
+        await SupervisorHarness.EventuallyAsync(() => h.Manager.GetEvents("svc", type: "alert_sent"), e => e is { Count: 1 }, "the fatal notice");
+
+        // A new Start: a new supervisor, which finds the open condition in alert_state.json.
+        await h.StartAsync(SupervisorHarness.Dummy("svc", ServiceKind.Program, "sleep") with { StartupGraceMs = 100 });
+
+        await SupervisorHarness.EventuallyAsync(() => h.Manager.GetEvents("svc", type: "alert_sent"), e => e is { Count: 2 }, "the resolved notice");
+        Assert.Equal(["firing", "resolved"], hook.Bodies.Select(b => b.GetProperty("status").GetString()));
+        var state = new AlertBook(h.State).ReadAlertState("svc");
+        Assert.False(Assert.Single(state.Tracks).Open);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_webhook_that_hangs_is_cut_off_at_its_timeout_with_an_event_while_supervision_goes_on()
+    {
+        await using var h = new SupervisorHarness();
+        using var hook = new WebhookReceiver(hang: true);
+        new AlertBook(h.State).Set(Rule(hook.Url, AlertTrigger.Restart) with { TimeoutMs = 4000, MinIntervalMs = 600_000 });
+        var spec = Crashing("flaky", RestartPolicy.OnFailure) with { BackoffInitialMs = 50, BackoffMaxMs = 100, CircuitMaxRestarts = 1000 };
+
+        await h.StartAsync(spec);
+
+        // The first notice hangs for 4 s; meanwhile the loop goes on restarting the service.
+        await SupervisorHarness.EventuallyAsync(() => h.Manager.GetEvents("flaky", type: "started"), e => e is { Count: >= 4 }, "four starts", TimeSpan.FromSeconds(20));
+        Assert.Empty(h.Manager.GetEvents("flaky", type: "alert_failed"));
+        var failed = await SupervisorHarness.EventuallyAsync(() => h.Manager.GetEvents("flaky", type: "alert_failed"), e => e is { Count: > 0 }, "an alert_failed event");
+        Assert.Contains("did not answer within 4000 ms", failed[0].Data!["error"]);
+        Assert.Single(hook.Bodies);
+        Assert.NotEqual(ServiceState.Fatal, h.Manager.GetStatus("flaky").State);
+    }
+}
