@@ -176,6 +176,52 @@ public sealed class AlertBook
         return problems.Count == 0 ? rule : throw new ConfigurationException(problems);
     }
 
+    /// <summary>
+    /// Sends a test notice through the named rule's real target (<c>Test-StabilityAlert</c>) and records how it went as an
+    /// event (<c>alert_test_sent</c> or <c>alert_test_failed</c>) in events.jsonl. A failure of the target is reported in
+    /// the result, not thrown.
+    /// </summary>
+    /// <exception cref="ConfigurationException">No rule has that name.</exception>
+    /// <exception cref="CorruptDocumentException">alerts.json exists but cannot be read.</exception>
+    public async Task<AlertDeliveryResult> TestAsync(string name, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        var rule = Get(name).FirstOrDefault() ?? throw new ConfigurationException(
+            [new ConfigurationProblem(Path, null, "name", $"There is no alert rule named '{name}': list them with Get-StabilityAlert, or add it with Set-StabilityAlert.")]);
+        using var sender = new AlertSender();
+        var result = await sender.SendAsync(rule, AlertPolicy.TestNotice(rule, time), cancellationToken).ConfigureAwait(false);
+        var data = new Dictionary<string, string>
+        {
+            ["rule"] = rule.Name, ["status"] = "test", ["target"] = result.Target,
+            ["elapsed_ms"] = ((long)result.Elapsed.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (result.StatusCode is { } code)
+        {
+            data["status_code"] = code.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (result.Error is { } error)
+        {
+            data["error"] = error;
+        }
+
+        var stabilityEvent = new StabilityEvent
+        {
+            Time = (time ?? TimeProvider.System).GetUtcNow(),
+            Service = rule.Scope,
+            Type = result.Succeeded ? "alert_test_sent" : "alert_test_failed",
+            Severity = result.Succeeded ? EventSeverity.Info : EventSeverity.Warning,
+            Message = result.Succeeded
+                ? $"Alert rule '{rule.Name}' sent a test notice to {result.Target}."
+                : $"Alert rule '{rule.Name}' could not send a test notice to {result.Target}: {result.Error}",
+            Pid = Environment.ProcessId,
+            User = Environment.UserName,
+            Host = Environment.MachineName,
+            Data = data,
+        };
+        new JsonLinesLog<StabilityEvent>(State.EventsLogPath).Append(stabilityEvent, CancellationToken.None);
+        return result;
+    }
+
     /// <summary>Reads a service's alert state; empty when missing or unreadable (the state only tunes notices, it never stops one).</summary>
     public AlertState ReadAlertState(string service) =>
         _store.Read<AlertState>(StatePathIn(State, service)).Document ?? new AlertState();
