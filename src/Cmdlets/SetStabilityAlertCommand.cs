@@ -22,7 +22,7 @@ public sealed class SetStabilityAlertCommand : StabilityCmdlet
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
-    /// <summary>What it fires on: Fatal, HangDetected, LimitExceeded, Restart, SupervisorReplaced.</summary>
+    /// <summary>What it fires on: Fatal, HangDetected, LimitExceeded, Restart, LossNotFinite, SupervisorReplaced.</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
     public AlertTrigger[] On { get; set; } = [];

@@ -186,6 +186,13 @@ internal sealed partial class ServiceSupervisor : IDisposable
                 _ = _killer.KillRunAsync(run, _spec.StopTimeout, force: false, useCgroup: false);
                 return null;
 
+            case SupervisorMessage.LossNotFinite(var run, var what) when run == _run && !run.Stopping && !run.LossReported:
+                run.LossReported = true;
+                Alert(Event("loss_not_finite", EventSeverity.Error,
+                    $"'{_name}' (pid {run.Pid}) reports a {what} in run {_spec.RunId}: training has diverged. Lower the learning rate or resume from an earlier checkpoint.",
+                    ("pid", Str(run.Pid)), ("run_id", _spec.RunId ?? ""), ("value", what)));
+                return null;
+
             case SupervisorMessage.LimitExceeded(var run, var violation) when run == _run && !run.Stopping && run.HangReason is null:
                 return await OnLimitExceededAsync(run, violation).ConfigureAwait(false);
 

@@ -149,6 +149,36 @@ Describe 'Alert rules' {
         (Get-HookBody $hook)[0].event.type | Should -Be 'fatal'
     }
 
+    It 'fires the loss alert within a status interval when a -FilePath trainer reports a NaN loss' {
+        # A trainer of the user's own on the stabilitytools library (standard library only: the system python3 will do).
+        $python = (Get-Command python3 -CommandType Application -ErrorAction Ignore | Select-Object -First 1).Source
+        if (-not $python) { Set-ItResult -Skipped -Because 'python3 is not installed'; return }
+        $trainer = Join-Path $state 'diverging.py'
+        Set-Content -Path $trainer -Value @'
+import math
+import stabilitytools as stability
+
+with stability.run(total_epochs=1, steps_per_epoch=100000, heartbeat_interval=0.25) as run:
+    for epoch in run.epochs():
+        for step in range(100000):
+            run.stop_event.wait(0.02)
+            run.step(loss=float("nan") if step >= 10 else 1.0, samples=8)
+'@
+        Set-StabilityAlert -Name diverged -On LossNotFinite -WebhookUrl $hook.Url -StateDirectory $state | Out-Null
+        $started = Start-TrainingProcess -Name nan -FilePath $python -ArgumentList $trainer -Environment @{ PYTHONPATH = (Resolve-Path "$PSScriptRoot/../../python/src").Path } `
+            -StateDirectory $state -PassThru
+        $interval = (Get-ProcessStatus -Name nan -StateDirectory $state).HeartbeatIntervalMs / 1000
+
+        Wait-Until { Get-TrainingStatus -Name nan -StateDirectory $state } { param($t) [double]::IsNaN($t.Status.Loss) } 'the NaN loss in training_status.json' 30 | Out-Null
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $body = Wait-Until { Get-HookBody $hook } { param($b) $b.Count -ge 1 } 'the loss notice' ($interval + 10)
+        $clock.Elapsed.TotalSeconds | Should -BeLessOrEqual ($interval + 2) -Because 'the supervisor reads the run''s status once per status interval'
+        $body[0].trigger | Should -Be 'loss_not_finite'
+        $body[0].event.data.value | Should -Be 'loss NaN'
+        @(Get-AlertEvent nan loss_not_finite).Count | Should -Be 1 -Because 'a diverged run is reported once'
+        (Get-ProcessStatus -Name nan -StateDirectory $state).Pid | Should -Be $started.Pid
+    }
+
     It 'records a webhook that hangs as a timeout while the supervisor goes on supervising' {
         $hang = [AlertHookReceiver]::new($true)
         try {

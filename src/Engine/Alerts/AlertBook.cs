@@ -121,11 +121,11 @@ public sealed class AlertBook
 
         if (rule.On is null || rule.On.Count == 0)
         {
-            Problem("on", "Name at least one trigger: fatal, hang_detected, limit_exceeded, restart or supervisor_replaced.");
+            Problem("on", "Name at least one trigger: fatal, hang_detected, limit_exceeded, restart, loss_not_finite or supervisor_replaced.");
         }
         else if (rule.On.FirstOrDefault(t => !Enum.IsDefined(t)) is var bad && !Enum.IsDefined(bad))
         {
-            Problem("on", $"'{bad}' is not a trigger: use fatal, hang_detected, limit_exceeded, restart or supervisor_replaced.");
+            Problem("on", $"'{bad}' is not a trigger: use fatal, hang_detected, limit_exceeded, restart, loss_not_finite or supervisor_replaced.");
         }
 
         if (rule.RestartsPerHour is < 0 or > 100_000)

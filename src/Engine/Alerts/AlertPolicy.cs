@@ -47,7 +47,7 @@ public sealed class AlertPolicy
     /// <summary>Call after persisting <see cref="State"/>.</summary>
     public void MarkSaved() => Changed = false;
 
-    /// <summary>The trigger an event type stands for, or null: <c>fatal</c>, <c>hang_detected</c>, <c>limit_exceeded</c>, <c>restarting</c>.</summary>
+    /// <summary>The trigger an event type stands for, or null: <c>fatal</c>, <c>hang_detected</c>, <c>limit_exceeded</c>, <c>restarting</c>, <c>supervisor_replaced</c>, <c>loss_not_finite</c>.</summary>
     public static AlertTrigger? TriggerOf(string eventType) => eventType switch
     {
         "fatal" => AlertTrigger.Fatal,
@@ -55,6 +55,7 @@ public sealed class AlertPolicy
         "limit_exceeded" => AlertTrigger.LimitExceeded,
         "restarting" => AlertTrigger.Restart,
         "supervisor_replaced" => AlertTrigger.SupervisorReplaced,
+        "loss_not_finite" => AlertTrigger.LossNotFinite,
         _ => null,
     };
 

@@ -2,7 +2,7 @@ namespace StabilityTools.Engine.Models;
 
 /// <summary>
 /// What an alert rule fires on (<see cref="AlertRule.On"/>); written <c>fatal</c>, <c>hang_detected</c>,
-/// <c>limit_exceeded</c>, <c>restart</c>, <c>supervisor_replaced</c>.
+/// <c>limit_exceeded</c>, <c>restart</c>, <c>supervisor_replaced</c>, <c>loss_not_finite</c>.
 /// </summary>
 public enum AlertTrigger
 {
@@ -20,4 +20,7 @@ public enum AlertTrigger
 
     /// <summary>Reserved: the supervisor of the service was replaced (the scanner of issue #18). Accepted, never fired yet.</summary>
     SupervisorReplaced,
+
+    /// <summary>The trainer reported a loss (or validation loss) that is NaN or infinite in its run's training_status.json.</summary>
+    LossNotFinite,
 }

@@ -67,4 +67,27 @@ public sealed class AlertRulesTests
         Assert.Single(hook.Bodies);
         Assert.NotEqual(ServiceState.Fatal, h.Manager.GetStatus("flaky").State);
     }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_trainer_that_reports_a_NaN_loss_fires_its_alert_once_within_a_status_interval()
+    {
+        await using var h = new SupervisorHarness();
+        using var hook = new WebhookReceiver();
+        new AlertBook(h.State).Set(Rule(hook.Url, AlertTrigger.LossNotFinite));
+        var spec = SupervisorHarness.Dummy("diverged", ServiceKind.Training, "heartbeat", "--loss", "NaN") with
+        {
+            RunId = "run-nan", HeartbeatIntervalMs = 1000, ReadyOnHeartbeat = false,
+        };
+        var started = await h.StartAsync(spec);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        await SupervisorHarness.EventuallyAsync(() => h.Manager.GetEvents("diverged", type: "alert_sent"), e => e is { Count: > 0 }, "the loss notice");
+        // One status interval (1 s) for the tick to read it, plus the delivery, with slack for a loaded machine.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        var loss = Assert.Single(h.Manager.GetEvents("diverged", type: "loss_not_finite"));
+        Assert.Equal("loss NaN", loss.Data!["value"]);
+        var body = Assert.Single(hook.Bodies);
+        Assert.Equal("loss_not_finite", body.GetProperty("trigger").GetString());
+        Assert.Equal(started.Pid, h.Manager.GetStatus("diverged").Pid);
+    }
 }
