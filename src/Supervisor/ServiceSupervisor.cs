@@ -90,7 +90,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         // Where a writable memory cgroup exists, a memory limit with the restart action is also a kernel-enforced one.
         _memoryGroup = MemoryCgroup.TryOpen(state.Root, name, create: true);
         _limitHitsSeen = _memoryGroup?.LimitHits() ?? 0;
-        _alerter = new Alerter(_time, log, _children.Start, _children.Forget);
+        _alerter = new Alerter(_time, log, _children.Start, _children.Forget, (type, severity, message, data) => Event(type, severity, message, data));
         _alerts = new AlertDispatcher(state, name, _store, _time, log, _children.Start, _children.Forget, (type, severity, message, data) => Event(type, severity, message, data));
         _killer = new ServiceKiller(name, _cgroup, _children, _self.Pid, log, _time, (type, severity, message, data) => Event(type, severity, message, data));
         _floor = new CpuFloor(FloorChanged);

@@ -1,6 +1,7 @@
 using StabilityTools.Engine.Alerts;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
+using StabilityTools.Tests.Shared;
 
 namespace StabilityTools.Supervisor.Tests.Supervisor;
 
@@ -89,5 +90,49 @@ public sealed class AlertRulesTests
         var body = Assert.Single(hook.Bodies);
         Assert.Equal("loss_not_finite", body.GetProperty("trigger").GetString());
         Assert.Equal(started.Pid, h.Manager.GetStatus("diverged").Pid);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task An_unreadable_alerts_json_is_refused_with_an_event_and_sends_nothing()
+    {
+        await using var h = new SupervisorHarness();
+        using var hook = new WebhookReceiver();
+        new AlertBook(h.State).Set(Rule(hook.Url, AlertTrigger.Fatal));
+        // Torn by hand: half a document.
+        var path = AlertBook.PathIn(h.State);
+        var text = File.ReadAllText(path);
+        File.WriteAllText(path, text[..(text.Length / 2)]);
+
+        await h.StartAsync(Crashing("svc", RestartPolicy.Never));
+
+        var refused = await SupervisorHarness.EventuallyAsync(() => h.Manager.GetEvents("svc", type: "alert_rules_refused"), e => e is { Count: > 0 }, "an alert_rules_refused event");
+        Assert.Contains("Set-StabilityAlert", refused[0].Message);
+        await h.WaitForEventAsync("svc", "fatal");
+        Assert.Empty(hook.Bodies);
+        Assert.Equal(text[..(text.Length / 2)], File.ReadAllText(path));
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task An_alerts_json_owned_by_another_user_is_never_acted_on()
+    {
+        if (!StabilityTools.Engine.Platform.UserAccount.IsRoot || StabilityTools.Engine.Platform.UserAccount.Find("nobody") is not { } nobody)
+        {
+            Assert.Skip("Needs root and a 'nobody' user.");
+            return;
+        }
+
+        await using var h = new SupervisorHarness();
+        var planted = Path.Combine(h.State.Root, "planted");
+        new AlertBook(h.State).Set(new AlertRule { Name = "evil", On = [AlertTrigger.Fatal], Command = ["/bin/sh", "-c", $"touch '{planted}'"], MinIntervalMs = 0 });
+        File.SetUnixFileMode(AlertBook.PathIn(h.State), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        TestFiles.Chown(AlertBook.PathIn(h.State), nobody.Uid);
+
+        await h.StartAsync(Crashing("svc", RestartPolicy.Never));
+
+        var refused = await SupervisorHarness.EventuallyAsync(() => h.Manager.GetEvents("svc", type: "alert_rules_refused"), e => e is { Count: > 0 }, "an alert_rules_refused event");
+        Assert.Contains($"uid {nobody.Uid}", refused[0].Message);
+        await h.WaitForEventAsync("svc", "fatal");
+        Assert.False(File.Exists(planted));
+        Assert.Empty(h.Manager.GetEvents("svc", type: "alert_sent"));
     }
 }
