@@ -59,9 +59,6 @@ internal sealed class AlertDispatcher : IDisposable
         _sender = new AlertSender(startChild, childEnded);
     }
 
-    /// <summary>Notices sent or being sent by this supervisor.</summary>
-    public int Dispatched { get; private set; }
-
     /// <summary>The loop saw <paramref name="stabilityEvent"/>: sends the notices it calls for (none for an event that is no trigger).</summary>
     public void OnEvent(StabilityEvent stabilityEvent)
     {
@@ -116,7 +113,6 @@ internal sealed class AlertDispatcher : IDisposable
                 continue;
             }
 
-            Dispatched++;
             var task = Task.Run(() => SendAsync(rule, notice));
             lock (_pending)
             {

@@ -7,7 +7,7 @@
 // loop's writes (Publish), so a long stop never makes the supervisor look dead.
 // The loop's collaborators each do one thing and decide nothing: StartCommand (what to execute), ChildRegistry (the
 // children .NET reaps), ServiceKiller (the two-stage stop), HangDetector (progress), HealthProbe (/healthz),
-// HeartbeatReadiness (a trainer's first heartbeat). The
+// HeartbeatReadiness (a trainer's first heartbeat), AlertDispatcher (the notices of alerts.json, sent off the loop). The
 // loop's decisions are in ServiceSupervisor.Decisions.cs; what it writes in ServiceSupervisor.Reporting.cs.
 using System.Diagnostics;
 using System.Globalization;
