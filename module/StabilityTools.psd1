@@ -11,7 +11,7 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     TypesToProcess       = @('StabilityTools.Types.ps1xml')
-    FormatsToProcess     = @('StabilityTools.Format.ps1xml', 'StateDirectory.Format.ps1xml', 'Resources.Format.ps1xml', 'Training.Format.ps1xml', 'Reports.Format.ps1xml')
+    FormatsToProcess     = @('StabilityTools.Format.ps1xml', 'StateDirectory.Format.ps1xml', 'Resources.Format.ps1xml', 'Training.Format.ps1xml', 'Reports.Format.ps1xml', 'Alerts.Format.ps1xml')
     # Every export is listed: a cmdlet that is not here is not public.
     CmdletsToExport      = @(
         'Start-TrainingProcess'
@@ -31,6 +31,10 @@
         'Set-GpuQuota'
         'Get-GpuQuota'
         'Remove-GpuQuota'
+        'Set-StabilityAlert'
+        'Get-StabilityAlert'
+        'Remove-StabilityAlert'
+        'Test-StabilityAlert'
         'Set-ResourceLimit'
         'Get-ResourceUsage'
         'Get-TrainingStatus'
@@ -56,6 +60,10 @@
   only files in a state directory (Start-TrainingProcess, Start-Dashboard, Get-ProcessStatus, Stop-*, Restart-*).
 - Runs, metrics, comparisons and reports (Get-TrainingRun, Compare-TrainingRun, Get-TrainingMetric, Get-StabilityReport).
 - GPU, CPU and memory limits per service (Set-GpuQuota, Set-ResourceLimit); Slurm as a launcher (-Backend Slurm).
+- Sweeps: many trials over settings (grid or random), run by a supervised controller that survives being killed, over
+  the machine's GPUs or as Slurm jobs, with the median stopping rule (Start-TrainingSweep, Get-, Wait-, Stop-, Remove-TrainingSweep).
+- Alert rules kept in alerts.json, sent by the supervisors to a webhook (JSON, Slack, Teams) or a command, rate-limited,
+  with resolved notices (Set-StabilityAlert, Get-StabilityAlert, Remove-StabilityAlert, Test-StabilityAlert).
 - Packages: StabilityTools (the module, its supervisor and dashboard for linux-x64) and StabilityTools.Trainer (the
   built-in TorchSharp trainer with libtorch, installed only where the built-in trainer runs:
   Install-PSResource -Name StabilityTools.Trainer). A -FilePath trainer and the dashboard need only the module.

@@ -37,5 +37,8 @@ internal sealed class ServiceRun
     /// <summary>True once it counted as <c>running</c>.</summary>
     public bool Promoted { get; set; }
 
+    /// <summary>A loss that is not finite was reported for this run (once per run: it rarely recovers by itself).</summary>
+    public bool LossReported { get; set; }
+
     public CancellationTokenSource Monitors { get; } = new();
 }

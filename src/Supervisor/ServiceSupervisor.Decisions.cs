@@ -44,7 +44,7 @@ internal sealed partial class ServiceSupervisor
         var exceeded = Event("limit_exceeded", violation.Action == QuotaAction.Warn ? EventSeverity.Warning : EventSeverity.Error, text,
             ("pid", Str(run.Pid)), ("kind", violation.Kind), ("used_mb", Str((long)violation.UsedMb)), ("limit_mb", Str((long)violation.LimitMb)),
             ("action", StatusJson.WireName(violation.Action)), ("device", violation.Device is { } d ? Str(d) : ""));
-        _alerter.Alert(_spec, exceeded);
+        Alert(exceeded);
         switch (violation.Action)
         {
             case QuotaAction.Restart:
@@ -92,7 +92,7 @@ internal sealed partial class ServiceSupervisor
             var hard = Event("limit_exceeded", EventSeverity.Error,
                 $"'{_name}' (pid {run.Pid}) ran into its hard memory limit of {(limit ?? 0) / 1048576.0:0} MiB, enforced by the kernel, and ended; action: restart.", now,
                 ("pid", Str(run.Pid)), ("kind", "memory"), ("limit_mb", Str((limit ?? 0) / 1048576)), ("action", StatusJson.WireName(QuotaAction.Restart)), ("enforced_by", "cgroup"));
-            _alerter.Alert(_spec, hard);
+            Alert(hard);
         }
 
         var how = signal is { } sig ? $"was killed by signal {sig}" : $"exited with code {code}";
@@ -102,8 +102,9 @@ internal sealed partial class ServiceSupervisor
         {
             case RestartAction.Restart:
                 _restarts++;
-                Event("restarting", EventSeverity.Warning, $"Restarting '{_name}' in {decision.Delay.TotalMilliseconds:0} ms ({decision.RestartsInWindow} restarts within the circuit window).", now,
+                var restarting = Event("restarting", EventSeverity.Warning, $"Restarting '{_name}' in {decision.Delay.TotalMilliseconds:0} ms ({decision.RestartsInWindow} restarts within the circuit window).", now,
                     ("delay_ms", Str((long)decision.Delay.TotalMilliseconds)), ("restarts", Str(_restarts)));
+                Alert(restarting);
                 if (immediate)
                 {
                     if (next is not null)
@@ -133,7 +134,7 @@ internal sealed partial class ServiceSupervisor
             default:
                 Publish(s => s with { Status = ServiceState.Fatal, ErrorMessage = decision.Reason });
                 var fatal = Event("fatal", EventSeverity.Error, $"'{_name}' is fatal: {decision.Reason}", ("exit_code", Str(code)));
-                _alerter.Alert(_spec, fatal);
+                Alert(fatal);
                 return ServiceState.Fatal;
         }
     }

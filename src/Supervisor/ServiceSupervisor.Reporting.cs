@@ -36,6 +36,20 @@ internal sealed partial class ServiceSupervisor
         }
     }
 
+    /// <summary>
+    /// An event that may call for notices: the rules of alerts.json decide (called from the loop only); the spec's own
+    /// alert_command/alert_webhook_url (the older, per-spec alert) still gets fatal, hang and limit events as before.
+    /// </summary>
+    private void Alert(StabilityEvent stabilityEvent)
+    {
+        if (stabilityEvent.Type is "fatal" or "hang_detected" or "limit_exceeded")
+        {
+            _alerter.Alert(_spec, stabilityEvent);
+        }
+
+        _alerts.OnEvent(stabilityEvent);
+    }
+
     private StabilityEvent Event(string type, EventSeverity severity, string message, params (string Key, string Value)[] data) =>
         Event(type, severity, message, _time.GetUtcNow(), data);
 

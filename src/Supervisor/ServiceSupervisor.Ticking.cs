@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
 
@@ -38,7 +39,7 @@ internal sealed partial class ServiceSupervisor
             var pid = run is { Stopping: false } && !run.Exit.Task.IsCompleted ? run.Pid : 0;
             _children.Locked(own => _sampler.Sample(pid, own, Stopwatch.GetTimestamp(), Stopwatch.Frequency));
 
-            if (run is not null && pid != 0 && _spec.HangTimeoutMs > 0)
+            if (run is not null && pid != 0 && (_spec.HangTimeoutMs > 0 || !run.LossReported))
             {
                 CheckProgress(run);
             }
@@ -89,6 +90,11 @@ internal sealed partial class ServiceSupervisor
         }
     }
 
+    private static string? NotFinite(TrainingStatus status) =>
+        !double.IsFinite(status.Loss) ? $"loss {status.Loss.ToString(CultureInfo.InvariantCulture)}"
+        : status.ValLoss is { } val && !double.IsFinite(val) ? $"val_loss {val.ToString(CultureInfo.InvariantCulture)}"
+        : null;
+
     /// <summary>From the tick: posts a hang when the trainer's progress has stalled for the hang timeout (<see cref="HangDetector"/>).</summary>
     private void CheckProgress(ServiceRun run)
     {
@@ -99,6 +105,17 @@ internal sealed partial class ServiceSupervisor
         }
 
         var status = _store.Read<TrainingStatus>(_state.Run(runId).TrainingStatusPath).Document;
+        // A diverged run (NaN or infinite loss) goes on burning its GPU while reporting nonsense: worth a notice.
+        if (status is not null && status.Pid == run.Pid && !run.LossReported && NotFinite(status) is { } what)
+        {
+            Post(new SupervisorMessage.LossNotFinite(run, what));
+        }
+
+        if (_spec.HangTimeoutMs <= 0)
+        {
+            return;
+        }
+
         if (_hang.Check(status, run.Pid, _time.GetUtcNow(), TimeSpan.FromMilliseconds(_spec.HangTimeoutMs), out var armed) is { } reason)
         {
             Post(new SupervisorMessage.Hung(run, reason));

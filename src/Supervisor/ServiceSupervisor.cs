@@ -7,7 +7,7 @@
 // loop's writes (Publish), so a long stop never makes the supervisor look dead.
 // The loop's collaborators each do one thing and decide nothing: StartCommand (what to execute), ChildRegistry (the
 // children .NET reaps), ServiceKiller (the two-stage stop), HangDetector (progress), HealthProbe (/healthz),
-// HeartbeatReadiness (a trainer's first heartbeat). The
+// HeartbeatReadiness (a trainer's first heartbeat), AlertDispatcher (the notices of alerts.json, sent off the loop). The
 // loop's decisions are in ServiceSupervisor.Decisions.cs; what it writes in ServiceSupervisor.Reporting.cs.
 using System.Diagnostics;
 using System.Globalization;
@@ -48,6 +48,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
     private readonly RotatingLog _stdout;
     private readonly RotatingLog _stderr;
     private readonly Alerter _alerter;
+    private readonly AlertDispatcher _alerts;
     private readonly ServiceCgroup? _cgroup;
     private readonly MemoryCgroup? _memoryGroup;
     private long _limitHitsSeen;
@@ -89,7 +90,8 @@ internal sealed partial class ServiceSupervisor : IDisposable
         // Where a writable memory cgroup exists, a memory limit with the restart action is also a kernel-enforced one.
         _memoryGroup = MemoryCgroup.TryOpen(state.Root, name, create: true);
         _limitHitsSeen = _memoryGroup?.LimitHits() ?? 0;
-        _alerter = new Alerter(_time, log, _children.Start, _children.Forget);
+        _alerter = new Alerter(_time, log, _children.Start, _children.Forget, (type, severity, message, data) => Event(type, severity, message, data));
+        _alerts = new AlertDispatcher(state, name, _store, _time, log, _children.Start, _children.Forget, (type, severity, message, data) => Event(type, severity, message, data));
         _killer = new ServiceKiller(name, _cgroup, _children, _self.Pid, log, _time, (type, severity, message, data) => Event(type, severity, message, data),
             spec.Kind == ServiceKind.Sweep ? () => OtherSupervisors(state, name, _store) : null);
         _floor = new CpuFloor(FloorChanged);
@@ -152,7 +154,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
                 // The last events of a service run as another user (its end) reach the state directory's log too.
                 _relay?.Pump();
                 _ownDocument?.Pump();
-                await _alerter.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                await Task.WhenAll(_alerter.DrainAsync(TimeSpan.FromSeconds(10)), _alerts.DrainAsync(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
                 return state;
             }
         }
@@ -171,16 +173,25 @@ internal sealed partial class ServiceSupervisor : IDisposable
                 run.Promoted = true;
                 Publish(s => s with { Status = ServiceState.Running, ErrorMessage = null });
                 _log.Information("{Service} is running (pid {Pid})", _name, run.Pid);
+                // Past its startup check: a condition it had open (fatal, hang, a restart storm) has cleared.
+                _alerts.OnRunning();
                 return null;
 
             case SupervisorMessage.Hung(var run, var reason) when run == _run && !run.Stopping && run.HangReason is null:
                 run.HangReason = reason;
                 var hang = Event("hang_detected", EventSeverity.Error, $"'{_name}' (pid {run.Pid}) is hung: {reason} Restarting it.",
                     ("pid", Str(run.Pid)));
-                _alerter.Alert(_spec, hang);
+                Alert(hang);
                 // Two-stage kill in the background; the exit then arrives as a failure and goes through the policy.
                 // Not the cgroup here: the loop may restart the service meanwhile, into the same group.
                 _ = _killer.KillRunAsync(run, _spec.StopTimeout, force: false, useCgroup: false);
+                return null;
+
+            case SupervisorMessage.LossNotFinite(var run, var what) when run == _run && !run.Stopping && !run.LossReported:
+                run.LossReported = true;
+                Alert(Event("loss_not_finite", EventSeverity.Error,
+                    $"'{_name}' (pid {run.Pid}) reports a {what} in run {_spec.RunId}: training has diverged. Lower the learning rate or resume from an earlier checkpoint.",
+                    ("pid", Str(run.Pid)), ("run_id", _spec.RunId ?? ""), ("value", what)));
                 return null;
 
             case SupervisorMessage.LimitExceeded(var run, var violation) when run == _run && !run.Stopping && run.HangReason is null:
@@ -250,7 +261,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         catch (StateDirectoryException ex)
         {
             Publish(s => s with { Status = ServiceState.Fatal, Pid = 0, ErrorMessage = $"The service could not be launched: {ex.Message}" });
-            Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}");
+            Alert(Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}"));
             Post(new SupervisorMessage.Terminate("launch failure"));
             return null;
         }
@@ -264,7 +275,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             Publish(s => s with { Status = ServiceState.Fatal, Pid = 0, ErrorMessage = $"The service could not be launched: {ex.Message}" });
-            Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}");
+            Alert(Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}"));
             Post(new SupervisorMessage.Terminate("launch failure"));
             return null;
         }
@@ -368,6 +379,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _stdout.Dispose();
         _stderr.Dispose();
         _health.Dispose();
+        _alerts.Dispose();
     }
 
     /// <summary>The live supervisors of the state directory's other services (by pid and start time in their status.json).</summary>

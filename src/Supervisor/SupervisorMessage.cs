@@ -17,6 +17,9 @@ internal abstract record SupervisorMessage
     /// <summary>A run is over a resource quota or limit.</summary>
     public sealed record LimitExceeded(ServiceRun Run, Engine.Resources.LimitViolation Violation) : SupervisorMessage;
 
+    /// <summary>The run's trainer reported a loss that is NaN or infinite (<paramref name="What"/> names which and its value).</summary>
+    public sealed record LossNotFinite(ServiceRun Run, string What) : SupervisorMessage;
+
     /// <summary>A backoff delay ended.</summary>
     public sealed record RestartDue(int Generation) : SupervisorMessage;
 

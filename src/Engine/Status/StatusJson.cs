@@ -73,6 +73,8 @@ public static class StatusJson
         options.Converters.Add(new QuotaActionConverter());
         options.Converters.Add(new TrainerStateConverter());
         options.Converters.Add(new MetricKindConverter());
+        options.Converters.Add(new SnakeCaseEnumConverter<AlertTrigger>());
+        options.Converters.Add(new SnakeCaseEnumConverter<AlertFormat>());
         // Not in any document, but named in messages and reports through WireName, in the native supervisor too.
         options.Converters.Add(new SnakeCaseEnumConverter<ReadState>());
         if (JsonSerializer.IsReflectionEnabledByDefault)

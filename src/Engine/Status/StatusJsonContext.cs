@@ -32,6 +32,8 @@ namespace StabilityTools.Engine.Status;
         typeof(QuotaActionConverter),
         typeof(TrainerStateConverter),
         typeof(MetricKindConverter),
+        typeof(SnakeCaseEnumConverter<AlertTrigger>),
+        typeof(SnakeCaseEnumConverter<AlertFormat>),
         typeof(SnakeCaseEnumConverter<ReadState>),
     ])]
 [JsonSerializable(typeof(ProcessStatus))]
@@ -48,5 +50,9 @@ namespace StabilityTools.Engine.Status;
 [JsonSerializable(typeof(SlurmJobRecord))]
 [JsonSerializable(typeof(SweepPlan))]
 [JsonSerializable(typeof(SweepProgress))]
+[JsonSerializable(typeof(AlertRules))]
+[JsonSerializable(typeof(AlertState))]
+[JsonSerializable(typeof(AlertTrigger))]
+[JsonSerializable(typeof(AlertFormat))]
 [JsonSerializable(typeof(ReadState))]
 internal sealed partial class StatusJsonContext : JsonSerializerContext;

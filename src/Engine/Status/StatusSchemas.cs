@@ -29,6 +29,8 @@ public static class StatusSchemas
         ["slurm_job"] = typeof(SlurmJobRecord),
         ["sweep_plan"] = typeof(SweepPlan),
         ["sweep_progress"] = typeof(SweepProgress),
+        ["alert_rules"] = typeof(AlertRules),
+        ["alert_state"] = typeof(AlertState),
     };
 
     /// <summary>Registers a further document type (e.g. one defined by the supervisor) for <see cref="Export"/>.</summary>

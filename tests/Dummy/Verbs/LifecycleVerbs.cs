@@ -105,7 +105,7 @@ internal static class LifecycleVerbs
     }
 
     /// <summary>
-    /// heartbeat [--state-dir D (default $STABILITY_HOME)] [--interval-ms 100] [--stall-after-ms forever]: writes
+    /// heartbeat [--state-dir D (default $STABILITY_HOME)] [--interval-ms 100] [--stall-after-ms forever] [--loss L (0.5; NaN, Infinity)]: writes
     /// training_status.json in its run's folder ($STABILITY_RUN_DIR, as a supervisor passes it) with its pid and a growing progress every interval; after stall-after-ms the progress
     /// stops growing (the heartbeat goes on), as a hung trainer's would.
     /// </summary>
@@ -118,6 +118,7 @@ internal static class LifecycleVerbs
         var store = new StatusStore(new StatusStoreOptions { Fsync = false });
         var interval = o.Int("interval-ms", 100);
         var stallAfter = o.Int("stall-after-ms", -1);
+        var loss = double.Parse(o.Get("loss") ?? "0.5", System.Globalization.CultureInfo.InvariantCulture);
         var clock = Stopwatch.StartNew();
         long progress = 0;
         Ready();
@@ -130,7 +131,7 @@ internal static class LifecycleVerbs
 
             store.Write(path, new TrainingStatus
             {
-                IsRunning = true, State = TrainerState.Running, Pid = Environment.ProcessId, Progress = progress, Step = progress,
+                IsRunning = true, State = TrainerState.Running, Pid = Environment.ProcessId, Progress = progress, Step = progress, Loss = loss,
                 Heartbeat = DateTimeOffset.UtcNow, LastUpdate = DateTimeOffset.UtcNow,
             });
             Thread.Sleep(interval);

@@ -58,6 +58,8 @@ public sealed class AlerterTests
         Assert.Equal("fatal", alert.GetProperty("type").GetString());
         Assert.Equal("doomed", alert.GetProperty("service").GetString());
         Assert.Contains("restart policy is 'never'", alert.GetProperty("message").GetString());
+        var sent = await SupervisorHarness.EventuallyAsync(() => h.Manager.GetEvents("doomed", type: "alert_sent"), e => e is { Count: > 0 }, "the delivery's event");
+        Assert.Equal(("spec", "0"), (sent[0].Data!["rule"], sent[0].Data!["exit_code"]));
     }
 
     [Fact(Timeout = 300_000)]
