@@ -45,12 +45,6 @@ public sealed class StartTrainingProcessCommand : TrainerStartCommandBase
     [ValidateLength(1, 128)]
     public string? Experiment { get; set; }
 
-    /// <summary>Labels recorded in the run's run.json (Get-TrainingRun -Tag).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    [ValidateLength(1, 128)]
-    public string[]? Tag { get; set; }
-
     /// <summary>
     /// Keep the checkpoints of this service's newest N runs only: each new run's start removes those of its older
     /// finished runs (their records, metrics and final models stay). Default: every run's checkpoints are kept.
@@ -133,7 +127,6 @@ public sealed class StartTrainingProcessCommand : TrainerStartCommandBase
             RunAsUser = RunAsUser,
             RunId = RunToContinue(state, name),
             Experiment = Experiment,
-            Tags = Tag ?? [],
             CheckpointRetentionRuns = KeepCheckpointRuns,
         };
         return spec.Validate();

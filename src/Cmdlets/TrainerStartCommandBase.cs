@@ -98,6 +98,12 @@ public abstract class TrainerStartCommandBase : StartServiceCommandBase
     [ValidateNotNullOrEmpty]
     public string[]? SbatchArgument { get; set; }
 
+    /// <summary>Labels recorded in the run's run.json (Get-TrainingRun -Tag); a sweep's trials carry them beside <c>sweep:NAME</c> and <c>trial:N</c>.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ValidateLength(1, 128)]
+    public string[]? Tag { get; set; }
+
     /// <summary>Refuses options that do not go together, naming <paramref name="service"/> in the error.</summary>
     /// <exception cref="ConfigurationException">-ConfigPath with -FilePath, or -StartupGraceSeconds without it.</exception>
     protected void CheckTrainerOptions(string service)
@@ -129,6 +135,7 @@ public abstract class TrainerStartCommandBase : StartServiceCommandBase
             HangTimeoutMs = HangTimeoutSeconds is { } hang ? hang * 1000 : spec.HangTimeoutMs,
             StartupGraceMs = StartupGraceSeconds is { } grace ? (int)Math.Round(grace * 1000) : spec.StartupGraceMs,
             Slurm = slurm,
+            Tags = Tag ?? [],
         });
     }
 

@@ -82,12 +82,6 @@ public sealed class StartTrainingSweepCommand : TrainerStartCommandBase
     [ValidateRange(0, 100_000)]
     public int EarlyStopWarmupEpochs { get; set; } = 1;
 
-    /// <summary>Labels recorded in every trial's run.json, beside <c>sweep:NAME</c> and <c>trial:N</c>.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    [ValidateLength(1, 128)]
-    public string[]? Tag { get; set; }
-
     /// <inheritdoc />
     protected override void EndProcessing()
     {
@@ -97,7 +91,7 @@ public sealed class StartTrainingSweepCommand : TrainerStartCommandBase
             var slurm = SlurmOptions(SweepPlan.ControllerName(Name));
             var state = LocateStateDirectory();
             // The trial template: its name and run are each trial's; validated once a trial's settings are in it.
-            var trial = TrainerSpec(state, SweepPlan.TrialName(Name, 1), slurm) with { Tags = Tag ?? [] };
+            var trial = TrainerSpec(state, SweepPlan.TrialName(Name, 1), slurm);
             var request = new SweepRequest
             {
                 Name = Name,

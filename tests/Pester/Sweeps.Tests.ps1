@@ -194,14 +194,13 @@ Describe 'Start-TrainingSweep' {
         Get-TrainingSweep -StateDirectory $state | Should -BeNullOrEmpty
         @(Get-TrainingRun -Experiment twice -StateDirectory $state).Count | Should -Be 1 -Because 'removing a sweep keeps its runs'
     }
-}
 
-Describe 'Start-TrainingSweep -GpusPerTrial' {
-    BeforeAll {
-        # A fake nvidia-smi with four idle GPUs (the format of nvidia-smi's --query-gpu CSV, as Resources.Tests replays).
-        $script:bin = New-TestStateDirectory 'st-pester-sweep-bin'
-        $smi = Join-Path $bin 'nvidia-smi'
-        Set-Content -LiteralPath $smi -Value @'
+    Context '-GpusPerTrial' {
+        BeforeAll {
+            # A fake nvidia-smi with four idle GPUs (the format of nvidia-smi's --query-gpu CSV, as Resources.Tests replays).
+            $script:bin = New-TestStateDirectory 'st-pester-sweep-bin'
+            $smi = Join-Path $bin 'nvidia-smi'
+            Set-Content -LiteralPath $smi -Value @'
 #!/bin/sh
 case "$1" in
   --query-gpu=*) for i in 0 1 2 3; do printf '%s, GPU-00000000-0000-0000-0000-00000000000%s, NVIDIA A100-SXM4-80GB, 81920, 4, 0\n' $i $i; done ;;
@@ -209,47 +208,37 @@ case "$1" in
   *) exit 2 ;;
 esac
 '@
-        chmod +x $smi
-        $script:oldPath = $env:PATH
-        $env:PATH = "$bin$([IO.Path]::PathSeparator)$env:PATH"
-        $env:STABILITY_GPU_PROBE = 'nvidia-smi'
-    }
-    AfterAll {
-        $env:PATH = $oldPath
-        Remove-Item Env:STABILITY_GPU_PROBE -ErrorAction Ignore
-        Remove-Item -Recurse -Force $bin -ErrorAction Ignore
-    }
-    BeforeEach {
-        $script:state = New-TestStateDirectory 'st-pester-sweep'
-        $script:starts = Join-Path $state 'starts.jsonl'
-        $script:marker = "sweep-marker-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
-    }
-    AfterEach {
-        Get-TrainingSweep -StateDirectory $state -ErrorAction Ignore | ForEach-Object {
-            Stop-TrainingSweep $_.Name -Force -Confirm:$false -StateDirectory $state -ErrorAction Ignore
+            chmod +x $smi
+            $script:oldPath = $env:PATH
+            $env:PATH = "$bin$([IO.Path]::PathSeparator)$env:PATH"
+            $env:STABILITY_GPU_PROBE = 'nvidia-smi'
         }
-        Remove-TestStateDirectory $state
-    }
-
-    It 'runs 4 trials side by side on 4 GPUs, each with its own CUDA_VISIBLE_DEVICES, and the rest as GPUs free up' -Skip:$noVenv {
-        $grid = [ordered]@{ lr = 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6; hidden = 32 }
-        $script:gpusAtFour = $null
-        $onSample = {
-            param($sweep)
-            $running = @($sweep.Trials | Where-Object State -eq 'running')
-            if ($running.Count -eq 4 -and -not $script:gpusAtFour) { $script:gpusAtFour = @($running | ForEach-Object { $_.Gpus -join ',' }) }
+        AfterAll {
+            $env:PATH = $oldPath
+            Remove-Item Env:STABILITY_GPU_PROBE -ErrorAction Ignore
+            Remove-Item -Recurse -Force $bin -ErrorAction Ignore
         }
-        Start-TestSweep gpus $grid 3 0.6 @{ GpusPerTrial = 1 } | Out-Null
-        $most = Watch-Sweep gpus 240 $onSample
-        $most | Should -Be 4 -Because 'four GPUs, one per trial: four trials at once, no more'
 
-        $sweep = Get-TrainingSweep gpus -StateDirectory $state
-        $sweep.Completed | Should -Be 6
-        # What each trainer process saw: one device of its own.
-        $runs = Get-Starts
-        $runs.Count | Should -Be 6
-        $runs | ForEach-Object { $_.cuda | Should -BeIn '0', '1', '2', '3' }
-        @($runs | Select-Object -First 4 | ForEach-Object cuda | Sort-Object -Unique) | Should -Be @('0', '1', '2', '3')
-        @($script:gpusAtFour | Sort-Object -Unique).Count | Should -Be 4 -Because 'the four trials running at once held four different GPUs'
+        It 'runs 4 trials side by side on 4 GPUs, each with its own CUDA_VISIBLE_DEVICES, and the rest as GPUs free up' -Skip:$noVenv {
+            $grid = [ordered]@{ lr = 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6; hidden = 32 }
+            $script:gpusAtFour = $null
+            $onSample = {
+                param($sweep)
+                $running = @($sweep.Trials | Where-Object State -eq 'running')
+                if ($running.Count -eq 4 -and -not $script:gpusAtFour) { $script:gpusAtFour = @($running | ForEach-Object { $_.Gpus -join ',' }) }
+            }
+            Start-TestSweep gpus $grid 3 0.6 @{ GpusPerTrial = 1 } | Out-Null
+            $most = Watch-Sweep gpus 240 $onSample
+            $most | Should -Be 4 -Because 'four GPUs, one per trial: four trials at once, no more'
+
+            $sweep = Get-TrainingSweep gpus -StateDirectory $state
+            $sweep.Completed | Should -Be 6
+            # What each trainer process saw: one device of its own.
+            $runs = Get-Starts
+            $runs.Count | Should -Be 6
+            $runs | ForEach-Object { $_.cuda | Should -BeIn '0', '1', '2', '3' }
+            @($runs | Select-Object -First 4 | ForEach-Object cuda | Sort-Object -Unique) | Should -Be @('0', '1', '2', '3')
+            @($script:gpusAtFour | Sort-Object -Unique).Count | Should -Be 4 -Because 'the four trials running at once held four different GPUs'
+        }
     }
 }
