@@ -57,6 +57,11 @@ public sealed class StartTrainingSweepCommand : TrainerStartCommandBase
     [ValidateRange(0, 64)]
     public int GpusPerTrial { get; set; }
 
+    /// <summary>CPU cores each trial gets for itself (its CPU affinity); a trial waits until that many are free. With -Backend Slurm, each job's --cpus-per-task. Default 0: unpinned.</summary>
+    [Parameter]
+    [ValidateRange(0, 4096)]
+    public int CpusPerTrial { get; set; }
+
     /// <summary>The metric trials are ranked and pruned by: val_loss (default), train_loss, val_accuracy, train_accuracy, or a custom scalar's name.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -103,6 +108,7 @@ public sealed class StartTrainingSweepCommand : TrainerStartCommandBase
                 BuiltInTrainer = FilePath is null,
                 MaxConcurrent = MaxConcurrent,
                 GpusPerTrial = GpusPerTrial,
+                CpusPerTrial = CpusPerTrial,
                 Metric = Metric,
                 Goal = Goal.ToLowerInvariant(),
                 EarlyStop = EarlyStop.ToLowerInvariant(),

@@ -175,6 +175,30 @@ Describe 'Start-TrainingSweep' {
         { Start-TestSweep resume $grid 8 0.4 } | Should -Throw -ExpectedMessage '*has completed*'
     }
 
+    It 'places each trial on a core of its own with -CpusPerTrial, as many at once as there are free cores' -Skip:$noVenv {
+        $cores = @((Get-Content /proc/self/status | Where-Object { $_ -like 'Cpus_allowed_list:*' }) -replace '^Cpus_allowed_list:\s*', '')
+        $count = [Environment]::ProcessorCount
+        $affinity = Join-Path $state 'affinity.jsonl'
+        $arguments = $trainer, '--lr', '{lr}', '--hidden', '32', '--epochs', '3', '--epoch-seconds', '0.7', '--starts', $starts, '--marker', $marker, '--affinity', $affinity
+        Start-TrainingSweep -Name cores -FilePath $venvPython -ArgumentList $arguments -Parameter @{ lr = 1e-1, 1e-2, 1e-3, 1e-4 } -CpusPerTrial 1 `
+            -StateDirectory $state -ErrorAction Stop | Out-Null
+
+        $most = Watch-Sweep cores 240
+        $most | Should -BeLessOrEqual $count -Because "one core per trial on $count cores ($cores)"
+        if ($count -ge 2) { $most | Should -BeGreaterOrEqual 2 -Because 'trials on different cores run side by side' }
+        $sweep = Get-TrainingSweep cores -StateDirectory $state
+        $sweep.Completed | Should -Be 4
+        $sweep.CpusPerTrial | Should -Be 1
+        # What each trainer process could run on by its end: the one core recorded for its trial.
+        $seen = @(Get-Content $affinity | ForEach-Object { $_ | ConvertFrom-Json })
+        $seen.Count | Should -Be 4
+        foreach ($record in $seen) {
+            $trial = $sweep.Trials | Where-Object Index -eq ([int]$record.trial)
+            @($trial.Cpus).Count | Should -Be 1
+            @($record.cores) | Should -Be @($trial.Cpus)
+        }
+    }
+
     It 'refuses bad settings, naming what to change, and writes nothing' {
         { Start-TrainingSweep -Name 'Bad Name' -Parameter @{ lr = 1 } -StateDirectory $state -ErrorAction Stop } | Should -Throw -ExpectedMessage '*not a sweep name*'
         { Start-TrainingSweep -Name ok -Parameter @{ lr = 1, 2 } -Count 3 -StateDirectory $state -ErrorAction Stop } | Should -Throw -ExpectedMessage '*-Count is for -Method Random*'

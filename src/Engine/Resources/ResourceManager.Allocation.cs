@@ -62,6 +62,19 @@ public sealed partial class ResourceManager
         return snapshot.Devices.Select(d => d.Index).Where(d => !held.Contains(d)).Order().ToList();
     }
 
+    /// <summary>
+    /// The CPU cores this process may use that no live service is pinned to by its limits (<c>Set-ResourceLimit -CpuAffinity</c>,
+    /// or a sweep's trial placed on cores), in order: where a sweep places its next CPU trial.
+    /// </summary>
+    public IReadOnlyList<int> FreeCores()
+    {
+        var all = Platform.ProcessLimits.GetAffinity(Environment.ProcessId) ?? Enumerable.Range(0, Environment.ProcessorCount).ToList();
+        var held = ReadQuotas().Limits
+            .Where(l => l.CpuAffinity is { Count: > 0 } && Holds(new GpuAllocation(l.Service, [], false, DateTimeOffset.MinValue)))
+            .SelectMany(l => l.CpuAffinity!).ToHashSet();
+        return all.Where(c => !held.Contains(c)).Order().ToList();
+    }
+
     /// <summary>How long an allocation counts as held before its service writes a status (the start's own timeout is shorter).</summary>
     public static TimeSpan StartGrace { get; } = TimeSpan.FromMinutes(2);
 

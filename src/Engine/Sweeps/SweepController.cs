@@ -252,12 +252,27 @@ public sealed class SweepController
                 gpus = free.Take(plan.GpusPerTrial).ToList();
             }
 
+            IReadOnlyList<int> cpus = trial.State == TrialStates.Pending ? [] : trial.Cpus;
+            if (plan.CpusPerTrial > 0 && plan.Trial.Slurm is null && cpus.Count == 0)
+            {
+                // The sweep's own active trials hold their cores even before their supervisors have pinned them.
+                var own = trials.Where(t => TrialStates.IsActive(t.State)).SelectMany(t => t.Cpus).ToHashSet();
+                var free = _resources().FreeCores().Where(c => !own.Contains(c)).ToList();
+                if (free.Count < plan.CpusPerTrial)
+                {
+                    break;
+                }
+
+                cpus = free.Take(plan.CpusPerTrial).ToList();
+            }
+
             var now = _time.GetUtcNow();
             trial = trial with
             {
                 State = TrialStates.Starting,
                 RunId = trial.RunId ?? $"{trial.Service}-{StateDirectory.NewRunId(now)}",
                 Gpus = gpus,
+                Cpus = cpus,
                 Started = trial.Started ?? now,
                 Launches = trial.Launches + 1,
             };
@@ -268,9 +283,15 @@ public sealed class SweepController
             var clock = Stopwatch.StartNew();
             try
             {
+                if (cpus.Count > 0)
+                {
+                    // Its supervisor pins the trial's whole tree to these cores from its first limits pass on (within a second).
+                    _resources().SetResourceLimit(trial.Service, cpuAffinity: cpus);
+                }
+
                 var spec = SweepTrials.Spec(plan, plan.Trials[trial.Index - 1], trial.RunId!, gpus);
                 await _manager.StartAsync(spec, wait: false, cancellationToken: cancellationToken).ConfigureAwait(false);
-                _log($"trial {trial.Index} ({trial.Service}) started in {clock.ElapsedMilliseconds} ms: run {trial.RunId}{(gpus.Count > 0 ? $", GPUs {string.Join(",", gpus)}" : "")}");
+                _log($"trial {trial.Index} ({trial.Service}) started in {clock.ElapsedMilliseconds} ms: run {trial.RunId}{(gpus.Count > 0 ? $", GPUs {string.Join(",", gpus)}" : "")}{(cpus.Count > 0 ? $", cores {string.Join(",", cpus)}" : "")}");
                 Event("sweep_trial_started", EventSeverity.Info,
                     $"Sweep '{Sweep}' trial {trial.Index} ({trial.Service}) started on run {trial.RunId}" + (gpus.Count > 0 ? $" with GPUs {string.Join(",", gpus)}." : "."),
                     new Dictionary<string, string> { ["trial"] = trial.Service, ["run_id"] = trial.RunId!, ["gpus"] = string.Join(",", gpus), ["launch"] = trial.Launches.ToString(System.Globalization.CultureInfo.InvariantCulture) });
@@ -284,7 +305,7 @@ public sealed class SweepController
             {
                 // Another service took the GPUs between the look and the claim: wait for the next free ones.
                 _log($"trial {trial.Index} waits for GPUs: {ex.Message}");
-                trials[index] = trial with { State = TrialStates.Pending, Gpus = [], Launches = trial.Launches - 1 };
+                trials[index] = trial with { State = TrialStates.Pending, Gpus = [], Cpus = [], Launches = trial.Launches - 1 };
                 break;
             }
             catch (Exception ex) when (ex is StabilityException or ArgumentException)

@@ -31,6 +31,12 @@ public sealed record SweepInfo
     /// <summary>The most trials at once.</summary>
     public int MaxConcurrent { get; init; }
 
+    /// <summary>GPUs given to each trial.</summary>
+    public int GpusPerTrial { get; init; }
+
+    /// <summary>CPU cores given to each trial.</summary>
+    public int CpusPerTrial { get; init; }
+
     /// <summary>Trials in all.</summary>
     public int Total { get; init; }
 
@@ -81,6 +87,8 @@ public sealed record SweepInfo
             Metric = plan.Metric,
             Goal = plan.Goal,
             MaxConcurrent = plan.MaxConcurrent,
+            GpusPerTrial = plan.GpusPerTrial,
+            CpusPerTrial = plan.CpusPerTrial,
             Total = trials.Count,
             Pending = trials.Count(t => t.State == TrialStates.Pending),
             Running = trials.Count(t => TrialStates.IsActive(t.State)),
@@ -128,6 +136,9 @@ public sealed record SweepTrialInfo
     /// <summary>Its GPUs.</summary>
     public IReadOnlyList<int> Gpus { get; init; } = [];
 
+    /// <summary>Its CPU cores (with CPUs per trial).</summary>
+    public IReadOnlyList<int> Cpus { get; init; } = [];
+
     /// <summary>How many times its service was started.</summary>
     public int Launches { get; init; }
 
@@ -156,6 +167,7 @@ public sealed record SweepTrialInfo
         Epochs = trial.Epochs,
         PrunedAtEpoch = trial.PrunedAtEpoch,
         Gpus = trial.Gpus,
+        Cpus = trial.Cpus,
         Launches = trial.Launches,
         Started = trial.Started,
         Ended = trial.Ended,

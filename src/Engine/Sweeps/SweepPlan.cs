@@ -51,6 +51,9 @@ public sealed record SweepPlan : StatusDocument, IStatusSchema
     /// <summary>GPUs given to each trial exclusively; 0 runs trials on CPU.</summary>
     public int GpusPerTrial { get; init; }
 
+    /// <summary>CPU cores given to each trial for itself (its CPU affinity); 0 leaves trials unpinned.</summary>
+    public int CpusPerTrial { get; init; }
+
     /// <summary>The metric trials are judged by, a name of <c>metrics.jsonl</c> (<c>val_loss</c>, <c>train_loss</c>, <c>val_accuracy</c>, or a scalar's).</summary>
     public string Metric { get; init; } = "val_loss";
 

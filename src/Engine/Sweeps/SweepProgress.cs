@@ -53,6 +53,9 @@ public sealed record SweepTrial
     /// <summary>The GPUs it was given.</summary>
     public IReadOnlyList<int> Gpus { get; init; } = [];
 
+    /// <summary>The CPU cores given to it (with CPUs per trial).</summary>
+    public IReadOnlyList<int> Cpus { get; init; } = [];
+
     /// <summary>When it was (first) started.</summary>
     public DateTimeOffset? Started { get; init; }
 

@@ -40,7 +40,9 @@ public static class SweepTrials
             }
         }
 
-        var slurm = plan.Trial.Slurm is { } job && plan.GpusPerTrial > 0 ? job with { Gpus = plan.GpusPerTrial } : plan.Trial.Slurm;
+        var slurm = plan.Trial.Slurm is { } job
+            ? job with { Gpus = plan.GpusPerTrial > 0 ? plan.GpusPerTrial : job.Gpus, CpusPerTask = plan.CpusPerTrial > 0 ? plan.CpusPerTrial : job.CpusPerTask }
+            : null;
         return plan.Trial with
         {
             Name = trial.Service,

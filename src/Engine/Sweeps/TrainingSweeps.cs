@@ -33,11 +33,14 @@ public sealed record SweepRequest
     /// <summary>True when <see cref="Trial"/> is the built-in trainer.</summary>
     public bool BuiltInTrainer { get; init; }
 
-    /// <summary>The most trials at once; null: with GPUs per trial as many as the free GPUs allow, else 1.</summary>
+    /// <summary>The most trials at once; null: with GPUs or CPUs per trial as many as the free ones allow, else 1.</summary>
     public int? MaxConcurrent { get; init; }
 
     /// <summary>GPUs per trial (exclusive); 0: CPU.</summary>
     public int GpusPerTrial { get; init; }
+
+    /// <summary>CPU cores per trial (exclusive among the sweep's trials and pinned services); 0: unpinned.</summary>
+    public int CpusPerTrial { get; init; }
 
     /// <summary>The metric.</summary>
     public string Metric { get; init; } = "val_loss";
@@ -131,6 +134,11 @@ public sealed class TrainingSweeps
             throw Problem("Metric", $"'{request.Metric}' is not a metric name: give one of metrics.jsonl's (val_loss, train_loss, val_accuracy, or a scalar's name).");
         }
 
+        if (request.CpusPerTrial is < 0 or > 4096)
+        {
+            throw Problem("CpusPerTrial", $"is out of range ({request.CpusPerTrial}): give 0 (trials unpinned) to 4096 cores per trial.");
+        }
+
         if (request.GpusPerTrial is < 0 or > 64 || request.MaxConcurrent is < 1 or > SweepSearch.MaxTrials || request.EarlyStopMinTrials < 1 || request.EarlyStopWarmupEpochs < 0)
         {
             throw Problem(request.GpusPerTrial is < 0 or > 64 ? "GpusPerTrial" : request.MaxConcurrent is < 1 or > SweepSearch.MaxTrials ? "MaxConcurrent" : "EarlyStop",
@@ -155,8 +163,9 @@ public sealed class TrainingSweeps
             Trials = trials,
             Trial = request.Trial with { Name = "", RunId = null, Experiment = request.Name },
             BuiltInTrainer = request.BuiltInTrainer,
-            // With GPUs per trial the free GPUs bound how many run at once (N GPUs, N trials); on CPU one at a time unless asked.
-            MaxConcurrent = request.MaxConcurrent ?? (request.GpusPerTrial > 0 ? SweepSearch.MaxTrials : 1),
+            // With GPUs or cores per trial the free ones bound how many run at once (N GPUs, N trials); else one at a time unless asked.
+            MaxConcurrent = request.MaxConcurrent ?? (request.GpusPerTrial > 0 || request.CpusPerTrial > 0 ? SweepSearch.MaxTrials : 1),
+            CpusPerTrial = request.CpusPerTrial,
             GpusPerTrial = request.GpusPerTrial,
             Metric = request.Metric,
             Goal = request.Goal,

@@ -17,6 +17,7 @@ ap.add_argument("--epochs", type=int, default=4)
 ap.add_argument("--epoch-seconds", type=float, default=0.3)
 ap.add_argument("--starts", required=True)
 ap.add_argument("--marker", default="")
+ap.add_argument("--affinity", help="a file to append the cores this process may run on after its last epoch")
 args = ap.parse_args()
 
 with open(args.starts, "a", encoding="utf-8") as starts:
@@ -46,3 +47,8 @@ with stability.run(total_epochs=args.epochs, steps_per_epoch=1, heartbeat_interv
         run.step(loss=floor + 1.0 / epoch, samples=8)
         run.log(epoch=epoch, loss=floor + 1.0 / epoch, val_loss=floor + 1.0 / epoch)
         run.checkpoint({"epoch": epoch}, epoch=epoch, save=save)
+
+if args.affinity:
+    # After the last epoch: by then its supervisor has pinned it (a sweep with -CpusPerTrial).
+    with open(args.affinity, "a", encoding="utf-8") as out:
+        out.write(json.dumps({"trial": os.environ.get("STABILITY_TRIAL"), "cores": sorted(os.sched_getaffinity(0))}) + "\n")

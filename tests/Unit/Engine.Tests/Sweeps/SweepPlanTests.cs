@@ -190,6 +190,27 @@ public sealed class SweepPlanTests : IDisposable
         Assert.Equal(1, TrainingSweeps.BuildPlan(Request(), DateTimeOffset.UtcNow).MaxConcurrent);
         Assert.Equal(3, TrainingSweeps.BuildPlan(Request() with { MaxConcurrent = 3 }, DateTimeOffset.UtcNow).MaxConcurrent);
         Assert.Equal(SweepSearch.MaxTrials, TrainingSweeps.BuildPlan(Request() with { GpusPerTrial = 1 }, DateTimeOffset.UtcNow).MaxConcurrent);
+        Assert.Equal(SweepSearch.MaxTrials, TrainingSweeps.BuildPlan(Request() with { CpusPerTrial = 1 }, DateTimeOffset.UtcNow).MaxConcurrent);
+        Assert.Contains("CpusPerTrial", Assert.Throws<ConfigurationException>(() => TrainingSweeps.BuildPlan(Request() with { CpusPerTrial = -1 }, DateTimeOffset.UtcNow)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void On_slurm_a_trial_asks_the_job_for_its_gpus_and_cores_and_names_no_device_itself()
+    {
+        var plan = TrainingSweeps.BuildPlan(Request() with
+        {
+            Trial = ServiceSpec.ForKind(ServiceKind.Training, "x", "/bin/sh", ["-c", "echo {lr}"]) with { Slurm = new SlurmJobOptions { Partition = "gpu" } },
+            GpusPerTrial = 2,
+            CpusPerTrial = 8,
+        }, DateTimeOffset.UtcNow);
+
+        var spec = SweepTrials.Spec(plan, plan.Trials[1], "run-2", []);
+
+        Assert.Equal(2, spec.Slurm!.Gpus);
+        Assert.Equal(8, spec.Slurm.CpusPerTask);
+        Assert.Equal("gpu", spec.Slurm.Partition);
+        Assert.Null(spec.GpuDevices);
+        Assert.False(spec.GpuExclusive);
     }
 
     [Fact(Timeout = 10_000)]
