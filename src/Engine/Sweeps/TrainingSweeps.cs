@@ -274,7 +274,7 @@ public sealed class TrainingSweeps
         return Get(name);
     }
 
-    /// <summary>Waits until the sweep has completed or was stopped, or its controller ended without finishing it (fatal).</summary>
+    /// <summary>Waits until the sweep has completed or was stopped and its controller has exited, or its controller ended without finishing it (fatal).</summary>
     /// <exception cref="TimeoutException">It did not end within <paramref name="timeout"/>.</exception>
     public async Task<SweepInfo> WaitAsync(string name, TimeSpan? timeout, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -289,7 +289,10 @@ public sealed class TrainingSweeps
                 last = info.Summary;
             }
 
-            if (info.State is SweepStates.Completed or SweepStates.Stopped || info.ControllerState is ServiceState.Fatal)
+            // Ended once the controller has exited too (it records the end a moment before its exit), so that nothing of
+            // the sweep runs when this returns; a controller that gave up (fatal) ends the wait as it is.
+            var controllerDone = info.ControllerState is null or ServiceState.Unknown || Liveness.IsFinal(info.ControllerState.Value);
+            if ((info.State is SweepStates.Completed or SweepStates.Stopped && controllerDone) || info.ControllerState is ServiceState.Fatal)
             {
                 return info;
             }
