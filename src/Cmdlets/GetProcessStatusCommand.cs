@@ -9,6 +9,10 @@ namespace StabilityTools.Cmdlets;
 /// <para type="description">Reads each service's status.json as its supervisor last wrote it (no locks, no waiting)
 /// and judges it now: a service whose supervisor is gone, or has missed three of its heartbeats (15 s at the default 5 s interval), shows as Unknown.
 /// Works from any session: what one session started, another sees.</para>
+/// <para type="description">Each object also carries its rates from events.jsonl: restarts, failures, hangs and limit
+/// events over the last hour, 24 hours and 7 days, and whether each is rising or falling (the last hour against the
+/// hour before): RestartsLastHour, RestartsLast24Hours, RestartsLast7Days, RestartsTrend, the same for Failures, and
+/// all of them in Rates. events.jsonl is read once per call, whatever the number of services.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ProcessStatus")]
 [OutputType(typeof(ServiceInfo))]
@@ -20,6 +24,9 @@ public sealed class GetProcessStatusCommand : StabilityCmdlet
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = ["*"];
+
+    // The rates of each state directory this call has read: events.jsonl once per call, not once per service or input.
+    private readonly Dictionary<string, IReadOnlyDictionary<string, ServiceRates>?> _rates = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -50,7 +57,8 @@ public sealed class GetProcessStatusCommand : StabilityCmdlet
             {
                 try
                 {
-                    WriteObject(manager.GetStatus(name));
+                    var info = manager.GetStatus(name);
+                    WriteObject(RatesOf(manager) is { } rates ? ProcessManager.WithRates(info, rates) : info);
                 }
                 catch (StabilityException ex)
                 {
@@ -58,5 +66,26 @@ public sealed class GetProcessStatusCommand : StabilityCmdlet
                 }
             }
         }
+    }
+
+    private IReadOnlyDictionary<string, ServiceRates>? RatesOf(ProcessManager manager)
+    {
+        if (!_rates.TryGetValue(manager.State.Root, out var rates))
+        {
+            try
+            {
+                rates = manager.GetRates();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The status is worth having without the rates: say why they are missing instead of failing.
+                WriteWarning($"The rates are missing (Rates is null): events.jsonl in '{manager.State.Root}' cannot be read: {ex.Message}");
+                rates = null;
+            }
+
+            _rates[manager.State.Root] = rates;
+        }
+
+        return rates;
     }
 }

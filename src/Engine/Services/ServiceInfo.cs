@@ -93,6 +93,36 @@ public sealed record ServiceInfo
     /// <summary>The training run the service works on (<c>runs/&lt;run_id&gt;/</c>); null for a service without one.</summary>
     public string? RunId { get; init; }
 
+    /// <summary>
+    /// Restarts, failures, hangs and limit events over the last hour, 24 hours and 7 days, with their trends, from
+    /// <c>events.jsonl</c>; null when they were not asked for (<see cref="ProcessManager.WithRates"/>).
+    /// </summary>
+    public ServiceRates? Rates { get; init; }
+
+    /// <summary>Restarts in the last hour (<see cref="Rates"/>); 0 without rates.</summary>
+    public int RestartsLastHour => Rates?.LastHour.Restarts ?? 0;
+
+    /// <summary>Restarts in the last 24 hours.</summary>
+    public int RestartsLast24Hours => Rates?.Last24Hours.Restarts ?? 0;
+
+    /// <summary>Restarts in the last 7 days.</summary>
+    public int RestartsLast7Days => Rates?.Last7Days.Restarts ?? 0;
+
+    /// <summary>Restarts of the last hour against the hour before.</summary>
+    public ServiceTrend RestartsTrend => Rates?.RestartsTrend ?? ServiceTrend.Steady;
+
+    /// <summary>Failures (non-zero exits, signals, failed launches) in the last hour.</summary>
+    public int FailuresLastHour => Rates?.LastHour.Failures ?? 0;
+
+    /// <summary>Failures in the last 24 hours.</summary>
+    public int FailuresLast24Hours => Rates?.Last24Hours.Failures ?? 0;
+
+    /// <summary>Failures in the last 7 days.</summary>
+    public int FailuresLast7Days => Rates?.Last7Days.Failures ?? 0;
+
+    /// <summary>Failures of the last hour against the hour before.</summary>
+    public ServiceTrend FailuresTrend => Rates?.FailuresTrend ?? ServiceTrend.Steady;
+
     /// <summary>The raw status document, when one was read.</summary>
     public ProcessStatus? Status { get; init; }
 }
