@@ -105,6 +105,11 @@ public sealed class GetStabilityLogCommand : StabilityCmdlet
         {
             ThrowStabilityError(ex, Name);
         }
+        catch (UnsafeFileException ex)
+        {
+            // A link or a foreign file at a log's name is refused, never read through.
+            ThrowStabilityError(ex, Name);
+        }
         catch (ArgumentException ex)
         {
             ThrowStabilityError(ex, Name);

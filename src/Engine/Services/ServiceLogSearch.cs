@@ -138,9 +138,9 @@ public static partial class ServiceLogSearch
             {
                 stream = SafeFile.OpenRead(file);
             }
-            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
             {
-                // Rotated out of the kept count since it was listed.
+                // Rotated out of the kept count since it was listed, or not ours to read: as a tail treats it.
                 continue;
             }
 
