@@ -12,7 +12,8 @@ namespace StabilityTools.Cmdlets;
 /// <para type="description">Each object also carries its rates from events.jsonl: restarts, failures, hangs and limit
 /// events over the last hour, 24 hours and 7 days, and whether each is rising or falling (the last hour against the
 /// hour before): RestartsLastHour, RestartsLast24Hours, RestartsLast7Days, RestartsTrend, the same for Failures, and
-/// all of them in Rates. events.jsonl is read once per call, whatever the number of services.</para>
+/// all of them in Rates. events.jsonl is read once per call, whatever the number of services, and only when a rate is
+/// first looked at (the default table shows none, so a plain status check never reads it); Rates is null when it cannot be read.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ProcessStatus")]
 [OutputType(typeof(ServiceInfo))]
@@ -25,8 +26,9 @@ public sealed class GetProcessStatusCommand : StabilityCmdlet
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = ["*"];
 
-    // The rates of each state directory this call has read: events.jsonl once per call, not once per service or input.
-    private readonly Dictionary<string, IReadOnlyDictionary<string, ServiceRates>?> _rates = new(StringComparer.Ordinal);
+    // The rates of each state directory of this call, read from events.jsonl once, and only when something looks at them
+    // (the default table does not): a status check stays cheap however long the event log has grown.
+    private readonly Dictionary<string, Lazy<IReadOnlyDictionary<string, ServiceRates>?>> _rates = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -58,7 +60,7 @@ public sealed class GetProcessStatusCommand : StabilityCmdlet
                 try
                 {
                     var info = manager.GetStatus(name);
-                    WriteObject(RatesOf(manager) is { } rates ? ProcessManager.WithRates(info, rates) : info);
+                    WriteObject(ProcessManager.WithRates(info, RatesOf(manager)));
                 }
                 catch (StabilityException ex)
                 {
@@ -68,21 +70,22 @@ public sealed class GetProcessStatusCommand : StabilityCmdlet
         }
     }
 
-    private IReadOnlyDictionary<string, ServiceRates>? RatesOf(ProcessManager manager)
+    private Lazy<IReadOnlyDictionary<string, ServiceRates>?> RatesOf(ProcessManager manager)
     {
         if (!_rates.TryGetValue(manager.State.Root, out var rates))
         {
-            try
+            rates = new Lazy<IReadOnlyDictionary<string, ServiceRates>?>(() =>
             {
-                rates = manager.GetRates();
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // The status is worth having without the rates: say why they are missing instead of failing.
-                WriteWarning($"The rates are missing (Rates is null): events.jsonl in '{manager.State.Root}' cannot be read: {ex.Message}");
-                rates = null;
-            }
-
+                try
+                {
+                    return manager.GetRates();
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StabilityException)
+                {
+                    // Read after this call may have ended (by Format-List, say): no stream to warn on, so Rates is null.
+                    return null;
+                }
+            });
             _rates[manager.State.Root] = rates;
         }
 

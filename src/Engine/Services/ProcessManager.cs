@@ -268,12 +268,22 @@ public sealed partial class ProcessManager
     {
         ArgumentNullException.ThrowIfNull(info);
         ArgumentNullException.ThrowIfNull(rates);
-        return info with
-        {
-            Rates = rates.GetValueOrDefault(info.Name)
-                ?? new ServiceRates { Service = info.Name, At = rates.Values.FirstOrDefault()?.At ?? DateTimeOffset.UtcNow },
-        };
+        return info with { Rates = RatesOf(info.Name, rates) };
     }
+
+    /// <summary>
+    /// <paramref name="info"/> with its rates read from <paramref name="rates"/> the first time they are looked at (one
+    /// read of <c>events.jsonl</c> shared by every service of a call); null rates when that read fails.
+    /// </summary>
+    public static ServiceInfo WithRates(ServiceInfo info, Lazy<IReadOnlyDictionary<string, ServiceRates>?> rates)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentNullException.ThrowIfNull(rates);
+        return info with { RatesSource = () => rates.Value is { } all ? RatesOf(info.Name, all) : null };
+    }
+
+    private static ServiceRates RatesOf(string service, IReadOnlyDictionary<string, ServiceRates> rates) =>
+        rates.GetValueOrDefault(service) ?? new ServiceRates { Service = service, At = rates.Values.FirstOrDefault()?.At ?? DateTimeOffset.UtcNow };
 
     /// <summary>The last <paramref name="lines"/> lines of a service's log, across its newest rotated file when needed.</summary>
     /// <exception cref="ServiceNotFoundException">There is no such service.</exception>

@@ -93,11 +93,28 @@ public sealed record ServiceInfo
     /// <summary>The training run the service works on (<c>runs/&lt;run_id&gt;/</c>); null for a service without one.</summary>
     public string? RunId { get; init; }
 
+    private readonly ServiceRates? _rates;
+    private readonly Lazy<ServiceRates?>? _ratesSource;
+
     /// <summary>
     /// Restarts, failures, hangs and limit events over the last hour, 24 hours and 7 days, with their trends, from
-    /// <c>events.jsonl</c>; null when they were not asked for (<see cref="ProcessManager.WithRates"/>).
+    /// <c>events.jsonl</c>; null when they were not asked for (ProcessManager.WithRates) or the log cannot
+    /// be read. Given as a source (<see cref="RatesSource"/>), they are read the first time someone looks.
     /// </summary>
-    public ServiceRates? Rates { get; init; }
+    public ServiceRates? Rates
+    {
+        get => _rates ?? _ratesSource?.Value;
+        init => _rates = value;
+    }
+
+    /// <summary>
+    /// Where <see cref="Rates"/> come from when first read: a status command's table never looks at them, so a call
+    /// that only shows states never reads <c>events.jsonl</c> (which may hold 7 days of a restart storm).
+    /// </summary>
+    public Func<ServiceRates?>? RatesSource
+    {
+        init => _ratesSource = value is null ? null : new Lazy<ServiceRates?>(value, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
 
     /// <summary>Restarts in the last hour (<see cref="Rates"/>); 0 without rates.</summary>
     public int RestartsLastHour => Rates?.LastHour.Restarts ?? 0;
