@@ -253,12 +253,70 @@ public sealed partial class ProcessManager
             .Where(e => type is null || string.Equals(e.Type, type, StringComparison.OrdinalIgnoreCase))
             .ToList();
 
+    /// <summary>
+    /// The rates and trends of every service here (<see cref="ServiceRates"/>), from one read of <c>events.jsonl</c>,
+    /// keyed by name; windows end now (<see cref="ProcessManagerOptions.TimeProvider"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, ServiceRates> GetRates() =>
+        ServiceRates.Build(_events.ReadAll().Records, _options.TimeProvider.GetUtcNow(), ListServices());
+
+    /// <summary>
+    /// <paramref name="info"/> with its <see cref="ServiceInfo.Rates"/> taken from <paramref name="rates"/> (from
+    /// <see cref="GetRates"/>); zeros for a service without events.
+    /// </summary>
+    public static ServiceInfo WithRates(ServiceInfo info, IReadOnlyDictionary<string, ServiceRates> rates)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentNullException.ThrowIfNull(rates);
+        return info with { Rates = RatesOf(info.Name, rates) };
+    }
+
+    /// <summary>
+    /// <paramref name="info"/> with its rates read from <paramref name="rates"/> the first time they are looked at (one
+    /// read of <c>events.jsonl</c> shared by every service of a call); null rates when that read fails.
+    /// </summary>
+    public static ServiceInfo WithRates(ServiceInfo info, Lazy<IReadOnlyDictionary<string, ServiceRates>?> rates)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentNullException.ThrowIfNull(rates);
+        return info with { RatesSource = () => rates.Value is { } all ? RatesOf(info.Name, all) : null };
+    }
+
+    private static ServiceRates RatesOf(string service, IReadOnlyDictionary<string, ServiceRates> rates) =>
+        rates.GetValueOrDefault(service) ?? new ServiceRates { Service = service, At = rates.Values.FirstOrDefault()?.At ?? DateTimeOffset.UtcNow };
+
     /// <summary>The last <paramref name="lines"/> lines of a service's log, across its newest rotated file when needed.</summary>
     /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
     public IReadOnlyList<string> ReadLog(string name, int lines, ServiceLogStream stream = ServiceLogStream.Stdout)
     {
         RequireValidName(name);
         return Exists(name) ? _logs.Tail(name, lines, stream) : throw new ServiceNotFoundException(name, State.Root);
+    }
+
+    /// <summary>
+    /// The lines of a service's log that <paramref name="query"/> asks for, across all its rotated files, oldest first
+    /// (<see cref="ServiceLogSearch"/>); lazy without a tail.
+    /// </summary>
+    /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
+    /// <exception cref="ArgumentException">The query is invalid.</exception>
+    public IEnumerable<string> SearchLog(string name, ServiceLogQuery query, ServiceLogStream stream = ServiceLogStream.Stdout)
+    {
+        RequireValidName(name);
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        return Exists(name) ? _logs.Search(name, query, stream) : throw new ServiceNotFoundException(name, State.Root);
+    }
+
+    /// <summary>
+    /// What <see cref="SearchLog"/> finds, then every new line of the log that matches <paramref name="query"/>, as it is
+    /// written, following rotations, until cancelled.
+    /// </summary>
+    /// <exception cref="ServiceNotFoundException">There is no such service.</exception>
+    /// <exception cref="ArgumentException">The query is invalid, or has an end (<see cref="ServiceLogQuery.Until"/>).</exception>
+    public IAsyncEnumerable<string> FollowLogAsync(string name, ServiceLogQuery query, ServiceLogStream stream = ServiceLogStream.Stdout, CancellationToken cancellationToken = default)
+    {
+        RequireValidName(name);
+        return Exists(name) ? _logs.FollowAsync(name, query, stream, cancellationToken) : throw new ServiceNotFoundException(name, State.Root);
     }
 
     /// <summary>

@@ -93,6 +93,53 @@ public sealed record ServiceInfo
     /// <summary>The training run the service works on (<c>runs/&lt;run_id&gt;/</c>); null for a service without one.</summary>
     public string? RunId { get; init; }
 
+    private readonly ServiceRates? _rates;
+    private readonly Lazy<ServiceRates?>? _ratesSource;
+
+    /// <summary>
+    /// Restarts, failures, hangs and limit events over the last hour, 24 hours and 7 days, with their trends, from
+    /// <c>events.jsonl</c>; null when they were not asked for (ProcessManager.WithRates) or the log cannot
+    /// be read. Given as a source (<see cref="RatesSource"/>), they are read the first time someone looks.
+    /// </summary>
+    public ServiceRates? Rates
+    {
+        get => _rates ?? _ratesSource?.Value;
+        init => _rates = value;
+    }
+
+    /// <summary>
+    /// Where <see cref="Rates"/> come from when first read: a status command's table never looks at them, so a call
+    /// that only shows states never reads <c>events.jsonl</c> (which may hold 7 days of a restart storm).
+    /// </summary>
+    public Func<ServiceRates?>? RatesSource
+    {
+        init => _ratesSource = value is null ? null : new Lazy<ServiceRates?>(value, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>Restarts in the last hour (<see cref="Rates"/>); 0 without rates.</summary>
+    public int RestartsLastHour => Rates?.LastHour.Restarts ?? 0;
+
+    /// <summary>Restarts in the last 24 hours.</summary>
+    public int RestartsLast24Hours => Rates?.Last24Hours.Restarts ?? 0;
+
+    /// <summary>Restarts in the last 7 days.</summary>
+    public int RestartsLast7Days => Rates?.Last7Days.Restarts ?? 0;
+
+    /// <summary>Restarts of the last hour against the hour before.</summary>
+    public ServiceTrend RestartsTrend => Rates?.RestartsTrend ?? ServiceTrend.Steady;
+
+    /// <summary>Failures (non-zero exits, signals, failed launches) in the last hour.</summary>
+    public int FailuresLastHour => Rates?.LastHour.Failures ?? 0;
+
+    /// <summary>Failures in the last 24 hours.</summary>
+    public int FailuresLast24Hours => Rates?.Last24Hours.Failures ?? 0;
+
+    /// <summary>Failures in the last 7 days.</summary>
+    public int FailuresLast7Days => Rates?.Last7Days.Failures ?? 0;
+
+    /// <summary>Failures of the last hour against the hour before.</summary>
+    public ServiceTrend FailuresTrend => Rates?.FailuresTrend ?? ServiceTrend.Steady;
+
     /// <summary>The raw status document, when one was read.</summary>
     public ProcessStatus? Status { get; init; }
 }

@@ -15,7 +15,7 @@ public sealed class ServiceLogReader
     private readonly StateDirectory _state;
     private readonly TimeProvider _time;
 
-    /// <summary>Creates a reader over <paramref name="state"/>; <paramref name="time"/> paces <see cref="FollowAsync"/>.</summary>
+    /// <summary>Creates a reader over <paramref name="state"/>; <paramref name="time"/> paces the follows.</summary>
     public ServiceLogReader(StateDirectory state, TimeProvider? time = null)
     {
         _state = state ?? throw new ArgumentNullException(nameof(state));
@@ -47,17 +47,55 @@ public sealed class ServiceLogReader
         return previous.Skip(Math.Max(0, previous.Count - (lines - current.Count))).Concat(current).ToList();
     }
 
-    /// <summary>The last <paramref name="tail"/> lines, then every new line as it is written, following rotations, until cancelled.</summary>
-    public async IAsyncEnumerable<string> FollowAsync(string name, int tail, ServiceLogStream stream = ServiceLogStream.Stdout,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The lines of a log that <paramref name="query"/> asks for, across all its rotated files, oldest first
+    /// (<see cref="ServiceLogSearch"/>). A query without a pattern or a time reads like <see cref="Tail"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The query is invalid.</exception>
+    public IEnumerable<string> Search(string name, ServiceLogQuery query, ServiceLogStream stream = ServiceLogStream.Stdout)
     {
-        foreach (var line in Tail(name, tail, stream))
+        ArgumentNullException.ThrowIfNull(query);
+        return !query.Filters && query.Tail is { } tail
+            ? Tail(name, tail, stream)
+            : ServiceLogSearch.Search(LogPath(_state, name, stream), query);
+    }
+
+    /// <summary>The last <paramref name="tail"/> lines, then every new line as it is written, following rotations, until cancelled.</summary>
+    public IAsyncEnumerable<string> FollowAsync(string name, int tail, ServiceLogStream stream = ServiceLogStream.Stdout,
+        CancellationToken cancellationToken = default) =>
+        FollowAsync(name, new ServiceLogQuery { Tail = tail }, stream, cancellationToken);
+
+    /// <summary>
+    /// What <see cref="Search"/> finds for <paramref name="query"/>, then every new line that matches its pattern (and
+    /// is not timed before its <see cref="ServiceLogQuery.Since"/>) as it is written, following rotations, until cancelled.
+    /// </summary>
+    /// <exception cref="ArgumentException">The query has an <see cref="ServiceLogQuery.Until"/>: a follow has no end.</exception>
+    public IAsyncEnumerable<string> FollowAsync(string name, ServiceLogQuery query, ServiceLogStream stream = ServiceLogStream.Stdout,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Until is not null)
+        {
+            throw new ArgumentException("A follow writes lines as they come and has no end: leave out -Until, or leave out -Wait to search up to it.", nameof(query));
+        }
+
+        query.Validate();
+        return FollowCoreAsync(name, query, stream, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<string> FollowCoreAsync(string name, ServiceLogQuery query, ServiceLogStream stream,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var line in Search(name, query, stream))
         {
             yield return line;
         }
 
+        // New lines start where the search ended, so none is written twice.
         var path = LogPath(_state, name, stream);
         var offset = File.Exists(path) ? new FileInfo(path).Length : 0;
+
+        DateTimeOffset? time = null;
         var pending = new StringBuilder();
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -101,9 +139,14 @@ public sealed class ServiceLogReader
             }
 
             pending.Clear().Append(text, lastNewline + 1, text.Length - lastNewline - 1);
-            foreach (var line in text[..lastNewline].Split('\n'))
+            foreach (var raw in text[..lastNewline].Split('\n'))
             {
-                yield return line.TrimEnd('\r');
+                var line = raw.TrimEnd('\r');
+                time = ServiceLogSearch.LineTime(line) ?? time;
+                if (ServiceLogSearch.IsMatch(line, query, time))
+                {
+                    yield return line;
+                }
             }
         }
     }
