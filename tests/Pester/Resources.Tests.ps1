@@ -3,25 +3,13 @@
 BeforeAll {
     Import-Module $env:STABILITY_TEST_MODULE -Force
     $script:root = Join-Path ([IO.Path]::GetTempPath()) ("st-pester-res-" + [guid]::NewGuid().ToString('N').Substring(0, 12))
-    $script:bin = Join-Path $root 'bin'
-    New-Item -ItemType Directory -Path $bin -Force | Out-Null
-    $smi = Join-Path $bin 'nvidia-smi'
-    Set-Content -LiteralPath $smi -Value @'
-#!/bin/sh
-case "$1" in
-  --query-gpu=*) printf '0, GPU-4b5c6a52-1f0e-2c3d-9a8b-7c6d5e4f3a21, NVIDIA A100-SXM4-80GB, 81920, 21533, 97\n1, GPU-9f8e7d6c-5b4a-3928-1716-05f4e3d2c1b0, NVIDIA A100-SXM4-80GB, 81920, 4, 0\n' ;;
-  --query-compute-apps=*) printf '24601, GPU-4b5c6a52-1f0e-2c3d-9a8b-7c6d5e4f3a21, 21524\n' ;;
-  *) exit 2 ;;
-esac
-'@
-    chmod +x $smi
-    $script:oldPath = $env:PATH
-    $env:PATH = "$bin$([IO.Path]::PathSeparator)$env:PATH"
-    $env:STABILITY_GPU_PROBE = 'nvidia-smi'
+    New-Item -ItemType Directory -Path $root -Force | Out-Null
+    . $PSScriptRoot/TestSupport.ps1
+    $script:smi = Install-FakeNvidiaSmi -Gpus '0, GPU-4b5c6a52-1f0e-2c3d-9a8b-7c6d5e4f3a21, NVIDIA A100-SXM4-80GB, 81920, 21533, 97', '1, GPU-9f8e7d6c-5b4a-3928-1716-05f4e3d2c1b0, NVIDIA A100-SXM4-80GB, 81920, 4, 0' `
+        -Apps '24601, GPU-4b5c6a52-1f0e-2c3d-9a8b-7c6d5e4f3a21, 21524'
 }
 AfterAll {
-    $env:PATH = $oldPath
-    Remove-Item Env:STABILITY_GPU_PROBE -ErrorAction Ignore
+    Remove-FakeNvidiaSmi $smi
     Remove-Item -Recurse -Force $root -ErrorAction Ignore
 }
 

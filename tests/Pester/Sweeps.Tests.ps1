@@ -221,27 +221,10 @@ Describe 'Start-TrainingSweep' {
 
     Context '-GpusPerTrial' {
         BeforeAll {
-            # A fake nvidia-smi with four idle GPUs (the format of nvidia-smi's --query-gpu CSV, as Resources.Tests replays).
-            $script:bin = New-TestStateDirectory 'st-pester-sweep-bin'
-            $smi = Join-Path $bin 'nvidia-smi'
-            Set-Content -LiteralPath $smi -Value @'
-#!/bin/sh
-case "$1" in
-  --query-gpu=*) for i in 0 1 2 3; do printf '%s, GPU-00000000-0000-0000-0000-00000000000%s, NVIDIA A100-SXM4-80GB, 81920, 4, 0\n' $i $i; done ;;
-  --query-compute-apps=*) ;;
-  *) exit 2 ;;
-esac
-'@
-            chmod +x $smi
-            $script:oldPath = $env:PATH
-            $env:PATH = "$bin$([IO.Path]::PathSeparator)$env:PATH"
-            $env:STABILITY_GPU_PROBE = 'nvidia-smi'
+            # A fake nvidia-smi with four idle GPUs (nvidia-smi's --query-gpu CSV, as Resources.Tests replays).
+            $script:smi = Install-FakeNvidiaSmi -Gpus (0..3 | ForEach-Object { "$_, GPU-00000000-0000-0000-0000-00000000000$_, NVIDIA A100-SXM4-80GB, 81920, 4, 0" })
         }
-        AfterAll {
-            $env:PATH = $oldPath
-            Remove-Item Env:STABILITY_GPU_PROBE -ErrorAction Ignore
-            Remove-Item -Recurse -Force $bin -ErrorAction Ignore
-        }
+        AfterAll { Remove-FakeNvidiaSmi $smi }
 
         It 'runs 4 trials side by side on 4 GPUs, each with its own CUDA_VISIBLE_DEVICES, and the rest as GPUs free up' -Skip:$noVenv {
             $grid = [ordered]@{ lr = 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6; hidden = 32 }

@@ -45,3 +45,32 @@ function Find-Process([scriptblock] $Match) {
         catch { } # Gone meanwhile, or not ours to read.
     }
 }
+
+# A fake nvidia-smi first on PATH, for the GPU paths (no GPU exists here, and NVML is absent): it answers
+# --query-gpu with $Gpus and --query-compute-apps with $Apps, lines in the CSV format captured from real ones, and
+# makes the product probe it (STABILITY_GPU_PROBE). Returns what Remove-FakeNvidiaSmi needs to undo it all.
+function Install-FakeNvidiaSmi([string[]] $Gpus, [string[]] $Apps = @()) {
+    $printf = { param($lines) if ($lines.Count -eq 0) { ':' } else { "printf '%s\n' " + (($lines | ForEach-Object { "'$_'" }) -join ' ') } }
+    $bin = New-TestStateDirectory 'st-pester-smi'
+    $smi = Join-Path $bin 'nvidia-smi'
+    Set-Content -LiteralPath $smi -Value @(
+        '#!/bin/sh'
+        'case "$1" in'
+        "  --query-gpu=*) $(& $printf $Gpus) ;;"
+        "  --query-compute-apps=*) $(& $printf $Apps) ;;"
+        '  *) exit 2 ;;'
+        'esac'
+    )
+    chmod +x $smi
+    $fake = [pscustomobject]@{ Bin = $bin; OldPath = $env:PATH }
+    $env:PATH = "$bin$([IO.Path]::PathSeparator)$env:PATH"
+    $env:STABILITY_GPU_PROBE = 'nvidia-smi'
+    $fake
+}
+
+# Undoes Install-FakeNvidiaSmi: PATH as it was, the probe back to its default, the fake gone.
+function Remove-FakeNvidiaSmi($Fake) {
+    $env:PATH = $Fake.OldPath
+    Remove-Item Env:STABILITY_GPU_PROBE -ErrorAction Ignore
+    Remove-Item -Recurse -Force $Fake.Bin -ErrorAction Ignore
+}
