@@ -38,6 +38,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
     [InlineData("api/runs/some-run/history")]
     [InlineData("api/compare?runs=a,b")]
     [InlineData("api/compare?runs=a,b&format=csv")]
+    [InlineData("api/sweeps")]
     [InlineData("runs.html")]
     [InlineData("runs.js")]
     public async Task Without_a_token_the_api_and_files_answer_401(string path)
