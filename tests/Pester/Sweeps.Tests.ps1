@@ -179,7 +179,8 @@ Describe 'Start-TrainingSweep' {
         $cores = @((Get-Content /proc/self/status | Where-Object { $_ -like 'Cpus_allowed_list:*' }) -replace '^Cpus_allowed_list:\s*', '')
         $count = [Environment]::ProcessorCount
         $affinity = Join-Path $state 'affinity.jsonl'
-        $arguments = $trainer, '--lr', '{lr}', '--hidden', '32', '--epochs', '3', '--epoch-seconds', '0.7', '--starts', $starts, '--marker', $marker, '--affinity', $affinity
+        # Trials of 9 s: the supervisor pins a new process at its first limits pass, up to a heartbeat interval (5 s) after the start.
+        $arguments = $trainer, '--lr', '{lr}', '--hidden', '32', '--epochs', '3', '--epoch-seconds', '3', '--starts', $starts, '--marker', $marker, '--affinity', $affinity
         Start-TrainingSweep -Name cores -FilePath $venvPython -ArgumentList $arguments -Parameter @{ lr = 1e-1, 1e-2, 1e-3, 1e-4 } -CpusPerTrial 1 `
             -StateDirectory $state -ErrorAction Stop | Out-Null
 

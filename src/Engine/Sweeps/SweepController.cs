@@ -285,7 +285,7 @@ public sealed class SweepController
             {
                 if (cpus.Count > 0)
                 {
-                    // Its supervisor pins the trial's whole tree to these cores from its first limits pass on (within a second).
+                    // Its supervisor pins the trial's whole tree to these cores from its first limits pass after the start on (within its heartbeat interval).
                     _resources().SetResourceLimit(trial.Service, cpuAffinity: cpus);
                 }
 
