@@ -111,20 +111,7 @@ internal sealed class Alerter
     {
         try
         {
-            var info = new ProcessStartInfo(command[0])
-            {
-                UseShellExecute = false,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var argument in command.Skip(1))
-            {
-                info.ArgumentList.Add(argument);
-            }
-
-            info.Environment["STABILITY_EVENT"] = json;
-            var process = new Process { StartInfo = info };
+            var process = new Process { StartInfo = Engine.Alerts.AlertSender.CommandStartInfo(command, "STABILITY_EVENT", json) };
             _startChild(process);
 
             Track(FinishAsync(process, json));

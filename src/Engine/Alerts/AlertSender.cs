@@ -79,20 +79,7 @@ public sealed class AlertSender : IDisposable
         var watch = Stopwatch.StartNew();
         var command = rule.Command!;
         var target = DescribeTarget(rule);
-        var info = new ProcessStartInfo(command[0])
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in command.Skip(1))
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        info.Environment["STABILITY_ALERT"] = json;
-        var process = new Process { StartInfo = info };
+        var process = new Process { StartInfo = CommandStartInfo(command, "STABILITY_ALERT", json) };
         try
         {
             _start(process);
@@ -166,4 +153,28 @@ public sealed class AlertSender : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
+
+    /// <summary>
+    /// How an alert command is started, by the rules' sender and the older spec.json alert alike: no shell, its own
+    /// arguments, the payload in <paramref name="variable"/>, every stream redirected so that it never writes on the
+    /// supervisor's own output.
+    /// </summary>
+    public static ProcessStartInfo CommandStartInfo(IReadOnlyList<string> command, string variable, string json)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var info = new ProcessStartInfo(command[0])
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in command.Skip(1))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment[variable] = json;
+        return info;
+    }
 }
