@@ -27,6 +27,7 @@ internal static class DashboardEndpoints
         app.MapGet("/api/metrics", Metrics);
         app.MapGet("/api/stream", StreamEndpoint.Open);
         app.MapRunsApi();
+        app.MapMonitoringApi();
         app.MapGet("/metrics", (DashboardViews views, RequestStats stats) =>
             Results.Text(PrometheusExporter.Export(views, stats), PrometheusExporter.ContentType, Encoding.UTF8));
     }

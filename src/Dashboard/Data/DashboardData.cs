@@ -64,6 +64,7 @@ internal sealed class DashboardData
         Quotas = FileSnapshot<ResourceQuotas>.Unread(State.QuotasPath);
         Metrics = new MetricHistory(options.MaxMetricRecords);
         Events = new EventFeed(options.MaxEvents);
+        Errors = new ErrorTimeline(time);
     }
 
     public TimeProvider Time { get; }
@@ -97,6 +98,9 @@ internal sealed class DashboardData
     public MetricHistory Metrics { get; }
 
     public EventFeed Events { get; }
+
+    /// <summary>Restarts, failures, hangs and limit events over the last seven days, for the errors chart.</summary>
+    public ErrorTimeline Errors { get; }
 
     /// <summary>Lines of metrics.jsonl that were not valid records.</summary>
     public int SkippedMetricLines { get; private set; }
@@ -295,6 +299,7 @@ internal sealed class DashboardData
             var read = _eventsOffset < 0 ? _eventsLog.ReadAll() : _eventsLog.ReadFrom(_eventsOffset);
             _eventsOffset = read.EndOffset;
             SkippedEventLines += read.SkippedLines;
+            Errors.Add(read.Records);
             if (Events.Add(read.Records))
             {
                 changed |= DashboardTopic.Events;

@@ -12,6 +12,7 @@ namespace StabilityTools.Engine.Services;
 /// </summary>
 public sealed class ServiceLogReader
 {
+    private const long FollowReadBound = 256L * 1024 * 1024;
     private readonly StateDirectory _state;
     private readonly TimeProvider _time;
 
@@ -96,7 +97,6 @@ public sealed class ServiceLogReader
         var offset = File.Exists(path) ? new FileInfo(path).Length : 0;
 
         DateTimeOffset? time = null;
-        var pending = new StringBuilder();
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -108,46 +108,78 @@ public sealed class ServiceLogReader
                 yield break;
             }
 
-            var length = File.Exists(path) ? new FileInfo(path).Length : 0;
-            if (length < offset)
+            // A current file is rotated at its size limit (log_max_bytes), so this bound is never met in practice.
+            var chunk = ReadAfter(path, offset, FollowReadBound);
+            offset = chunk.NextOffset;
+            foreach (var line in chunk.Lines)
             {
-                // Rotated (or truncated): the new file starts over.
-                offset = 0;
-            }
-
-            if (length == offset)
-            {
-                continue;
-            }
-
-            string chunk;
-            using (var reader = SafeFile.OpenRead(path))
-            {
-                reader.Position = offset;
-                var buffer = new byte[length - offset];
-                var read = reader.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-                offset += read;
-                chunk = Encoding.UTF8.GetString(buffer, 0, read);
-            }
-
-            pending.Append(chunk);
-            var text = pending.ToString();
-            var lastNewline = text.LastIndexOf('\n');
-            if (lastNewline < 0)
-            {
-                continue;
-            }
-
-            pending.Clear().Append(text, lastNewline + 1, text.Length - lastNewline - 1);
-            foreach (var raw in text[..lastNewline].Split('\n'))
-            {
-                var line = raw.TrimEnd('\r');
                 time = ServiceLogSearch.LineTime(line) ?? time;
                 if (ServiceLogSearch.IsMatch(line, query, time))
                 {
                     yield return line;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The whole lines written to the log file at <paramref name="path"/> after <paramref name="offset"/> (what a follow
+    /// or the dashboard's live log panel asks for next), at most the last <paramref name="maxBytes"/> of them. A partial
+    /// last line is left for the next read: <see cref="LogChunk.NextOffset"/> is the end of the last whole line. A file
+    /// shorter than the offset was rotated (or truncated) and is read from its start. A missing file has no lines.
+    /// </summary>
+    /// <exception cref="Errors.UnsafeFileException">A link is at <paramref name="path"/>.</exception>
+    public static LogChunk ReadAfter(string path, long offset, long maxBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
+        FileStream reader;
+        try
+        {
+            reader = SafeFile.OpenRead(path);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return new LogChunk([], 0, offset > 0, 0);
+        }
+
+        using (reader)
+        {
+            var length = reader.Length;
+            var restarted = length < offset;
+            var from = restarted ? 0 : offset;
+            var skipped = 0L;
+            if (length - from > maxBytes)
+            {
+                // Far behind (a burst of output): the newest lines count, the rest is said to be skipped.
+                skipped = length - maxBytes - from;
+                from = length - maxBytes;
+            }
+
+            var buffer = new byte[length - from];
+            reader.Position = from;
+            var read = reader.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            var end = read == 0 ? -1 : Array.LastIndexOf(buffer, (byte)'\n', read - 1);
+            if (end < 0)
+            {
+                return new LogChunk([], from, restarted, skipped);
+            }
+
+            var start = 0;
+            if (skipped > 0)
+            {
+                // The read began inside a line: that line's tail is no line of its own.
+                var first = Array.IndexOf(buffer, (byte)'\n', 0, end + 1);
+                skipped += first + 1;
+                start = first + 1;
+                if (first == end)
+                {
+                    return new LogChunk([], from + end + 1, restarted, skipped);
+                }
+            }
+
+            var lines = Encoding.UTF8.GetString(buffer, start, end - start).Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+            return new LogChunk(lines, from + end + 1, restarted, skipped);
         }
     }
 
@@ -196,3 +228,6 @@ public sealed class ServiceLogReader
         }
     }
 }
+
+/// <summary>What <see cref="ServiceLogReader.ReadAfter"/> read: whole lines, where the next read starts, whether the file had been rotated, and how many bytes it passed over to stay within its bound.</summary>
+public sealed record LogChunk(IReadOnlyList<string> Lines, long NextOffset, bool Restarted, long SkippedBytes);

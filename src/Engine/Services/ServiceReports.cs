@@ -6,13 +6,11 @@ namespace StabilityTools.Engine.Services;
 
 /// <summary>
 /// Builds <see cref="ServiceReport"/>s by replaying <c>events.jsonl</c>: each service's events in time order move it
-/// between up, down and off (see <see cref="ServiceReport"/>); events before the window set the state it starts in.
+/// between up, down and off (<see cref="ServiceLifecycle"/>, see <see cref="ServiceReport"/>); events before the window set the state it starts in.
 /// Writes them as Markdown or HTML for people.
 /// </summary>
 public static class ServiceReports
 {
-    private enum Phase { Off, Up, Down }
-
     /// <summary>One report per service that has events up to <paramref name="until"/>, by name.</summary>
     /// <param name="events">Events of any services, in any order.</param>
     /// <param name="since">The window's start.</param>
@@ -35,22 +33,22 @@ public static class ServiceReports
 
     private static ServiceReport Replay(string service, IReadOnlyList<StabilityEvent> events, DateTimeOffset since, DateTimeOffset until)
     {
-        var phase = Phase.Off;
+        var lifecycle = new ServiceLifecycle();
         var phaseStart = since;
         var (up, down, longest) = (TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
         DateTimeOffset? longestStart = null;
         var (starts, restarts, failures, fatal, hangs, limits) = (0, 0, 0, 0, 0, 0);
 
-        // Adds the current phase's time up to `at`, clipped to the window (events before it only set the phase).
-        void Close(DateTimeOffset at)
+        // Adds the time of `phase` up to `at`, clipped to the window (events before it only set the phase).
+        void Close(ServicePhase phase, DateTimeOffset at)
         {
             var from = phaseStart < since ? since : phaseStart;
             var length = (at < since ? since : at) - from;
-            if (phase == Phase.Up)
+            if (phase == ServicePhase.Up)
             {
                 up += length;
             }
-            else if (phase == Phase.Down)
+            else if (phase == ServicePhase.Down)
             {
                 down += length;
                 if (length > longest)
@@ -60,71 +58,37 @@ public static class ServiceReports
             }
         }
 
-        // A change of phase at `at`; the same phase again (a fatal after the failed exit) goes on uninterrupted.
-        void Enter(Phase next, DateTimeOffset at)
-        {
-            if (next != phase)
-            {
-                Close(at);
-                (phase, phaseStart) = (next, at);
-            }
-        }
-
         foreach (var e in events)
         {
-            var inWindow = e.Time >= since;
-            switch (e.Type)
+            var before = lifecycle.Phase;
+            var kinds = lifecycle.Observe(e);
+            if (lifecycle.Phase != before)
             {
-                case "started":
-                    Enter(Phase.Up, e.Time);
-                    starts += inWindow ? 1 : 0;
-                    break;
-                case "exited" when Failed(e):
-                    Enter(Phase.Down, e.Time);
-                    failures += inWindow ? 1 : 0;
-                    break;
-                case "exited":
-                    // A clean exit: down until a restart, unless a completion (off) follows.
-                    Enter(Phase.Down, e.Time);
-                    break;
-                case "completed" or "stopped" or "supervisor_signal":
-                    Enter(Phase.Off, e.Time);
-                    break;
-                case "fatal":
-                    if (phase != Phase.Down)
-                    {
-                        // A launch that failed: no exit came before it.
-                        failures += inWindow ? 1 : 0;
-                        Enter(Phase.Down, e.Time);
-                    }
-
-                    fatal += inWindow ? 1 : 0;
-                    break;
-                case "restarting":
-                    restarts += inWindow ? 1 : 0;
-                    break;
-                case "hang_detected":
-                    hangs += inWindow ? 1 : 0;
-                    break;
-                case "limit_exceeded":
-                    limits += inWindow ? 1 : 0;
-                    break;
+                // A change of phase; the same phase again (a fatal after the failed exit) goes on uninterrupted.
+                Close(before, e.Time);
+                phaseStart = e.Time;
             }
+
+            if (e.Time < since)
+            {
+                continue;
+            }
+
+            starts += kinds.HasFlag(ServiceEventKinds.Start) ? 1 : 0;
+            restarts += kinds.HasFlag(ServiceEventKinds.Restart) ? 1 : 0;
+            failures += kinds.HasFlag(ServiceEventKinds.Failure) ? 1 : 0;
+            fatal += kinds.HasFlag(ServiceEventKinds.Fatal) ? 1 : 0;
+            hangs += kinds.HasFlag(ServiceEventKinds.Hang) ? 1 : 0;
+            limits += kinds.HasFlag(ServiceEventKinds.LimitEvent) ? 1 : 0;
         }
 
-        Close(until);
+        Close(lifecycle.Phase, until);
         return new ServiceReport
         {
             Service = service, Since = since, Until = until, Uptime = up, Downtime = down, Starts = starts, Restarts = restarts,
             Failures = failures, FatalEpisodes = fatal, Hangs = hangs, LimitEvents = limits, LongestOutage = longest, LongestOutageStart = longestStart,
         };
     }
-
-    /// <summary>An exit that is a failure: a non-zero code, or a signal.</summary>
-    private static bool Failed(StabilityEvent exited) =>
-        exited.Data is { } data
-        && ((data.TryGetValue("exit_code", out var code) && code is { Length: > 0 } && code != "0")
-            || (data.TryGetValue("signal", out var signal) && signal is { Length: > 0 }));
 
     /// <summary>The reports as a Markdown document: a title with the window, one table row per service.</summary>
     public static string ToMarkdown(IReadOnlyList<ServiceReport> reports, DateTimeOffset since, DateTimeOffset until)

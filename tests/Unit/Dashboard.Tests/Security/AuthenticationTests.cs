@@ -39,6 +39,9 @@ public sealed class AuthenticationTests : IAsyncLifetime
     [InlineData("api/compare?runs=a,b")]
     [InlineData("api/compare?runs=a,b&format=csv")]
     [InlineData("api/sweeps")]
+    [InlineData("api/errors")]
+    [InlineData("api/logs?service=training")]
+    [InlineData("api/logs?service=training&after=0")]
     [InlineData("runs.html")]
     [InlineData("runs.js")]
     public async Task Without_a_token_the_api_and_files_answer_401(string path)
