@@ -52,6 +52,7 @@ namespace StabilityTools.Engine.Status;
 [JsonSerializable(typeof(SweepProgress))]
 [JsonSerializable(typeof(AlertRules))]
 [JsonSerializable(typeof(AlertState))]
+[JsonSerializable(typeof(SystemMetricsPoint))]
 [JsonSerializable(typeof(AlertTrigger))]
 [JsonSerializable(typeof(AlertFormat))]
 [JsonSerializable(typeof(ReadState))]

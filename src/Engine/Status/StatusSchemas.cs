@@ -31,6 +31,7 @@ public static class StatusSchemas
         ["sweep_progress"] = typeof(SweepProgress),
         ["alert_rules"] = typeof(AlertRules),
         ["alert_state"] = typeof(AlertState),
+        ["system_metrics_point"] = typeof(SystemMetricsPoint),
     };
 
     /// <summary>Registers a further document type (e.g. one defined by the supervisor) for <see cref="Export"/>.</summary>

@@ -1,0 +1,375 @@
+// Overview: a bounded, downsampled history of one service's CPU, memory and GPU memory (issue #24), kept like a
+// round-robin database in one JSON-lines file. The supervisor appends one point a heartbeat; when the file holds
+// more than maxPoints points, the older half is merged pairwise and the file is rewritten atomically, so it never
+// grows past about maxPoints lines, the newest points stay at full resolution and older ones get coarser the older
+// they are. Appends and compactions take the file's lock (<file>.lock, as every status file); readers take none:
+// an append is one write of whole lines and a compaction is a rename, so a reader sees whole points, at most a
+// partial last line that a killed writer left, which it skips.
+using System.Text.Json;
+using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Platform;
+using StabilityTools.Engine.Status;
+
+namespace StabilityTools.Engine.State;
+
+/// <summary>
+/// A service's system metrics over time, <c>system_metrics.jsonl</c>: appended a point a heartbeat by its supervisor,
+/// compacted when over <see cref="MaxPoints"/> (the older half merged pairwise, the newer half kept as it is).
+/// </summary>
+/// <remarks>
+/// Here rather than beside <see cref="JsonLinesLog{T}"/> in Status because where the file lives (<see cref="PathFor"/>)
+/// is the state directory's business, and Status sits below State. One instance per file and writer; not thread-safe
+/// (the supervisor appends from its tick only). Other writers of the same file are tolerated: the point count kept
+/// between appends is checked against the file's length and counted again when the file changed under it.
+/// </remarks>
+public sealed class SystemMetricsHistory
+{
+    /// <summary>The file's name, in a run's folder or a service's.</summary>
+    public const string FileName = "system_metrics.jsonl";
+
+    /// <summary>The default bound on the points kept: at a 5 s heartbeat, the last ~1.4 h at full resolution and older ones merged.</summary>
+    public const int DefaultMaxPoints = 2048;
+
+    /// <summary>The smallest bound accepted: a compaction needs an older half of at least two points to merge.</summary>
+    public const int MinMaxPoints = 4;
+
+    // A point is some 200 bytes; anything much longer is not one of ours and is skipped unread.
+    private const int MaxLineBytes = 64 * 1024;
+
+    private readonly TimeSpan _lockTimeout;
+    private long _knownLength = -1;
+    private int _knownPoints;
+
+    /// <summary>Creates a history at <paramref name="path"/>; the file is created on the first append.</summary>
+    /// <param name="path">The file (see <see cref="PathFor"/>).</param>
+    /// <param name="maxPoints">Compact when the file holds more points than this. Default <see cref="DefaultMaxPoints"/>.</param>
+    /// <param name="lockTimeout">How long an append waits for the file's lock. Default 5 s.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPoints"/> is below <see cref="MinMaxPoints"/>.</exception>
+    public SystemMetricsHistory(string path, int maxPoints = DefaultMaxPoints, TimeSpan? lockTimeout = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPoints, MinMaxPoints);
+        Path = path;
+        MaxPoints = maxPoints;
+        _lockTimeout = lockTimeout ?? TimeSpan.FromSeconds(5);
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>The bound on the points kept.</summary>
+    public int MaxPoints { get; }
+
+    /// <summary>
+    /// Where a service's history lives: <c>runs/&lt;runId&gt;/system_metrics.jsonl</c> for a service with a run (a
+    /// trainer, a sweep trial: one history per run, removed with it), else <c>services/&lt;name&gt;/system_metrics.jsonl</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The service name or run id is not valid.</exception>
+    public static string PathFor(StateDirectory state, string service, string? runId)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return string.IsNullOrEmpty(runId)
+            ? System.IO.Path.Combine(state.ServiceDirectory(service), FileName)
+            : System.IO.Path.Combine(state.Run(runId).Directory, FileName);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="sample"/> as one line (values rounded to hundredths, time to milliseconds), then, when the
+    /// file holds more than <see cref="MaxPoints"/> points, compacts it: the older half merged pairwise, the newer half
+    /// kept, rewritten atomically (a temporary file renamed over it). The folder must exist.
+    /// </summary>
+    /// <exception cref="LockTimeoutException">The lock was held for the whole bounded wait.</exception>
+    /// <exception cref="StatusWriteException">
+    /// The append or the rewrite failed (disk full, no permission, or an unsafe file refused: <see cref="StatusWriteException.IsUnsafeFile"/>,
+    /// a link or a file of someone else's at the name); the points already there are intact.
+    /// </exception>
+    public void Append(SystemMetricsPoint sample, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        var line = JsonSerializer.SerializeToUtf8Bytes(Rounded(sample), StatusJson.TypeInfo<SystemMetricsPoint>());
+        using var held = FileLock.Acquire(StatusStore.LockPathFor(Path), _lockTimeout, cancellationToken);
+        try
+        {
+            long length;
+            using (var stream = SafeFile.Open(Path, SafeFileMode.Append, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+            {
+                var start = stream.Position;
+                if (start != _knownLength)
+                {
+                    // First append of this instance, or the file changed under it (another writer, a removal): count once.
+                    _knownPoints = CountLines(stream, start);
+                }
+
+                try
+                {
+                    if (start > 0 && !EndsWithNewline(stream, start))
+                    {
+                        // A writer died mid-line: end that line so this point is not glued onto it.
+                        stream.WriteByte((byte)'\n');
+                    }
+
+                    stream.Write(line);
+                    stream.WriteByte((byte)'\n');
+                }
+                catch (IOException)
+                {
+                    // A short write (disk full) would leave a partial line; cut it off so the next point starts clean.
+                    TryTruncate(stream, start);
+                    _knownLength = -1;
+                    throw;
+                }
+
+                length = stream.Position;
+            }
+
+            _knownPoints++;
+            _knownLength = length;
+            if (_knownPoints > MaxPoints)
+            {
+                Compact();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StatusWriteException(Path, IoErrors.IsDiskFull(ex), ex);
+        }
+    }
+
+    /// <summary>
+    /// Every point of the file at <paramref name="path"/>, oldest first. Never throws for the file's content: corrupt
+    /// lines and a partial last line are skipped and counted; a missing file (or folder) is an empty history.
+    /// </summary>
+    /// <exception cref="UnsafeFileException">A symbolic link is at <paramref name="path"/>; the product never reads through one.</exception>
+    /// <exception cref="IOException">The file could not be read (no permission, an I/O error).</exception>
+    public static SystemMetricsRead Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] content;
+        try
+        {
+            using var stream = SafeFile.OpenRead(path);
+            content = new byte[stream.Length];
+            stream.ReadAtLeast(content, content.Length, throwOnEndOfStream: false);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return new SystemMetricsRead([], 0);
+        }
+
+        return Parse(content);
+    }
+
+    /// <summary>
+    /// At most <paramref name="maxPoints"/> points over the whole of <paramref name="points"/> (oldest first), each run of
+    /// adjacent points merged into one (means weighted by samples, maxima of maxima, spans joined): what a chart asks for.
+    /// Returns <paramref name="points"/> itself when it already fits.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPoints"/> is below 1.</exception>
+    public static IReadOnlyList<SystemMetricsPoint> Downsample(IReadOnlyList<SystemMetricsPoint> points, int maxPoints)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPoints, 1);
+        if (points.Count <= maxPoints)
+        {
+            return points;
+        }
+
+        // Groups of equal size, rounded up, so the result never exceeds maxPoints; the last group may be shorter.
+        var size = (points.Count + maxPoints - 1) / maxPoints;
+        var result = new List<SystemMetricsPoint>((points.Count + size - 1) / size);
+        for (var i = 0; i < points.Count; i += size)
+        {
+            var merged = points[i];
+            for (var j = i + 1; j < Math.Min(i + size, points.Count); j++)
+            {
+                merged = Merge(merged, points[j]);
+            }
+
+            result.Add(merged);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// One point for two adjacent ones, <paramref name="older"/> first: it ends where <paramref name="newer"/> ends (its
+    /// time and pid), spans from the start of <paramref name="older"/>, sums the samples, weights the means by them and
+    /// keeps the maxima. The GPU figures are merged over the points that have them; null only when neither has.
+    /// </summary>
+    public static SystemMetricsPoint Merge(SystemMetricsPoint older, SystemMetricsPoint newer)
+    {
+        ArgumentNullException.ThrowIfNull(older);
+        ArgumentNullException.ThrowIfNull(newer);
+        // A point claims at least one sample: a hand-written zero must not divide by zero or erase the other's weight.
+        double a = Math.Max(older.Samples, 1), b = Math.Max(newer.Samples, 1);
+        var start = older.Time.AddMilliseconds(-older.SpanMs);
+        return new SystemMetricsPoint
+        {
+            Time = newer.Time,
+            SpanMs = Math.Max((long)(newer.Time - start).TotalMilliseconds, older.SpanMs + newer.SpanMs),
+            Samples = (int)Math.Min(a + b, int.MaxValue),
+            Pid = newer.Pid,
+            CpuPercent = (older.CpuPercent * a + newer.CpuPercent * b) / (a + b),
+            CpuMaxPercent = Math.Max(older.CpuMaxPercent, newer.CpuMaxPercent),
+            MemoryMb = (older.MemoryMb * a + newer.MemoryMb * b) / (a + b),
+            MemoryMaxMb = Math.Max(older.MemoryMaxMb, newer.MemoryMaxMb),
+            GpuMemoryMb = (older.GpuMemoryMb, newer.GpuMemoryMb) switch
+            {
+                ({ } x, { } y) => (x * a + y * b) / (a + b),
+                (var x, var y) => x ?? y,
+            },
+            GpuMemoryMaxMb = (older.GpuMemoryMaxMb, newer.GpuMemoryMaxMb) switch
+            {
+                ({ } x, { } y) => Math.Max(x, y),
+                (var x, var y) => x ?? y,
+            },
+        };
+    }
+
+    /// <summary>The points a compaction keeps: the older half of <paramref name="points"/> merged pairwise, the newer half as it is.</summary>
+    internal static List<SystemMetricsPoint> Compacted(IReadOnlyList<SystemMetricsPoint> points)
+    {
+        var older = points.Count / 2;
+        var result = new List<SystemMetricsPoint>(points.Count - older / 2);
+        for (var i = 0; i + 1 < older; i += 2)
+        {
+            result.Add(Rounded(Merge(points[i], points[i + 1])));
+        }
+
+        // An odd older half leaves its newest point alone; it is merged at the next compaction.
+        for (var i = older - older % 2; i < points.Count; i++)
+        {
+            result.Add(points[i]);
+        }
+
+        return result;
+    }
+
+    private void Compact()
+    {
+        // Under the lock: no append of ours can land between this read and the rename.
+        var read = Read(Path);
+        var kept = Compacted(read.Points);
+        while (kept.Count > MaxPoints)
+        {
+            // Only when the file was far over the bound (a smaller MaxPoints than it was written with): each pass takes a quarter off.
+            kept = Compacted(kept);
+        }
+
+        var buffer = new MemoryStream();
+        var typeInfo = StatusJson.TypeInfo<SystemMetricsPoint>();
+        foreach (var point in kept)
+        {
+            JsonSerializer.Serialize(buffer, point, typeInfo);
+            buffer.WriteByte((byte)'\n');
+        }
+
+        // A history is cheap to lose and rewritten often: the rename keeps it whole, an fsync would buy nothing more.
+        AtomicFile.Replace(Path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length), fsync: false);
+        _knownPoints = kept.Count;
+        _knownLength = buffer.Length;
+    }
+
+    // Hundredths are finer than any chart shows and keep a month of history (DefaultMaxPoints lines) near 300 KB.
+    private static SystemMetricsPoint Rounded(SystemMetricsPoint point) => point with
+    {
+        Time = new DateTimeOffset(point.Time.UtcTicks - (point.Time.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero),
+        CpuPercent = Math.Round(point.CpuPercent, 2),
+        CpuMaxPercent = Math.Round(point.CpuMaxPercent, 2),
+        MemoryMb = Math.Round(point.MemoryMb, 2),
+        MemoryMaxMb = Math.Round(point.MemoryMaxMb, 2),
+        GpuMemoryMb = point.GpuMemoryMb is { } gpu ? Math.Round(gpu, 2) : null,
+        GpuMemoryMaxMb = point.GpuMemoryMaxMb is { } gpuMax ? Math.Round(gpuMax, 2) : null,
+    };
+
+    private static SystemMetricsRead Parse(ReadOnlySpan<byte> content)
+    {
+        var points = new List<SystemMetricsPoint>();
+        var skipped = 0;
+        var typeInfo = StatusJson.TypeInfo<SystemMetricsPoint>();
+        while (!content.IsEmpty)
+        {
+            var newline = content.IndexOf((byte)'\n');
+            // No newline at the end: a partial last line (a writer killed mid-append, or one still writing).
+            var line = newline < 0 ? content : content[..newline];
+            content = newline < 0 ? [] : content[(newline + 1)..];
+            if (line.IsEmpty || (line.Length == 1 && line[0] == (byte)'\r'))
+            {
+                continue;
+            }
+
+            if (newline < 0 || line.Length > MaxLineBytes)
+            {
+                skipped++;
+                continue;
+            }
+
+            try
+            {
+                if (JsonSerializer.Deserialize(line, typeInfo) is { } point)
+                {
+                    points.Add(point);
+                }
+                else
+                {
+                    skipped++;
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+            {
+                skipped++;
+            }
+        }
+
+        return new SystemMetricsRead(points, skipped);
+    }
+
+    // The lines a compaction would count as points: whole non-empty lines. A corrupt one is counted too, which only
+    // brings the next compaction a little closer; the compaction itself drops it.
+    private static int CountLines(FileStream stream, long length)
+    {
+        var buffer = new byte[64 * 1024];
+        var lines = 0;
+        var previous = (byte)'\n';
+        for (long offset = 0; offset < length;)
+        {
+            var read = RandomAccess.Read(stream.SafeFileHandle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - offset)), offset);
+            if (read <= 0)
+            {
+                break;
+            }
+
+            foreach (var b in buffer.AsSpan(0, read))
+            {
+                if (b == (byte)'\n' && previous != (byte)'\n')
+                {
+                    lines++;
+                }
+
+                previous = b;
+            }
+
+            offset += read;
+        }
+
+        return lines;
+    }
+
+    private static bool EndsWithNewline(FileStream stream, long length)
+    {
+        Span<byte> last = stackalloc byte[1];
+        return RandomAccess.Read(stream.SafeFileHandle, last, length - 1) == 1 && last[0] == (byte)'\n';
+    }
+
+    private static void TryTruncate(FileStream stream, long length)
+    {
+        try
+        {
+            stream.SetLength(length);
+        }
+        catch (IOException)
+        {
+            // Read skips the partial line anyway, and the next append ends it before writing its own.
+        }
+    }
+}
