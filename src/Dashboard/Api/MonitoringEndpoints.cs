@@ -7,8 +7,12 @@ using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
 using StabilityTools.Engine.State;
+using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Dashboard.Api;
+
+/// <summary>One answer of <c>/api/system-metrics</c>: a service's CPU, memory and GPU memory history, downsampled to what a chart draws.</summary>
+internal sealed record SystemMetricsView(string Service, string? RunId, string File, int Total, int SkippedLines, IReadOnlyList<SystemMetricsPoint> Points);
 
 /// <summary>One answer of <c>/api/logs</c>: lines oldest first and where the next live read starts.</summary>
 internal sealed record LogView(string Service, string Stream, string? Pattern, IReadOnlyList<string> Lines, long NextOffset, bool Restarted, long SkippedBytes);
@@ -17,7 +21,7 @@ internal sealed record LogView(string Service, string Stream, string? Pattern, I
 /// Issue #24's monitoring API, behind the same token, host check and rate limit as the rest: <c>/api/errors</c> (the
 /// errors chart: restarts, failures, hangs and limit events per bucket over 1 h, 24 h or 7 d) and <c>/api/logs</c> (the
 /// log panel: a service's captured output, its tail or what a pattern finds across the rotated files, then live from
-/// an offset). Every parameter is checked; a bad one is a 400 that names it.
+/// an offset) and <c>/api/system-metrics</c> (a service's CPU, memory and GPU memory over its run). Every parameter is checked; a bad one is a 400 that names it.
 /// </summary>
 internal static class MonitoringEndpoints
 {
@@ -34,6 +38,57 @@ internal static class MonitoringEndpoints
     {
         app.MapGet("/api/errors", Errors);
         app.MapGet("/api/logs", Logs);
+        app.MapGet("/api/system-metrics", SystemMetrics);
+    }
+
+    private static IResult SystemMetrics(HttpRequest request, DashboardData data)
+    {
+        var query = new QueryReader(request.Query);
+        var service = query.Matching("service", StateDirectory.IsValidServiceName, "a service name");
+        if (service is null && !query.HasErrors)
+        {
+            query.Require("service", "give the service whose history to chart, e.g. service=training");
+        }
+
+        var runId = query.Matching("run", StateDirectory.IsValidRunId, "a run id");
+        var maxPoints = query.Integer("max_points", 600, 2, SystemMetricsHistory.DefaultMaxPoints);
+        if (query.HasErrors)
+        {
+            return query.Problem();
+        }
+
+        if (!Directory.Exists(data.State.ServiceDirectory(service!)))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such service",
+                detail: $"The state directory has no service '{service}'; /api/processes lists the services there are.");
+        }
+
+        // Without a run: the run the service runs now (its status.json says), whose history is kept per run.
+        runId ??= data.Processes.Select(p => p.Result.Document).FirstOrDefault(d => d?.Name == service)?.RunId;
+        var path = SystemMetricsHistory.PathFor(data.State, service!, runId);
+        if (runId is not null && !File.Exists(path) && File.Exists(SystemMetricsHistory.PathFor(data.State, service!, null)))
+        {
+            // A run that is not the state directory owner's (run as another user) keeps its history with its service.
+            path = SystemMetricsHistory.PathFor(data.State, service!, null);
+        }
+
+        var file = Path.GetRelativePath(data.State.Root, path);
+        SystemMetricsRead read;
+        try
+        {
+            read = SystemMetricsHistory.Read(path);
+        }
+        catch (UnsafeFileException ex)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "History refused", detail: ex.Message);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "History unreadable", detail: $"'{file}' cannot be read now: {ex.Message}");
+        }
+
+        return DashboardEndpoints.Json(new SystemMetricsView(service!, runId, file, read.Points.Count, read.Skipped,
+            SystemMetricsHistory.Downsample(read.Points, maxPoints)));
     }
 
     private static IResult Errors(HttpRequest request, DashboardData data)

@@ -3,6 +3,8 @@ using System.Text.Json;
 using StabilityTools.Dashboard.Tests.Support;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Services;
+using StabilityTools.Engine.State;
+using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Dashboard.Tests.Api;
 
@@ -28,6 +30,13 @@ public sealed class MonitoringApiTests : IAsyncLifetime
         // A rotated file and the current one: a search goes through both, oldest first.
         File.WriteAllText(_logPath + ".1", string.Concat(Enumerable.Range(0, 50).Select(i => $"old line {i}{(i % 10 == 0 ? " ERROR disk" : "")}\n")));
         File.WriteAllText(_logPath, string.Concat(Enumerable.Range(0, 50).Select(i => $"new line {i}{(i % 10 == 0 ? " ERROR net" : "")}\n")));
+        // Training's status names no run (WriteService): its history is its service's. Memory climbs 1 MB a sample.
+        var history = new SystemMetricsHistory(SystemMetricsHistory.PathFor(_sample.State, "training", null), maxPoints: 64);
+        for (var i = 0; i < 100; i++)
+        {
+            history.Append(new SystemMetricsPoint { Time = Now.AddSeconds(5 * (i - 100)), Pid = 4242, CpuPercent = i % 2 == 0 ? 50 : 100, CpuMaxPercent = i % 2 == 0 ? 50 : 100, MemoryMb = 100 + i, MemoryMaxMb = 100 + i });
+        }
+
         _server = await DashboardServer.StartProcessAsync(_sample.Root, ["--process-stale-after-s", "3600"]);
         await Eventually.UntilAsync(
             async () => await Json.GetAsync(_server.Client, "api/events?limit=1000"),
@@ -140,6 +149,26 @@ public sealed class MonitoringApiTests : IAsyncLifetime
         Assert.Equal(["net fresh"], rotated.At("lines").EnumerateArray().Select(l => l.GetString()!));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task System_metrics_are_the_bounded_history_downsampled_for_the_chart_oldest_first()
+    {
+        using var doc = await Json.GetAsync(_server.Client, "api/system-metrics?service=training&max_points=10");
+        using var none = await Json.GetAsync(_server.Client, "api/system-metrics?service=dashboard");
+
+        var points = doc.At("points").EnumerateArray().ToList();
+        // 100 samples into a file of at most 64 points: compacted, never beyond its bound; then 10 for the chart.
+        Assert.InRange(doc.At("total").GetInt32(), 33, 64);
+        Assert.InRange(points.Count, 5, 10);
+        Assert.Equal(100, points.Sum(p => p.GetProperty("samples").GetInt32()));
+        Assert.Equal(199, points[^1].GetProperty("memory_max_mb").GetDouble());
+        Assert.Equal(100, points.Max(p => p.GetProperty("cpu_max_percent").GetDouble()));
+        Assert.All(points, p => Assert.InRange(p.GetProperty("cpu_percent").GetDouble(), 50, 100));
+        var times = points.Select(p => p.GetProperty("time").GetDateTimeOffset()).ToList();
+        Assert.Equal(times.Order(), times);
+        Assert.Equal("services/training/system_metrics.jsonl", doc.At("file").GetString());
+        Assert.Equal(0, none.At("points").GetArrayLength());
+    }
+
     [Theory(Timeout = 120_000)]
     [InlineData("api/logs", "service")]
     [InlineData("api/logs?service=Bad%20Name", "service")]
@@ -148,6 +177,9 @@ public sealed class MonitoringApiTests : IAsyncLifetime
     [InlineData("api/logs?service=training&tail=0", "tail")]
     [InlineData("api/logs?service=training&after=-1", "after")]
     [InlineData("api/errors?window=1y", "window")]
+    [InlineData("api/system-metrics", "service")]
+    [InlineData("api/system-metrics?service=training&max_points=1", "max_points")]
+    [InlineData("api/system-metrics?service=training&run=../x", "run")]
     public async Task A_bad_parameter_is_a_400_that_names_it(string path, string parameter)
     {
         using var response = await _server.Client.GetAsync(path, Ct);

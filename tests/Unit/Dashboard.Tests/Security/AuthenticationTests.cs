@@ -40,6 +40,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
     [InlineData("api/compare?runs=a,b&format=csv")]
     [InlineData("api/sweeps")]
     [InlineData("api/errors")]
+    [InlineData("api/system-metrics?service=training")]
     [InlineData("api/logs?service=training")]
     [InlineData("api/logs?service=training&after=0")]
     [InlineData("runs.html")]
