@@ -178,6 +178,7 @@
 
   // ---- processes, resources, events -------------------------------------------------------------
   function renderProcesses(view) {
+    document.dispatchEvent(new CustomEvent('stability:processes', { detail: view }));
     const tbody = $('processes').tBodies[0];
     tbody.replaceChildren();
     if (view.services.length === 0) { emptyRow(tbody, 10, 'no services yet'); return; }
@@ -229,6 +230,7 @@
   }
 
   function addEvents(view) {
+    if (view.events.some((e) => e.seq > model.lastEventSeq)) document.dispatchEvent(new CustomEvent('stability:events', { detail: view }));
     const list = $('events');
     for (const e of view.events) {
       if (e.seq <= model.lastEventSeq) continue;
