@@ -12,6 +12,7 @@ namespace StabilityTools.Cmdlets;
 public abstract class StabilityCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
+    private bool _healed;
 
     /// <summary>
     /// The state directory. Default: <c>$env:STABILITY_HOME</c>, else <c>$XDG_STATE_HOME/stability-tools</c>
@@ -38,9 +39,9 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
     {
         try
         {
-            return StateDirectory is null && pipedRoot is not null
+            return Heal(StateDirectory is null && pipedRoot is not null
                 ? Announce(Engine.State.StateDirectory.Open(pipedRoot), "the piped services' StateRoot")
-                : Announce(Engine.State.StateDirectory.Open(ResolvedStateDirectory));
+                : Announce(Engine.State.StateDirectory.Open(ResolvedStateDirectory)));
         }
         catch (StateDirectoryException ex)
         {
@@ -69,6 +70,47 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
             catch (StateDirectoryException ex)
             {
                 ThrowStabilityError(ex, ex.Path);
+            }
+
+            Heal(state);
+        }
+
+        return state;
+    }
+
+    /// <summary>
+    /// Supervision heals itself on every command (issue #22): a service whose supervisor died while it ran gets a
+    /// replacement that takes the running process back (same pid, nothing of its output lost) before this command looks
+    /// at it. Once per call; what could not be healed is a warning, never this command's failure.
+    /// </summary>
+    private StateDirectory Heal(StateDirectory state)
+    {
+        if (_healed || !state.Exists)
+        {
+            return state;
+        }
+
+        _healed = true;
+        IReadOnlyList<Engine.Services.ServiceOutcome> outcomes;
+        try
+        {
+            outcomes = Task.Run(() => new Engine.Services.ProcessManager(state).HealSupervisorsAsync(CancellationToken), CancellationToken).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is StabilityException or IOException or UnauthorizedAccessException or OperationCanceledException)
+        {
+            WriteVerbose($"Could not check for services whose supervisor died: {ex.Message}");
+            return state;
+        }
+
+        foreach (var outcome in outcomes)
+        {
+            if (outcome.Error is null)
+            {
+                WriteVerbose($"'{outcome.Name}' had lost its supervisor; a new one (pid {outcome.Info?.SupervisorPid}) took pid {outcome.Info?.Pid} back without restarting it.");
+            }
+            else
+            {
+                WriteWarning($"'{outcome.Name}' has lost its supervisor and could not be taken back: {outcome.Error.Message} Start it again to end it and start afresh.");
             }
         }
 

@@ -10,6 +10,7 @@ namespace StabilityTools.Supervisor;
 /// </summary>
 internal sealed class RotatingLog : IDisposable
 {
+    private readonly List<Thread> _pumps = [];
     private readonly object _gate = new();
     private readonly string _path;
     private long _maxBytes;
@@ -59,7 +60,33 @@ internal sealed class RotatingLog : IDisposable
     public void StartPump(Stream source, string name)
     {
         var thread = new Thread(() => Pump(source), 64 * 1024) { IsBackground = true, Name = name };
+        lock (_pumps)
+        {
+            _pumps.RemoveAll(t => !t.IsAlive);
+            _pumps.Add(thread);
+        }
+
         thread.Start();
+    }
+
+    /// <summary>
+    /// Waits, at most <paramref name="bound"/> in all, for the pumps to reach the end of their pipes: a supervisor that
+    /// ends once its service ended still captures what the service wrote last (a writer's children may hold a pipe open
+    /// longer; the bound keeps the supervisor's end from waiting on them).
+    /// </summary>
+    public void WaitForPumps(TimeSpan bound)
+    {
+        Thread[] pumps;
+        lock (_pumps)
+        {
+            pumps = [.. _pumps];
+        }
+
+        var deadline = Environment.TickCount64 + (long)bound.TotalMilliseconds;
+        foreach (var pump in pumps)
+        {
+            pump.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
+        }
     }
 
     private void Pump(Stream source)
@@ -98,6 +125,10 @@ internal sealed class RotatingLog : IDisposable
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             // The pipe broke or the run was disposed: the capture of this run is over.
+        }
+        finally
+        {
+            source.Dispose();
         }
     }
 

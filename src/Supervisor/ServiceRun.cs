@@ -2,21 +2,29 @@ using System.Diagnostics;
 
 namespace StabilityTools.Supervisor;
 
-/// <summary>One run of the service: one process, from spawn to reaped exit.</summary>
+/// <summary>One run of the service: one process, from spawn (or adoption from a dead predecessor) to its exit.</summary>
 internal sealed class ServiceRun
 {
-    public ServiceRun(int generation, Process process, long startTicks, DateTimeOffset startedAt)
+    public ServiceRun(int generation, Process? process, int pid, long startTicks, DateTimeOffset startedAt, string? pipe)
     {
         Generation = generation;
         Process = process;
-        Pid = process.Id;
+        Pid = pid;
         StartTicks = startTicks;
         StartedAt = startedAt;
+        Pipe = pipe;
     }
 
     public int Generation { get; }
 
-    public Process Process { get; }
+    /// <summary>The process as .NET started it; null for a run taken over from a dead supervisor (not this one's child).</summary>
+    public Process? Process { get; }
+
+    /// <summary>Taken over from a supervisor that died (issue #22): its exit is watched through a pidfd and its exit status is not known.</summary>
+    public bool Adopted => Process is null;
+
+    /// <summary>The id of the named pipes its output comes through (<see cref="Engine.Platform.OutputPipe"/>).</summary>
+    public string? Pipe { get; }
 
     /// <summary>The service's pid; also its session and process group id (it runs under setsid).</summary>
     public int Pid { get; }

@@ -80,7 +80,7 @@ internal sealed partial class ServiceSupervisor
         var next = immediate ? StartRun() : null;
         Publish(s => s with
         {
-            Pid = next?.Pid ?? 0, PidStartTicks = next?.StartTicks ?? 0, StartTime = next?.StartedAt ?? s.StartTime,
+            Pid = next?.Pid ?? 0, PidStartTicks = next?.StartTicks ?? 0, StartTime = next?.StartedAt ?? s.StartTime, OutputPipe = next?.Pipe, AdoptedAt = null,
             Status = next is null ? s.Status : ServiceState.Starting,
             LastExitCode = code, LastExitSignal = signal, LastExitTime = now, CpuUsage = 0, MemoryUsage = 0,
         });
@@ -95,7 +95,14 @@ internal sealed partial class ServiceSupervisor
             Alert(hard);
         }
 
-        var how = signal is { } sig ? $"was killed by signal {sig}" : $"exited with code {code}";
+        if (run.Pipe is { } pipe)
+        {
+            // Its readers hold their own descriptors and read to the end; the names are no longer needed.
+            OutputPipe.Remove(_state.ServiceDirectory(_name), pipe);
+        }
+
+        var how = run.Adopted && code == AdoptedExitUnknown ? "ended (its exit status is not known: it was taken over from a supervisor that died)"
+            : signal is { } sig ? $"was killed by signal {sig}" : $"exited with code {code}";
         Event("exited", code == 0 ? EventSeverity.Info : EventSeverity.Warning, $"'{_name}' (pid {run.Pid}) {how} after {(now - run.StartedAt).TotalSeconds:0.###} s.", now,
             ("pid", Str(run.Pid)), ("exit_code", Str(code)), ("signal", signal is { } s2 ? Str(s2) : ""));
         switch (decision.Action)

@@ -28,6 +28,9 @@ internal sealed partial class ServiceSupervisor : IDisposable
 {
     private static readonly TimeSpan KillBound = ServiceKiller.KillBound;
 
+    /// <summary>The exit code recorded for a taken-over run whose exit status only its former parent could have known.</summary>
+    private const int AdoptedExitUnknown = 255;
+
     private readonly StateDirectory _state;
     private readonly string _name;
     private readonly TimeProvider _time;
@@ -116,8 +119,20 @@ internal sealed partial class ServiceSupervisor : IDisposable
     public async Task<ServiceState> RunAsync()
     {
         var previous = _store.Read<ProcessStatus>(_state.ServiceStatusPath(_name)).Document;
-        _killer.EndLeftovers(previous);
-        Publish(s => s with { LastControl = previous?.LastControl });
+        // A service its dead predecessor left running is taken back (issue #22), not killed: it never notices.
+        var adopted = TryAdopt(previous);
+        if (adopted is null)
+        {
+            _killer.EndLeftovers(previous);
+            OutputPipe.RemoveAllBut(_state.ServiceDirectory(_name), keep: null);
+            Publish(s => s with { LastControl = previous?.LastControl });
+        }
+        else
+        {
+            // Before the first heartbeat can write this supervisor's status: readers never see the service "starting" again.
+            AnnounceAdoption(adopted, previous!);
+        }
+
         Event("supervisor_started", EventSeverity.Info, $"Supervisor {_self.Pid} started for '{_name}' ({_spec.FilePath}).");
         using var control = new ControlWatcher(_state.ServiceControlPath(_name), _store, previous?.LastControl?.RequestId,
             (request, owner) => Post(new SupervisorMessage.Control(request, owner)), _time,
@@ -129,7 +144,11 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _period = HeartbeatInterval;
         _ticker = _time.CreateTimer(_ => Tick(), null, TimeSpan.Zero, _period);
 
-        Spawn();
+        if (adopted is null)
+        {
+            Spawn();
+        }
+
         await foreach (var message in _inbox.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             var final = await HandleAsync(message).ConfigureAwait(false);
@@ -151,6 +170,11 @@ internal sealed partial class ServiceSupervisor : IDisposable
                     }
                 }
 
+                OutputPipe.RemoveAllBut(_state.ServiceDirectory(_name), keep: null);
+                // What the service wrote last is still in its pipes: captured before this process ends.
+                var drain = Task.Run(() => _stdout.WaitForPumps(TimeSpan.FromSeconds(2)));
+                _stderr.WaitForPumps(TimeSpan.FromSeconds(2));
+                await drain.ConfigureAwait(false);
                 // The last events of a service run as another user (its end) reach the state directory's log too.
                 _relay?.Pump();
                 _ownDocument?.Pump();
@@ -239,8 +263,18 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _generation++;
         _restartTimer?.Dispose();
         Process process;
+        string pipe;
+        Stream output, error;
         try
         {
+            // Named pipes for its output, open for reading before it starts: what it writes waits there for whichever
+            // supervisor reads, this one or its replacement (issue #22).
+            var serviceDirectory = _state.ServiceDirectory(_name);
+            pipe = OutputPipe.Create(serviceDirectory);
+            var (outPath, errPath) = OutputPipe.PathsOf(serviceDirectory, pipe);
+            output = OutputPipe.OpenReader(outPath);
+            error = OutputPipe.OpenReader(errPath);
+
             if (StartCommand.DelegatedAccount(_spec) is { } account)
             {
                 // Its run's folder becomes the user's (once); the service reaches it through a descriptor, nothing above it.
@@ -256,9 +290,9 @@ internal sealed partial class ServiceSupervisor : IDisposable
                 _ownDocument ??= new OwnDocumentRelay(Path.Combine(_ownDirectory, file), Path.Combine(_state.DataDirectory, file), _store);
             }
 
-            process = new Process { StartInfo = StartCommand.Build(_spec, _name, _state, _store, _memoryGroup, _ownDirectory) };
+            process = new Process { StartInfo = StartCommand.Build(_spec, _name, _state, _store, _memoryGroup, (outPath, errPath), _ownDirectory) };
         }
-        catch (StateDirectoryException ex)
+        catch (Exception ex) when (ex is StateDirectoryException or IOException)
         {
             Publish(s => s with { Status = ServiceState.Fatal, Pid = 0, ErrorMessage = $"The service could not be launched: {ex.Message}" });
             Alert(Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}"));
@@ -274,6 +308,9 @@ internal sealed partial class ServiceSupervisor : IDisposable
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
+            output.Dispose();
+            error.Dispose();
+            OutputPipe.Remove(_state.ServiceDirectory(_name), pipe);
             Publish(s => s with { Status = ServiceState.Fatal, Pid = 0, ErrorMessage = $"The service could not be launched: {ex.Message}" });
             Alert(Event("fatal", EventSeverity.Error, $"'{_name}' could not be launched: {ex.Message}"));
             Post(new SupervisorMessage.Terminate("launch failure"));
@@ -286,15 +323,108 @@ internal sealed partial class ServiceSupervisor : IDisposable
         }
 
         var identity = ProcessIdentity.Of(process.Id);
-        var run = new ServiceRun(_generation, process, identity?.StartTicks ?? 0, _time.GetUtcNow());
+        var run = new ServiceRun(_generation, process, process.Id, identity?.StartTicks ?? 0, _time.GetUtcNow(), pipe);
         _run = run;
         _tracker.RecordStart();
         _hang.Reset();
         _floor.Reset();
-        _stdout.StartPump(process.StandardOutput.BaseStream, $"stdout of {run.Pid}");
-        _stderr.StartPump(process.StandardError.BaseStream, $"stderr of {run.Pid}");
+        _stdout.StartPump(output, $"stdout of {run.Pid}");
+        _stderr.StartPump(error, $"stderr of {run.Pid}");
         _ = WaitForExitAsync(run);
         return run;
+    }
+
+    /// <summary>
+    /// The run a dead predecessor left running, taken back (issue #22): the same service process (pid and start time in
+    /// the previous status.json), alive and not a zombie, of the same run, on this host, with its named pipes still
+    /// there. Null when there is nothing to take back; the caller then ends leftovers and starts afresh as before.
+    /// </summary>
+    private ServiceRun? TryAdopt(ProcessStatus? previous)
+    {
+        if (previous is not { Pid: > 0, PidStartTicks: not 0, OutputPipe: { } pipe } || Liveness.IsFinal(previous.Status)
+            || previous.Status is ServiceState.Backoff or ServiceState.Unknown || previous.Host != Environment.MachineName
+            || previous.RunId != _spec.RunId || !OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        var service = new ProcessIdentity(previous.Pid, previous.PidStartTicks);
+        var serviceDirectory = _state.ServiceDirectory(_name);
+        if (!service.IsAlive() || ExitWatch.IsZombie(previous.Pid) || !OutputPipe.Exists(serviceDirectory, pipe))
+        {
+            return null;
+        }
+
+        Stream output, error;
+        try
+        {
+            var (outPath, errPath) = OutputPipe.PathsOf(serviceDirectory, pipe);
+            output = OutputPipe.OpenReader(outPath);
+            try
+            {
+                error = OutputPipe.OpenReader(errPath);
+            }
+            catch
+            {
+                output.Dispose();
+                throw;
+            }
+        }
+        catch (IOException ex)
+        {
+            _log.Warning(ex, "Could not open the output pipes of pid {Pid}; it is ended and started afresh", previous.Pid);
+            return null;
+        }
+
+        _generation++;
+        var run = new ServiceRun(_generation, null, previous.Pid, previous.PidStartTicks, previous.StartTime ?? _time.GetUtcNow(), pipe)
+        {
+            Promoted = previous.Status == ServiceState.Running,
+        };
+        _run = run;
+        _restarts = previous.Restarts;
+        _stdout.StartPump(output, $"stdout of {run.Pid}");
+        _stderr.StartPump(error, $"stderr of {run.Pid}");
+        _ = WaitForAdoptedExitAsync(run);
+        return run;
+    }
+
+    /// <summary>Records the run taken back (status, event) and, when it was not running yet, arms its startup check again.</summary>
+    private void AnnounceAdoption(ServiceRun run, ProcessStatus previous)
+    {
+        var now = _time.GetUtcNow();
+        Publish(s => s with
+        {
+            Status = run.Promoted ? ServiceState.Running : ServiceState.Starting, Pid = run.Pid, PidStartTicks = run.StartTicks,
+            StartTime = run.StartedAt, Restarts = _restarts, LastExitCode = previous.LastExitCode, LastExitSignal = previous.LastExitSignal,
+            LastExitTime = previous.LastExitTime, CpuPolicy = previous.CpuPolicy, OutputPipe = run.Pipe, AdoptedAt = now, ErrorMessage = null,
+            LastControl = previous.LastControl,
+        });
+        Alert(Event("supervisor_replaced", EventSeverity.Warning,
+            $"Supervisor {_self.Pid} took '{_name}' (pid {run.Pid}, running since {run.StartedAt:yyyy-MM-dd HH:mm:ss} UTC) back from supervisor {previous.SupervisorPid}, which died; the service was not restarted.", now,
+            ("pid", Str(run.Pid)), ("previous_supervisor_pid", Str(previous.SupervisorPid)), ("adopted", "true")));
+        if (!run.Promoted)
+        {
+            ArmStartupCheck(run, _spec);
+        }
+
+        Wake();
+    }
+
+    /// <summary>
+    /// The exit of a run taken back from a dead predecessor: the kernel tells a pidfd (or /proc, polled), but only the
+    /// service's parent learns its exit status. A trainer's own record says how it ended (completed: 0); otherwise the
+    /// status is unknown and counts as a failure, so that a crash is never taken for a clean end.
+    /// </summary>
+    private async Task WaitForAdoptedExitAsync(ServiceRun run)
+    {
+        var how = await ExitWatch.WaitAsync(new ProcessIdentity(run.Pid, run.StartTicks), CancellationToken.None).ConfigureAwait(false);
+        _log.Information("Taken-over pid {Pid} of {Service} exited (noticed through {How})", run.Pid, _name, how);
+        var recorded = _spec.RunId is { } runId ? _store.Read<TrainingStatus>(_state.Run(runId).TrainingStatusPath).Document : null;
+        var code = recorded is { Pid: var pid, State: TrainerState.Completed } && pid == run.Pid ? 0 : AdoptedExitUnknown;
+        run.Monitors.Cancel();
+        run.Exit.TrySetResult(code);
+        Post(new SupervisorMessage.Exited(run, code));
     }
 
     /// <summary>Records a started run (status, event) and arms its startup check or health probe.</summary>
@@ -304,9 +434,18 @@ internal sealed partial class ServiceSupervisor : IDisposable
         Publish(s => s with
         {
             Status = ServiceState.Starting, Pid = run.Pid, PidStartTicks = run.StartTicks, StartTime = run.StartedAt,
-            NextRestartAt = null, Restarts = _restarts, ErrorMessage = null, CpuPolicy = StartedPolicy(spec),
+            NextRestartAt = null, Restarts = _restarts, ErrorMessage = null, CpuPolicy = StartedPolicy(spec), OutputPipe = run.Pipe, AdoptedAt = null,
         });
         Event("started", EventSeverity.Info, $"Started '{_name}' as pid {run.Pid}.", run.StartedAt, ("pid", Str(run.Pid)));
+        ArmStartupCheck(run, spec);
+
+        // A new run may need a sample each second (hang detection): the tick re-judges its pace now.
+        Wake();
+    }
+
+    /// <summary>Arms what promotes a run to running: a trainer's first heartbeat, the health probe, or the startup grace.</summary>
+    private void ArmStartupCheck(ServiceRun run, ServiceSpec spec)
+    {
         if (spec.HealthUrl is null && spec.ReadyOnHeartbeat)
         {
             _ = new HeartbeatReadiness(_store, _state, _time, Post).RunAsync(run, spec, run.Monitors.Token);
@@ -326,14 +465,11 @@ internal sealed partial class ServiceSupervisor : IDisposable
         {
             _ = _health.RunAsync(run, spec, run.Monitors.Token);
         }
-
-        // A new run may need a sample each second (hang detection): the tick re-judges its pace now.
-        Wake();
     }
 
     private async Task WaitForExitAsync(ServiceRun run)
     {
-        await run.Process.WaitForExitAsync().ConfigureAwait(false);
+        await run.Process!.WaitForExitAsync().ConfigureAwait(false);
         var code = run.Process.ExitCode;
         _children.Forget(run.Pid);
         run.Monitors.Cancel();

@@ -16,16 +16,25 @@ namespace StabilityTools.Supervisor;
 /// </summary>
 internal static class StartCommand
 {
-    public static ProcessStartInfo Build(ServiceSpec spec, string name, StateDirectory state, StatusStore store, MemoryCgroup? memoryGroup, string? ownDirectory = null)
+    /// <param name="spec">The service's spec.</param>
+    /// <param name="name">The service.</param>
+    /// <param name="state">The state directory.</param>
+    /// <param name="store">The store its documents are read with.</param>
+    /// <param name="memoryGroup">The memory cgroup it joins, where one is writable.</param>
+    /// <param name="pipes">The named pipes of its standard output and error (<see cref="OutputPipe"/>).</param>
+    /// <param name="ownDirectory">The folder of its own a confined dashboard writes in.</param>
+    public static ProcessStartInfo Build(ServiceSpec spec, string name, StateDirectory state, StatusStore store, MemoryCgroup? memoryGroup,
+        (string Out, string Err) pipes, string? ownDirectory = null)
     {
         // setsid(1) execs the program in a new session (the pid stays the same: a freshly forked child is not a group
         // leader, so setsid needs no fork). nice(1), chrt(1) and setpriv(1) exec in turn, so the service keeps that pid too.
         var info = new ProcessStartInfo(ExecutableResolver.Resolve("setsid") ?? "/usr/bin/setsid")
         {
             UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
+            // No pipe to the supervisor at all: its output goes into named pipes (below), its input is /dev/null.
+            RedirectStandardInput = false,
+            RedirectStandardOutput = false,
+            RedirectStandardError = false,
             WorkingDirectory = spec.WorkingDirectory ?? state.Root,
         };
         if (spec.Nice is { } nice)
@@ -101,6 +110,10 @@ internal static class StartCommand
             JoinMemoryGroup(info, memoryGroup);
         }
 
+        // Outermost, so it runs first, as the supervisor's user: the service's output goes into its named pipes, each
+        // opened read-write so that the pipe always has a reader while the service lives (issue #22: a supervisor that
+        // dies is replaced without the service ever meeting EPIPE). Same pid throughout, as with every wrapper.
+        WrapInShell(info, "exec 0</dev/null 1<>\"$0\" 2<>\"$1\" && shift && exec \"$@\"", pipes.Out, pipes.Err);
         return info;
     }
 
@@ -143,9 +156,11 @@ internal static class StartCommand
 
     // Runs /bin/sh -c script zero <the command so far>: the script does its part as the supervisor's user and execs the
     // rest, so the service keeps the pid the supervisor started.
-    private static void WrapInShell(ProcessStartInfo info, string script, string zero)
+    private static void WrapInShell(ProcessStartInfo info, string script, params string[] leading)
     {
-        var chain = new List<string> { "-c", script, zero, info.FileName };
+        var chain = new List<string> { "-c", script };
+        chain.AddRange(leading);
+        chain.Add(info.FileName);
         chain.AddRange(info.ArgumentList);
         info.FileName = "/bin/sh";
         info.ArgumentList.Clear();

@@ -1,11 +1,17 @@
 # Faults against the real product (issue #7): the built module, real supervisors, the real trainer and dashboard.
 # One suite, two sizes: short by default (inside `build.ps1 Test`), long with STABILITY_CHAOS=long (`build.ps1 Chaos`).
-# Counts can be set one by one: STABILITY_CHAOS_TRAINER_KILLS, STABILITY_CHAOS_DASHBOARD_KILLS, STABILITY_CHAOS_FLOOD_SECONDS.
+# Counts can be set one by one: STABILITY_CHAOS_TRAINER_KILLS, STABILITY_CHAOS_DASHBOARD_KILLS, STABILITY_CHAOS_SUPERVISOR_KILLS,
+# STABILITY_CHAOS_FLOOD_SECONDS.
 # With STABILITY_CHAOS_FIGURES naming a JSON file, each test records what it measured there (build.ps1 Chaos writes
 # the figures into docs/RELIABILITY.md); every test also prints them.
+BeforeDiscovery {
+    # The supervisor-death test runs a Python trainer on the library in the venv build.ps1 makes (python3-venv installed).
+    $script:noVenv = -not (Test-Path (Join-Path $PSScriptRoot '../../artifacts/python-venv/bin/python'))
+}
 BeforeAll {
     Import-Module $env:STABILITY_TEST_MODULE -Force
     . $PSScriptRoot/TestSupport.ps1
+    $script:venvPython = (Resolve-Path (Join-Path $PSScriptRoot '../../artifacts/python-venv/bin/python') -ErrorAction Ignore).Path
 
     $script:long = $env:STABILITY_CHAOS -eq 'long'
 
@@ -224,19 +230,77 @@ Describe 'Supervisor death' {
         Get-MarkedProcess $marker | ForEach-Object { kill -KILL $_ 2>$null }
     }
 
-    It 'shows a SIGKILLed supervisor as unknown, and the next start runs the service exactly once with no orphan' {
+    It 'takes the trainer back after every SIGKILL of its supervisor: same pid, every line it printed captured, never two, then restarts it as usual' -Skip:$noVenv {
+        $kills = Get-ChaosCount STABILITY_CHAOS_SUPERVISOR_KILLS 5 20
+        $epochs = if ($long) { 120 } else { 40 }
+        $truth = Join-Path $state 'printed.txt'
+        $arguments = (Join-Path $PSScriptRoot 'python/chatty_trainer.py'), '--epochs', "$epochs", '--steps', '20', '--step-delay', '0.02', '--truth', $truth
+        $started = Start-TrainingProcess -Name chatty -FilePath $venvPython -ArgumentList $arguments -BackoffMaxSeconds 0 `
+            -Environment @{ CHAOS_MARK = $marker } -StateDirectory $state -PassThru -ErrorAction Stop
+        $trainerPid = $started.Pid
+        $backSeconds = [System.Collections.Generic.List[double]]::new()
+        foreach ($kill in 1..$kills) {
+            # Some output between kills, so every replacement takes over a pipe that is being written.
+            $printed = @(Get-Content $truth -ErrorAction Ignore).Count
+            Wait-Until { @(Get-Content $truth -ErrorAction Ignore).Count } { param($n) $n -ge $printed + 15 } 'the trainer to print on' 30 | Out-Null
+            $before = Get-ProcessStatus -Name chatty -StateDirectory $state
+            kill -KILL $before.SupervisorPid
+            Wait-Until { Test-ProcessAlive $before.SupervisorPid } { param($alive) -not $alive } 'the supervisor to die' 10 | Out-Null
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            # The next command heals: a new supervisor takes the running trainer back before the command looks at it.
+            $after = Get-ProcessStatus -Name chatty -StateDirectory $state
+            $backSeconds.Add($clock.Elapsed.TotalSeconds)
+            $after.SupervisorPid | Should -Not -Be $before.SupervisorPid
+            $after.State | Should -Be 'Running'
+            $after.Pid | Should -Be $trainerPid -Because 'the trainer is taken back, never restarted'
+            @(Get-MarkedProcess $marker) | Should -Be @($trainerPid) -Because 'never a second copy'
+        }
+
+        @(Get-StabilityEvent -Name chatty -Type supervisor_replaced -StateDirectory $state).Count | Should -Be $kills
+        ($backSeconds | Measure-Object -Maximum).Maximum | Should -BeLessThan 2 -Because 'status is back within 2 s of each kill'
+        # The supervisors' own start events (the trainer's library records its run's start as 'started' too).
+        @(Get-StabilityEvent -Name chatty -Type started -StateDirectory $state | Where-Object Message -like "Started 'chatty' as pid*") | Should -HaveCount 1
+
+        # Under its last replacement, the trainer SIGKILLed: restarted as usual, and the run completes on its checkpoint.
+        kill -KILL $trainerPid
+        $restarted = Wait-Until { Get-ProcessStatus -Name chatty -StateDirectory $state } { param($s) $s.State -eq 'Running' -and $s.Pid -ne $trainerPid } 'the restart' 30
+        $restarted.Restarts | Should -Be 1
+        $final = Wait-Until { Get-TrainingStatus -Name chatty -StateDirectory $state } { param($s) $s.State -eq 'completed' } 'the run to complete' 180
+        Assert-CleanRun $state $final $epochs
+        Wait-Until { Get-ProcessStatus -Name chatty -StateDirectory $state } { param($s) $s.State -eq 'Completed' } 'the service to complete' 30 | Out-Null
+
+        # Every line a trainer printed is in the captured log, in order, once: nothing lost while a supervisor was replaced.
+        $captured = @(Get-StabilityLog -Name chatty -Tail 1000000 -StateDirectory $state | Where-Object { $_ -like 'line *' })
+        $expected = @(Get-Content $truth)
+        $missing = @($expected | Where-Object { $_ -notin $captured })
+        foreach ($line in $missing) {
+            # What the log holds where the line should be, and what the supervisors said then: the first place to look.
+            $at = [array]::IndexOf($expected, $line)
+            Write-Host "missing '$line'; printed before and after: $($expected[[math]::Max(0, $at - 2)..[math]::Min($expected.Count - 1, $at + 2)] -join ' | ')"
+            Write-Host "captured near it: $(@($captured | Select-String -SimpleMatch ($line -replace ' \d+$', '') | Select-Object -First 5) -join ' | ')"
+            Get-StabilityEvent -Name chatty -StateDirectory $state | ForEach-Object { Write-Host "  $($_.Time.ToString('HH:mm:ss.fff')) $($_.Type) $($_.Message)" }
+        }
+        $missing | Should -BeNullOrEmpty -Because "$($expected.Count) lines were printed"
+        @($captured | Group-Object | Where-Object Count -gt 1) | Should -BeNullOrEmpty -Because 'no line is captured twice'
+        Write-ChaosFigure 'supervisor_death' ([ordered]@{
+            supervisor_kills = $kills; trainer_pid_changes_by_kills = 0; lines_printed = $expected.Count; lines_lost = $missing.Count
+            status_back_max_s = [math]::Round(($backSeconds | Measure-Object -Maximum).Maximum, 3); status_back_median_s = [math]::Round((Get-Median $backSeconds), 3)
+        })
+    }
+
+    It 'ends a taken-over service when it is stopped, and a fresh start after a SIGKILLed supervisor still runs it exactly once' {
         if (-not $dummy) { throw 'tests/Dummy is not built: run build.ps1 Build.' }
         $first = Start-TrainingProcess -Name sleeper -FilePath $dummy -ArgumentList sleep -Environment @{ CHAOS_MARK = $marker } -StateDirectory $state -PassThru
         kill -KILL $first.SupervisorPid
-        # No heartbeat from a dead supervisor: readers say they do not know, rather than "running".
-        Wait-Until { Get-ProcessStatus -Name sleeper -StateDirectory $state } { param($s) $s.State -eq 'Unknown' } 'the status to turn unknown' 30 | Out-Null
+        Wait-Until { Test-ProcessAlive $first.SupervisorPid } { param($alive) -not $alive } 'the supervisor to die' 10 | Out-Null
+        # A stop is a command too: it heals first, then the replacement stops the service it took back.
+        Stop-TrainingProcess -Name sleeper -Confirm:$false -StateDirectory $state -ErrorAction Stop | Out-Null
+        Test-ProcessAlive $first.Pid | Should -BeFalse
+        (Get-ProcessStatus -Name sleeper -StateDirectory $state).State | Should -Be 'Stopped'
 
         $second = Start-TrainingProcess -Name sleeper -FilePath $dummy -ArgumentList sleep -Environment @{ CHAOS_MARK = $marker } -StateDirectory $state -PassThru
         $second.Pid | Should -Not -Be $first.Pid
-        Test-ProcessAlive $first.Pid | Should -BeFalse -Because 'the orphaned service of the dead supervisor is ended'
         @(Get-MarkedProcess $marker) | Should -Be @($second.Pid) -Because 'exactly one service process runs: never two, never an orphan'
-        (Get-ProcessStatus -Name sleeper -StateDirectory $state).State | Should -Be 'Running'
-        Write-ChaosFigure 'supervisor_death' ([ordered]@{ kills = 1; service_processes_after_restart = @(Get-MarkedProcess $marker).Count })
     }
 }
 

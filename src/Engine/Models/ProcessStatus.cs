@@ -58,6 +58,16 @@ public sealed record ProcessStatus : StatusDocument, IStatusSchema
     /// <summary>The service process's start time as the OS reports it, to tell a reused pid apart.</summary>
     public long PidStartTicks { get; init; }
 
+    /// <summary>
+    /// The id of the named pipes the running service writes its output into (<c>services/&lt;name&gt;/pipes/&lt;id&gt;.out</c>,
+    /// <c>.err</c>): a supervisor that replaces a dead one reads on from them (issue #22). Null while no service runs,
+    /// and for a service started before pipes (its supervisor's death ends its output, as it always did).
+    /// </summary>
+    public string? OutputPipe { get; init; }
+
+    /// <summary>When the supervisor took the running service over from a predecessor that died (issue #22); null when it started it itself.</summary>
+    public DateTimeOffset? AdoptedAt { get; init; }
+
     /// <summary>The host the supervisor runs on.</summary>
     public string? Host { get; init; }
 

@@ -79,6 +79,12 @@ public sealed partial class ProcessManager
             return info with { Pid = 0 };
         }
 
+        if (NeedsReplacement(s))
+        {
+            // Issue #22: the process runs on and is taken back by the next command, which is the one truth readers give.
+            return info with { ErrorMessage = $"Its supervisor (pid {s.SupervisorPid}) died; pid {s.Pid} runs on and is taken back by the next StabilityTools command (supervisor restarting)." };
+        }
+
         if (LiveSupervisorIdentity(s) is null)
         {
             return info with { State = ServiceState.Unknown, ErrorMessage = $"Its supervisor (pid {s.SupervisorPid}) is gone; the service may still run. Stop it (-Force) or start it again." };

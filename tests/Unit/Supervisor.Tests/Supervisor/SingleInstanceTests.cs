@@ -21,9 +21,11 @@ public sealed class SingleInstanceTests
         Assert.True(Native.Signal(supervisor.Pid, Native.SIGKILL));
         await SupervisorHarness.WaitGoneAsync(supervisor);
 
-        // The service outlived its supervisor: it shows as unknown, and a new start ends it before starting anew.
-        var unknown = h.Manager.GetStatus("solo");
-        Assert.Equal(ServiceState.Unknown, unknown.State);
+        // The service outlived its supervisor: it still runs (and would be taken back by the next heal), and a new start
+        // ends it before starting anew.
+        var unsupervised = h.Manager.GetStatus("solo");
+        Assert.Equal(ServiceState.Running, unsupervised.State);
+        Assert.Contains("supervisor restarting", unsupervised.ErrorMessage);
         Assert.True(orphan.IsAlive());
 
         var second = await h.StartAsync(SupervisorHarness.Dummy("solo", ServiceKind.Program, "sleep"));
@@ -32,6 +34,35 @@ public sealed class SingleInstanceTests
         Assert.Single(h.Manager.GetEvents("solo", type: "orphan_killed"));
         var dummies = h.ProcessesOfThisTest().Where(p => File.ReadAllText($"/proc/{p}/cmdline").Contains("stability-dummy", StringComparison.Ordinal)).ToList();
         Assert.Equal([second.Pid], dummies);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_replacement_supervisor_takes_the_running_service_back_and_restarts_it_when_it_then_dies()
+    {
+        await using var h = new SupervisorHarness();
+        var first = await h.StartAsync(SupervisorHarness.Dummy("solo", ServiceKind.Program, "sleep"));
+        var supervisor = new ProcessIdentity(first.SupervisorPid, first.Status!.SupervisorStartTicks);
+        Assert.True(Native.Signal(supervisor.Pid, Native.SIGKILL));
+        await SupervisorHarness.WaitGoneAsync(supervisor);
+
+        var healed = await h.Manager.HealSupervisorsAsync(SupervisorHarness.Token);
+
+        var back = Assert.Single(healed).Info!;
+        Assert.Equal(first.Pid, back.Pid);
+        Assert.NotEqual(first.SupervisorPid, back.SupervisorPid);
+        Assert.Equal(ServiceState.Running, back.State);
+        Assert.NotNull(back.Status!.AdoptedAt);
+        Assert.Contains(first.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(h.Manager.GetEvents("solo", type: "supervisor_replaced")).Message);
+        Assert.Single(h.Manager.GetEvents("solo", type: "started"));
+        Assert.Empty(await h.Manager.HealSupervisorsAsync(SupervisorHarness.Token));
+
+        // Dead under its new supervisor, which is not its parent: noticed all the same, and restarted as any crash is.
+        Assert.True(Native.Signal(first.Pid, Native.SIGKILL));
+        var restarted = await h.RunningWithNewPidAsync("solo", first.Pid);
+        Assert.Equal(back.SupervisorPid, restarted.SupervisorPid);
+        Assert.Contains("not known", h.Manager.GetEvents("solo", type: "exited").Last().Message);
+        var dummies = h.ProcessesOfThisTest().Where(p => File.ReadAllText($"/proc/{p}/cmdline").Contains("stability-dummy", StringComparison.Ordinal)).ToList();
+        Assert.Equal([restarted.Pid], dummies);
     }
 
     [Fact(Timeout = 300_000)]
