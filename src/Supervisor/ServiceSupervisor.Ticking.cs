@@ -26,6 +26,7 @@ internal sealed partial class ServiceSupervisor
     private IReadOnlyList<AlertRule> _conditionRules = [];
     private int _judgedRun;
     private long _metricsOffset;
+    private volatile bool _diskCheckDue;
 
     private TimeSpan HeartbeatInterval => TimeSpan.FromMilliseconds(_spec.HeartbeatIntervalMs);
 
@@ -57,7 +58,7 @@ internal sealed partial class ServiceSupervisor
                     _conditionRules = _alerts.ConditionRules();
                 }
 
-                var judged = _conditionRules.Count > 0 && AnyCondition(_conditionRules);
+                var judged = _conditionRules.Count > 0 && _conditionRules.Any(r => r.On.Any(t => ConditionJudge.Wants(r, _name, t)));
                 var status = (_spec.HangTimeoutMs > 0 || !run.LossReported || judged) && _spec.RunId is { } runId
                     ? _store.Read<TrainingStatus>(_state.Run(runId).TrainingStatusPath).Document
                     : null;
@@ -150,8 +151,6 @@ internal sealed partial class ServiceSupervisor
         }
     }
 
-    private static bool AnyCondition(IReadOnlyList<AlertRule> rules) => rules.Any(r => r.On.Any(AlertPolicy.IsCondition));
-
     private bool WantsSamples(IReadOnlyList<AlertRule> rules) =>
         rules.Count > 0 && ConditionJudge.AnyWanted(rules, _name, AlertTrigger.ThroughputLow, AlertTrigger.NoProgress);
 
@@ -179,8 +178,9 @@ internal sealed partial class ServiceSupervisor
             ReadNewEpochs(_state.Run(runId).MetricsLogPath);
         }
 
-        if (beat && ConditionJudge.AnyWanted(rules, _name, AlertTrigger.DiskFull) && DiskSpace.Of(_state.Root) is { } disk)
+        if ((beat || _diskCheckDue) && ConditionJudge.AnyWanted(rules, _name, AlertTrigger.DiskFull) && DiskSpace.Of(_state.Root) is { } disk)
         {
+            _diskCheckDue = false;
             _judge.ObserveDisk(disk.FreeBytes, disk.TotalBytes);
         }
 

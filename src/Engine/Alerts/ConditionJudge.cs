@@ -67,7 +67,8 @@ public sealed class ConditionJudge
     {
         ArgumentNullException.ThrowIfNull(status);
         var progress = (status.Progress, status.Step, status.CurrentEpoch);
-        if (_progress != progress)
+        // A paused trainer stands still on purpose: its stillness counts from when it resumes.
+        if (_progress != progress || status.State == TrainerState.Paused)
         {
             _progress = progress;
             _progressSince = now;

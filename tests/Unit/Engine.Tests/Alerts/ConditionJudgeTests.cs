@@ -135,6 +135,21 @@ public sealed class ConditionJudgeTests
     }
 
     [Fact(Timeout = 120_000)]
+    public void A_paused_trainer_makes_no_progress_on_purpose_and_is_not_reported()
+    {
+        var judge = new ConditionJudge();
+        AlertRule[] rules = [Rule(AlertTrigger.NoProgress) with { NoProgressMs = 1000 }];
+        judge.ObserveStatus(Status(7, 100, Start) with { State = TrainerState.Paused }, Start);
+        Assert.False(Assert.Single(judge.Judge(rules, "training", Start)).Holds);
+
+        var later = Start + TimeSpan.FromMinutes(5);
+        judge.ObserveStatus(Status(7, 100, later) with { State = TrainerState.Paused }, later);
+        Assert.Empty(judge.Judge(rules, "training", later));
+        judge.ObserveStatus(Status(7, 100, later) with { State = TrainerState.Running }, later + TimeSpan.FromSeconds(2));
+        Assert.True(Assert.Single(judge.Judge(rules, "training", later + TimeSpan.FromSeconds(2))).Holds);
+    }
+
+    [Fact(Timeout = 120_000)]
     public void A_new_run_is_judged_from_its_own_progress()
     {
         var judge = new ConditionJudge();
