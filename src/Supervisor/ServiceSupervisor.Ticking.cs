@@ -25,6 +25,7 @@ internal sealed partial class ServiceSupervisor
     private readonly ConditionJudge _judge = new();
     private IReadOnlyList<AlertRule> _conditionRules = [];
     private int _judgedRun;
+    private int _rulesRun;
     private long _metricsOffset;
     private volatile bool _diskCheckDue;
 
@@ -51,15 +52,16 @@ internal sealed partial class ServiceSupervisor
             var beat = now + SampleInterval / 2 >= _nextHeartbeat;
             if (run is not null && pid != 0)
             {
-                // The alert rules' conditions: their rules looked at once a heartbeat (a stat of alerts.json), their
-                // figures read only while a rule asks. No rule, no extra read.
-                if (beat)
+                // The alert rules' conditions: their rules looked at once a heartbeat and at a new run's first tick (a
+                // stat of alerts.json), their figures read only while a rule asks. No rule, no extra read.
+                if (beat || _rulesRun != run.Pid)
                 {
+                    _rulesRun = run.Pid;
                     _conditionRules = _alerts.ConditionRules();
                 }
 
                 var judged = _conditionRules.Count > 0 && _conditionRules.Any(r => r.On.Any(t => ConditionJudge.Wants(r, _name, t)));
-                var status = (_spec.HangTimeoutMs > 0 || !run.LossReported || judged) && _spec.RunId is { } runId
+                var status = (_spec.HangTimeoutMs > 0 || !run.LossReported || WantsSamples(_conditionRules)) && _spec.RunId is { } runId
                     ? _store.Read<TrainingStatus>(_state.Run(runId).TrainingStatusPath).Document
                     : null;
                 if (_spec.HangTimeoutMs > 0 || !run.LossReported)
