@@ -120,7 +120,7 @@ public sealed class AlertPolicy
 
         var since = track.OpenedAt is { } at ? $" after {Describe(now - at)}" : "";
         return [new AlertNotice(ruleName, _service, trigger, AlertNoticeKind.Resolved,
-            $"[StabilityTools] resolved: {stabilityEvent.Message} ({StatusTrigger(trigger)} cleared{since}; rule '{ruleName}').", now, 0, stabilityEvent)];
+            $"[StabilityTools] resolved: {stabilityEvent.Message.TrimEnd('.')} ({StatusTrigger(trigger)} cleared{since}; rule '{ruleName}').", now, 0, stabilityEvent)];
     }
 
     /// <summary>The condition trigger an event type stands for (<c>loss_rising</c>, <c>throughput_low</c>, <c>no_progress</c>, <c>disk_full</c>, each also with <c>_cleared</c>), or null.</summary>

@@ -200,7 +200,7 @@ public sealed class AlertPolicyTests
         _time.Advance(TimeSpan.FromSeconds(30));
         var resolved = Assert.Single(policy.OnConditionCleared(rule, rule.Name, trigger, Ev(type + "_cleared")));
         Assert.Equal((AlertNoticeKind.Resolved, trigger), (resolved.Kind, resolved.Trigger));
-        Assert.Contains($"{type} cleared after 30 s", resolved.Text);
+        Assert.Equal($"[StabilityTools] resolved: 'training' {type}_cleared ({type} cleared after 30 s; rule 'pager').", resolved.Text);
         Assert.False(policy.IsOpen("pager", trigger));
         Assert.Empty(policy.OnConditionCleared(rule, rule.Name, trigger, Ev(type + "_cleared")));
     }
