@@ -22,7 +22,7 @@ public sealed class SetStabilityAlertCommand : StabilityCmdlet
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
-    /// <summary>What it fires on: Fatal, HangDetected, LimitExceeded, Restart, LossNotFinite, SupervisorReplaced.</summary>
+    /// <summary>What it fires on: Fatal, HangDetected, LimitExceeded, Restart, LossNotFinite, SupervisorReplaced, and the conditions of a run LossRising, ThroughputLow, NoProgress, DiskFull.</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
     public AlertTrigger[] On { get; set; } = [];
@@ -53,6 +53,26 @@ public sealed class SetStabilityAlertCommand : StabilityCmdlet
     [ValidateRange(0, 100_000)]
     public int RestartsPerHour { get; set; }
 
+    /// <summary>With -On LossRising: how many epochs in a row the loss (val_loss where reported, else the training loss) must rise. Default 3.</summary>
+    [Parameter]
+    [ValidateRange(1, 1000)]
+    public int RisingEpochs { get; set; }
+
+    /// <summary>With -On ThroughputLow: fire while samples_per_sec is below this fraction of the run's median. Default 0.5.</summary>
+    [Parameter]
+    [ValidateRange(0.001, 0.999)]
+    public double ThroughputFraction { get; set; }
+
+    /// <summary>With -On NoProgress: how long the trainer's progress may stand still before the notice, seconds. Default 600.</summary>
+    [Parameter]
+    [ValidateRange(1, 7 * 24 * 3600)]
+    public double NoProgressSeconds { get; set; }
+
+    /// <summary>With -On DiskFull: fire while the state directory's file system has less than this percentage free. Default 5.</summary>
+    [Parameter]
+    [ValidateRange(0.001, 100)]
+    public double DiskFreePercent { get; set; }
+
     /// <summary>The least time between two notices of this rule for one service and trigger, seconds. Default 300; 0 sends every one.</summary>
     [Parameter]
     [ValidateRange(0, 7 * 24 * 3600)]
@@ -79,6 +99,11 @@ public sealed class SetStabilityAlertCommand : StabilityCmdlet
             Format = ParameterSetName == WebhookSet ? Format : AlertFormat.Json,
             Command = ParameterSetName == CommandSet ? Command : null,
             RestartsPerHour = RestartsPerHour,
+            // Given or not: a key left out is null in alerts.json (its default), and a key given without its trigger is refused by name.
+            RisingEpochs = MyInvocation.BoundParameters.ContainsKey(nameof(RisingEpochs)) ? RisingEpochs : null,
+            ThroughputFraction = MyInvocation.BoundParameters.ContainsKey(nameof(ThroughputFraction)) ? ThroughputFraction : null,
+            NoProgressMs = MyInvocation.BoundParameters.ContainsKey(nameof(NoProgressSeconds)) ? (long)Math.Round(NoProgressSeconds * 1000) : null,
+            DiskFreePercent = MyInvocation.BoundParameters.ContainsKey(nameof(DiskFreePercent)) ? DiskFreePercent : null,
             MinIntervalMs = (long)Math.Round(MinIntervalSeconds * 1000),
             TimeoutMs = (int)Math.Round(TimeoutSeconds * 1000),
             SendResolved = !NoResolved,

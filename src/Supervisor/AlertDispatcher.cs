@@ -1,6 +1,8 @@
 // Overview: the loop calls OnEvent/OnRunning (single-threaded, like the policy it owns); each notice is delivered on a
 // background task bounded by its rule's timeout, so a webhook that hangs or a command that never exits costs the loop
-// nothing. A delivery's outcome is recorded from that task through the supervisor's event writer (thread-safe: one
+// nothing. The judged conditions (loss rising, throughput low, no progress, disk full) come from the tick as readings,
+// which the loop reconciles here with what the policy has open (OnCondition); the tick asks for the rules through
+// ConditionRules, a stat of alerts.json that re-reads it only when it changed. A delivery's outcome is recorded from that task through the supervisor's event writer (thread-safe: one
 // locked append per record). DrainAsync waits, bounded, for deliveries still in flight when supervision ends.
 using System.Diagnostics;
 using System.Globalization;
@@ -33,8 +35,10 @@ internal sealed class AlertDispatcher : IDisposable
     private readonly AlertSender _sender;
     private readonly CancellationTokenSource _closing = new();
     private readonly List<Task> _pending = [];
+    private readonly object _rulesGate = new();
     private IReadOnlyList<AlertRule> _lastGood = [];
     private DateTimeOffset? _refusalReported;
+    private (DateTime Written, long Length)? _rulesSeen;
 
     /// <param name="state">The state directory.</param>
     /// <param name="service">The service.</param>
@@ -82,6 +86,64 @@ internal sealed class AlertDispatcher : IDisposable
 
         var rules = Rules();
         Deliver(rules, _policy.OnRunning(rules));
+    }
+
+    /// <summary>
+    /// From the tick: the rules, re-read only when alerts.json changed since the last look (its time and length), so a
+    /// tick that asks costs a stat. Rules set after the supervisor started apply from its next heartbeat.
+    /// </summary>
+    public IReadOnlyList<AlertRule> ConditionRules()
+    {
+        (DateTime, long)? seen;
+        try
+        {
+            var file = new FileInfo(AlertBook.PathIn(_state));
+            seen = file.Exists ? (file.LastWriteTimeUtc, file.Length) : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            seen = null;
+        }
+
+        lock (_rulesGate)
+        {
+            if (seen == _rulesSeen)
+            {
+                return _lastGood;
+            }
+
+            _rulesSeen = seen;
+        }
+
+        return Rules();
+    }
+
+    /// <summary>
+    /// The loop's half of a judged condition: a change the tick found is an event (<c>loss_rising</c>, and
+    /// <c>loss_rising_cleared</c> when it clears; likewise the others) and the rule's notice, when it differs from what
+    /// the policy has open; a first judgement that agrees with it (a new supervisor, a condition still clear) is nothing.
+    /// </summary>
+    public void OnCondition(ConditionReading reading)
+    {
+        var open = _policy.IsOpen(reading.Rule, reading.Trigger);
+        if (reading.Holds == open)
+        {
+            return;
+        }
+
+        var rules = Rules();
+        var rule = rules.FirstOrDefault(r => r.Name == reading.Rule);
+        var type = AlertPolicy.StatusTrigger(reading.Trigger) + (reading.Holds ? "" : AlertPolicy.ClearedSuffix);
+        var message = $"'{_service}': {reading.Message}.";
+        var stabilityEvent = _record(type, reading.Holds ? EventSeverity.Warning : EventSeverity.Info, message, [.. reading.Data]);
+        if (reading.Holds)
+        {
+            Deliver(rules, rule is null ? [] : _policy.OnConditionRaised(rule, stabilityEvent));
+        }
+        else
+        {
+            Deliver(rules, _policy.OnConditionCleared(rule, reading.Rule, reading.Trigger, stabilityEvent));
+        }
     }
 
     /// <summary>Waits, at most <paramref name="bound"/>, for deliveries in flight (a supervisor that ends on a fatal event still delivers it).</summary>
@@ -168,6 +230,15 @@ internal sealed class AlertDispatcher : IDisposable
     /// supervisor's user), is refused with an event and the rules read last are kept: never half-read, never trusted.
     /// </summary>
     private IReadOnlyList<AlertRule> Rules()
+    {
+        // The loop and the tick both read the rules: one at a time.
+        lock (_rulesGate)
+        {
+            return ReadRules();
+        }
+    }
+
+    private IReadOnlyList<AlertRule> ReadRules()
     {
         var path = AlertBook.PathIn(_state);
         var read = _store.Read<AlertRules>(path);

@@ -62,8 +62,12 @@ internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildReg
         return survivors;
     }
 
-    /// <summary>Ends a service left running by a supervisor that died (found by pid and start time in the old status.json).</summary>
-    public void EndLeftovers(ProcessStatus? previous)
+    /// <summary>
+    /// Ends a service left running by a supervisor that died (found by pid and start time in the old status.json).
+    /// Returns what became of it, a phrase for the <c>supervisor_replaced</c> event: "its processes 12, 13 were killed",
+    /// "pid 12 had already exited", or null when the old status names no process of this host.
+    /// </summary>
+    public string? EndLeftovers(ProcessStatus? previous)
     {
         // The cgroup remembers every process of the previous run, even those that left its session and were
         // re-parented to init when their supervisor died.
@@ -73,18 +77,18 @@ internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildReg
             report("orphan_killed", EventSeverity.Warning,
                 $"Killed {members.Count} process(es) of '{name}' ({string.Join(", ", members)}) left running by a supervisor that is gone, so that it never runs twice." +
                 (left.Count > 0 ? $" Survivors: {string.Join(", ", left)}." : ""), []);
-            return;
+            return $"its processes {string.Join(", ", members)} were killed, so that it never runs twice";
         }
 
         if (previous is null || previous.Pid <= 0 || previous.PidStartTicks == 0 || previous.Host != Environment.MachineName)
         {
-            return;
+            return null;
         }
 
         var leftover = new ProcessIdentity(previous.Pid, previous.PidStartTicks);
         if (!leftover.IsAlive())
         {
-            return;
+            return $"pid {previous.Pid} had already exited";
         }
 
         var survivors = ProcessTreeKiller.KillTree(previous.Pid, previous.Pid, 0, spared?.Invoke(), KillBound);
@@ -92,5 +96,6 @@ internal sealed class ServiceKiller(string name, ServiceCgroup? cgroup, ChildReg
             $"Killed pid {previous.Pid} of '{name}', left running by supervisor {previous.SupervisorPid} that is gone, so that it never runs twice." +
             (survivors.Count > 0 ? $" Survivors: {string.Join(", ", survivors)}." : ""),
             [("pid", previous.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        return $"pid {previous.Pid} was killed, so that it never runs twice";
     }
 }

@@ -31,6 +31,12 @@ internal sealed partial class ServiceSupervisor
             }
             catch (StabilityException ex)
             {
+                if (ex is StatusWriteException { IsDiskFull: true })
+                {
+                    // ENOSPC: a disk_full rule hears of it at the next tick, not a heartbeat later.
+                    _diskCheckDue = true;
+                }
+
                 _log.Error(ex, "Could not write status.json");
             }
         }

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
+using StabilityTools.Engine.Alerts;
 using StabilityTools.Engine.Models;
+using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
+using StabilityTools.Engine.Status;
 
 namespace StabilityTools.Supervisor;
 
@@ -19,6 +22,12 @@ internal sealed partial class ServiceSupervisor
     private readonly object _tickGate = new();
     private TimeSpan _period;
     private DateTimeOffset _nextHeartbeat = DateTimeOffset.MinValue;
+    private readonly ConditionJudge _judge = new();
+    private IReadOnlyList<AlertRule> _conditionRules = [];
+    private int _judgedRun;
+    private int _rulesRun;
+    private long _metricsOffset;
+    private volatile bool _diskCheckDue;
 
     private TimeSpan HeartbeatInterval => TimeSpan.FromMilliseconds(_spec.HeartbeatIntervalMs);
 
@@ -39,9 +48,31 @@ internal sealed partial class ServiceSupervisor
             var pid = run is { Stopping: false } && !run.Exit.Task.IsCompleted ? run.Pid : 0;
             _children.Locked(own => _sampler.Sample(pid, own, Stopwatch.GetTimestamp(), Stopwatch.Frequency));
 
-            if (run is not null && pid != 0 && (_spec.HangTimeoutMs > 0 || !run.LossReported))
+            var now = _time.GetUtcNow();
+            var beat = now + SampleInterval / 2 >= _nextHeartbeat;
+            if (run is not null && pid != 0)
             {
-                CheckProgress(run);
+                // The alert rules' conditions: their rules looked at once a heartbeat and at a new run's first tick (a
+                // stat of alerts.json), their figures read only while a rule asks. No rule, no extra read.
+                if (beat || _rulesRun != run.Pid)
+                {
+                    _rulesRun = run.Pid;
+                    _conditionRules = _alerts.ConditionRules();
+                }
+
+                var judged = _conditionRules.Count > 0 && _conditionRules.Any(r => r.On.Any(t => ConditionJudge.Wants(r, _name, t)));
+                var status = (_spec.HangTimeoutMs > 0 || !run.LossReported || WantsSamples(_conditionRules)) && _spec.RunId is { } runId
+                    ? _store.Read<TrainingStatus>(_state.Run(runId).TrainingStatusPath).Document
+                    : null;
+                if (_spec.HangTimeoutMs > 0 || !run.LossReported)
+                {
+                    CheckProgress(run, status);
+                }
+
+                if (judged)
+                {
+                    CheckConditions(run, status, now, beat);
+                }
             }
 
             if (run is not null && pid != 0)
@@ -58,8 +89,7 @@ internal sealed partial class ServiceSupervisor
             _relay?.Pump();
             _ownDocument?.Pump();
 
-            var now = _time.GetUtcNow();
-            if (now + SampleInterval / 2 >= _nextHeartbeat)
+            if (beat)
             {
                 _nextHeartbeat = now + HeartbeatInterval;
                 Publish(s => s with
@@ -72,7 +102,9 @@ internal sealed partial class ServiceSupervisor
                 });
             }
 
-            var period = pid != 0 && (_spec.HangTimeoutMs > 0 || _limits?.HasLimits == true || _quotasWatch is null) ? SampleInterval : HeartbeatInterval;
+            // Throughput and progress rules need a sample each second too: a median of a handful of heartbeats is no median.
+            var period = pid != 0 && (_spec.HangTimeoutMs > 0 || _limits?.HasLimits == true || _quotasWatch is null || WantsSamples(_conditionRules))
+                ? SampleInterval : HeartbeatInterval;
             if (period != _period)
             {
                 _period = period;
@@ -96,15 +128,10 @@ internal sealed partial class ServiceSupervisor
         : null;
 
     /// <summary>From the tick: posts a hang when the trainer's progress has stalled for the hang timeout (<see cref="HangDetector"/>).</summary>
-    private void CheckProgress(ServiceRun run)
+    /// <param name="run">The current run.</param>
+    /// <param name="status">The run's training_status.json as the tick read it; null without one (or without a run id: no progress to judge).</param>
+    private void CheckProgress(ServiceRun run, TrainingStatus? status)
     {
-        // The trainer reports in its run's folder; a service without a run has no progress to judge.
-        if (_spec.RunId is not { } runId)
-        {
-            return;
-        }
-
-        var status = _store.Read<TrainingStatus>(_state.Run(runId).TrainingStatusPath).Document;
         // A diverged run (NaN or infinite loss) goes on burning its GPU while reporting nonsense: worth a notice.
         if (status is not null && status.Pid == run.Pid && !run.LossReported && NotFinite(status) is { } what)
         {
@@ -123,6 +150,82 @@ internal sealed partial class ServiceSupervisor
         else if (armed)
         {
             _log.Information("Hang detection armed for {Service} (pid {Pid})", _name, run.Pid);
+        }
+    }
+
+    private bool WantsSamples(IReadOnlyList<AlertRule> rules) =>
+        rules.Count > 0 && ConditionJudge.AnyWanted(rules, _name, AlertTrigger.ThroughputLow, AlertTrigger.NoProgress);
+
+    /// <summary>
+    /// From the tick: feeds the judge what the rules ask for (the trainer's status, the new epoch records of
+    /// metrics.jsonl from the offset read last, the disk once a heartbeat) and posts each condition that changed to the loop.
+    /// </summary>
+    private void CheckConditions(ServiceRun run, TrainingStatus? status, DateTimeOffset now, bool beat)
+    {
+        var rules = _conditionRules;
+        if (_judgedRun != run.Pid)
+        {
+            // A new run is judged from its own figures (its pace, its progress); the run's loss history stays.
+            _judgedRun = run.Pid;
+            _judge.NewRun();
+        }
+
+        if (status is not null && status.Pid == run.Pid)
+        {
+            _judge.ObserveStatus(status, now);
+        }
+
+        if (_spec.RunId is { } runId && ConditionJudge.AnyWanted(rules, _name, AlertTrigger.LossRising))
+        {
+            ReadNewEpochs(_state.Run(runId).MetricsLogPath);
+        }
+
+        if ((beat || _diskCheckDue) && ConditionJudge.AnyWanted(rules, _name, AlertTrigger.DiskFull) && DiskSpace.Of(_state.Root) is { } disk)
+        {
+            _diskCheckDue = false;
+            _judge.ObserveDisk(disk.FreeBytes, disk.TotalBytes);
+        }
+
+        foreach (var reading in _judge.Judge(rules, _name, now))
+        {
+            Post(new SupervisorMessage.Condition(reading));
+        }
+    }
+
+    /// <summary>The epoch records appended to metrics.jsonl since the last read: a stat, and a read of the new bytes only when it grew.</summary>
+    private void ReadNewEpochs(string path)
+    {
+        long length;
+        try
+        {
+            length = new FileInfo(path).Length;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        if (length == _metricsOffset)
+        {
+            return;
+        }
+
+        JsonLinesReadResult<MetricRecord> read;
+        try
+        {
+            read = new JsonLinesLog<MetricRecord>(path).ReadFrom(_metricsOffset);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Engine.Errors.StabilityException)
+        {
+            // Judged again at the next tick; the heartbeat must not wait on a trainer's log.
+            _log.Debug(ex, "Could not read {Path}", path);
+            return;
+        }
+
+        _metricsOffset = read.EndOffset;
+        foreach (var record in read.Records)
+        {
+            _judge.ObserveEpoch(record);
         }
     }
 

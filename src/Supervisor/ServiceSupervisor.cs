@@ -121,19 +121,37 @@ internal sealed partial class ServiceSupervisor : IDisposable
         var previous = _store.Read<ProcessStatus>(_state.ServiceStatusPath(_name)).Document;
         // A service its dead predecessor left running is taken back (issue #22), not killed: it never notices.
         var adopted = TryAdopt(previous);
+        var replaced = false;
+        ProcessStatus? predecessor = null;
+        string? leftovers = null;
         if (adopted is null)
         {
-            _killer.EndLeftovers(previous);
+            // Judged before the leftovers are ended: whether the previous supervisor died at its post, not how its service
+            // fared. A Start-* hands over the dead supervisor's status in previous_status.json (it removes status.json).
+            predecessor = previous ?? TakePredecessor();
+            replaced = Liveness.SupervisorDiedAtItsPost(predecessor, _self);
+            leftovers = _killer.EndLeftovers(previous);
             OutputPipe.RemoveAllBut(_state.ServiceDirectory(_name), keep: null);
             Publish(s => s with { LastControl = previous?.LastControl });
         }
         else
         {
-            // Before the first heartbeat can write this supervisor's status: readers never see the service "starting" again.
+            // Before the first heartbeat can write this supervisor's status: readers never see the service "starting"
+            // again. Its supervisor_replaced event says the service was taken back, not started again.
             AnnounceAdoption(adopted, previous!);
         }
 
         Event("supervisor_started", EventSeverity.Info, $"Supervisor {_self.Pid} started for '{_name}' ({_spec.FilePath}).");
+        if (replaced)
+        {
+            Alert(Event("supervisor_replaced", EventSeverity.Warning,
+                $"Supervisor {predecessor!.SupervisorPid} of '{_name}' died (killed, not stopped) while the service was {StatusJson.WireName(predecessor.Status)}" +
+                (predecessor.Pid > 0 ? $" as pid {predecessor.Pid}" : "") +
+                (previous is null ? "; its leftover processes were ended by the start (see orphan_killed)" : leftovers is null ? "" : $"; {leftovers}") +
+                $". Supervisor {_self.Pid} takes over and starts it again.",
+                ("previous_supervisor_pid", Str(predecessor.SupervisorPid)), ("previous_state", StatusJson.WireName(predecessor.Status)),
+                ("previous_pid", Str(predecessor.Pid))));
+        }
         using var control = new ControlWatcher(_state.ServiceControlPath(_name), _store, previous?.LastControl?.RequestId,
             (request, owner) => Post(new SupervisorMessage.Control(request, owner)), _time,
             writtenElsewhere: Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { Length: > 0 });
@@ -220,6 +238,11 @@ internal sealed partial class ServiceSupervisor : IDisposable
 
             case SupervisorMessage.LimitExceeded(var run, var violation) when run == _run && !run.Stopping && run.HangReason is null:
                 return await OnLimitExceededAsync(run, violation).ConfigureAwait(false);
+
+            case SupervisorMessage.Condition(var reading):
+                // Not tied to a run: a condition the tick reported stays reported, whichever run it was judged on.
+                _alerts.OnCondition(reading);
+                return null;
 
             case SupervisorMessage.RestartDue(var generation) when generation == _generation && _status.Status == ServiceState.Backoff:
                 Spawn();
@@ -407,6 +430,11 @@ internal sealed partial class ServiceSupervisor : IDisposable
         {
             ArmStartupCheck(run, _spec);
         }
+        else
+        {
+            // Running under its new supervisor: the replacement's notice (and any condition left open) resolves now.
+            _alerts.OnRunning();
+        }
 
         Wake();
     }
@@ -516,6 +544,26 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _stderr.Dispose();
         _health.Dispose();
         _alerts.Dispose();
+    }
+
+    /// <summary>The status a <c>Start-*</c> kept of a supervisor killed at its post (previous_status.json), removed once read; null when none.</summary>
+    private ProcessStatus? TakePredecessor()
+    {
+        var path = _state.ServicePreviousStatusPath(_name);
+        var read = _store.Read<ProcessStatus>(path);
+        if (read.State != ReadState.Missing)
+        {
+            try
+            {
+                _store.Delete(path);
+            }
+            catch (StabilityException ex)
+            {
+                _log.Warning(ex, "Could not remove {Path}", path);
+            }
+        }
+
+        return read.Document;
     }
 
     /// <summary>The live supervisors of the state directory's other services (by pid and start time in their status.json).</summary>

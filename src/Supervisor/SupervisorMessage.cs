@@ -20,6 +20,9 @@ internal abstract record SupervisorMessage
     /// <summary>The run's trainer reported a loss that is NaN or infinite (<paramref name="What"/> names which and its value).</summary>
     public sealed record LossNotFinite(ServiceRun Run, string What) : SupervisorMessage;
 
+    /// <summary>The tick found a judged condition of an alert rule changed (loss rising, throughput low, no progress, disk full).</summary>
+    public sealed record Condition(Engine.Alerts.ConditionReading Reading) : SupervisorMessage;
+
     /// <summary>A backoff delay ended.</summary>
     public sealed record RestartDue(int Generation) : SupervisorMessage;
 

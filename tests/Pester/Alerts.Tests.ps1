@@ -179,6 +179,128 @@ with stability.run(total_epochs=1, steps_per_epoch=100000, heartbeat_interval=0.
         (Get-ProcessStatus -Name nan -StateDirectory $state).Pid | Should -Be $started.Pid
     }
 
+    Context 'conditions of a run and a replaced supervisor' {
+        BeforeAll {
+            # Trainers of the user's own on the stabilitytools library (standard library only: the system python3 will do).
+            $script:python = (Get-Command python3 -CommandType Application -ErrorAction Ignore | Select-Object -First 1).Source
+            $script:pythonPath = @{ PYTHONPATH = (Resolve-Path "$PSScriptRoot/../../python/src").Path }
+            function Start-Trainer([string] $Name, [string] $Code) {
+                $trainer = Join-Path $state "$Name.py"
+                Set-Content -Path $trainer -Value $Code
+                Start-TrainingProcess -Name $Name -FilePath $python -ArgumentList $trainer -Environment $pythonPath -StateDirectory $state -PassThru
+            }
+        }
+
+        It 'posts one loss_rising notice when the validation loss rises 3 epochs in a row' {
+            if (-not $python) { Set-ItResult -Skipped -Because 'python3 is not installed'; return }
+            Set-StabilityAlert -Name trend -On LossRising -RisingEpochs 3 -WebhookUrl $hook.Url -StateDirectory $state | Out-Null
+            Start-Trainer rising @'
+import stabilitytools as stability
+
+with stability.run(total_epochs=5, steps_per_epoch=1, heartbeat_interval=0.25) as run:
+    for epoch in run.epochs():
+        run.step(loss=1.0, samples=8)
+        # Falls once (2 to 3), then rises three epochs in a row (3, 4, 5): the third rise fires.
+        run.log(epoch=epoch, loss=1.0 / epoch, val_loss=[1.0, 0.8, 0.9, 1.0, 1.1][epoch - 1])
+        if epoch == 5:
+            run.stop_event.wait(3600)
+'@ | Out-Null
+
+            $body = Wait-Until { Get-HookBody $hook } { param($b) $b.Count -ge 1 } 'the loss_rising notice' 30
+            $body.Count | Should -Be 1
+            $body[0].trigger | Should -Be 'loss_rising'
+            $body[0].status | Should -Be 'firing'
+            $body[0].event.data.figure | Should -Be 'val_loss' -Because 'the validation loss is preferred where the trainer reports it'
+            $body[0].event.data.epoch | Should -Be '5'
+            @(Get-AlertEvent rising loss_rising).Count | Should -Be 1
+        }
+
+        It 'posts one throughput_low notice when the trainer''s throughput collapses' {
+            if (-not $python) { Set-ItResult -Skipped -Because 'python3 is not installed'; return }
+            Set-StabilityAlert -Name pace -On ThroughputLow -ThroughputFraction 0.5 -WebhookUrl $hook.Url -StateDirectory $state | Out-Null
+            Start-Trainer slowing @'
+import time
+import stabilitytools as stability
+
+with stability.run(total_epochs=1, steps_per_epoch=10**9, heartbeat_interval=0.25) as run:
+    for epoch in run.epochs():
+        started = time.monotonic()
+        while True:
+            # About 10000 samples/s for 10 s (the warm-up and a median), then about 400.
+            run.stop_event.wait(0.01 if time.monotonic() - started < 10 else 0.25)
+            run.step(loss=1.0, samples=100)
+'@ | Out-Null
+
+            $body = Wait-Until { Get-HookBody $hook } { param($b) $b.Count -ge 1 } 'the throughput_low notice' 45
+            $body.Count | Should -Be 1
+            $body[0].trigger | Should -Be 'throughput_low'
+            [double] $body[0].event.data.samples_per_sec | Should -BeLessThan (0.5 * [double] $body[0].event.data.median)
+            @(Get-AlertEvent slowing throughput_low).Count | Should -Be 1
+        }
+
+        It 'posts a no_progress notice when the trainer stops advancing, and its resolved notice when it advances again' {
+            if (-not $python) { Set-ItResult -Skipped -Because 'python3 is not installed'; return }
+            $go = Join-Path $state 'go-on'
+            Set-StabilityAlert -Name stuck -On NoProgress -NoProgressSeconds 2 -WebhookUrl $hook.Url -StateDirectory $state | Out-Null
+            Start-Trainer stalling (@'
+import os
+import stabilitytools as stability
+
+with stability.run(total_epochs=1, steps_per_epoch=10**9, heartbeat_interval=0.25) as run:
+    for epoch in run.epochs():
+        for step in range(20):
+            run.stop_event.wait(0.05)
+            run.step(loss=1.0, samples=8)
+        # Stands still (its heartbeat goes on) until the test lets it go on.
+        while not os.path.exists(__GO__):
+            run.stop_event.wait(0.1)
+        while True:
+            run.stop_event.wait(0.05)
+            run.step(loss=1.0, samples=8)
+'@ -creplace '__GO__', "'$go'") | Out-Null
+
+            $firing = Wait-Until { Get-HookBody $hook } { param($b) $b.Count -ge 1 } 'the no_progress notice' 30
+            $firing[0].trigger | Should -Be 'no_progress'
+            $firing[0].status | Should -Be 'firing'
+            (Get-ProcessStatus -Name stalling -StateDirectory $state).Restarts | Should -Be 0 -Because 'no progress is a notice, not a restart'
+
+            Set-Content -Path $go -Value ''
+            $bodies = Wait-Until { Get-HookBody $hook } { param($b) $b.Count -ge 2 } 'the resolved notice' 30
+            @($bodies | ForEach-Object status) | Should -Be @('firing', 'resolved')
+            $bodies[1].trigger | Should -Be 'no_progress'
+            @(Get-AlertEvent stalling no_progress_cleared).Count | Should -Be 1
+        }
+
+        It 'posts a disk_full notice when the state directory''s disk has less free than the rule asks (100 %: always)' {
+            Set-StabilityAlert -Name disk -On DiskFull -DiskFreePercent 100 -WebhookUrl $hook.Url -StateDirectory $state | Out-Null
+            Start-TrainingProcess -Name filling -FilePath $sleep -ArgumentList 3600 -StartupGraceSeconds 0.3 -StateDirectory $state | Out-Null
+
+            $body = Wait-Until { Get-HookBody $hook } { param($b) $b.Count -ge 1 } 'the disk_full notice' 30
+            $body[0].trigger | Should -Be 'disk_full'
+            [double] $body[0].event.data.free_percent | Should -BeLessThan 100
+        }
+
+        It 'posts supervisor_replaced when the service is started again after its supervisor was SIGKILLed' {
+            Set-StabilityAlert -Name replaced -On SupervisorReplaced -WebhookUrl $hook.Url -StateDirectory $state | Out-Null
+            $first = Start-TrainingProcess -Name victim -FilePath $sleep -ArgumentList 3600 -StartupGraceSeconds 0.3 -StateDirectory $state -PassThru
+            $supervisor = (Get-ProcessStatus -Name victim -StateDirectory $state).SupervisorPid
+            Stop-Process -Id $supervisor -Force
+            Wait-Until { Test-ProcessAlive $supervisor } { param($alive) -not $alive } 'the supervisor to die' 30 | Out-Null
+
+            Start-TrainingProcess -Name victim -FilePath $sleep -ArgumentList 3600 -StartupGraceSeconds 0.3 -StateDirectory $state | Out-Null
+
+            # Firing when the new supervisor starts, resolved once the service passes its startup check under it.
+            $body = Wait-Until { Get-HookBody $hook } { param($b) $b.Count -ge 2 } 'the supervisor_replaced notices' 30
+            @($body | ForEach-Object status) | Should -Be @('firing', 'resolved')
+            $body[0].trigger | Should -Be 'supervisor_replaced'
+            $body[0].event.data.previous_supervisor_pid | Should -Be "$supervisor"
+            $body[0].event.message | Should -BeLike "*Supervisor $supervisor of 'victim' died*pid $($first.Pid)*"
+            @(Get-AlertEvent victim supervisor_replaced).Count | Should -Be 1
+            (Join-Path $state 'services/victim/previous_status.json') | Should -Not -Exist
+            (Get-ProcessStatus -Name victim -StateDirectory $state).SupervisorPid | Should -Not -Be $supervisor
+        }
+    }
+
     It 'records a webhook that hangs as a timeout while the supervisor goes on supervising' {
         $hang = [AlertHookReceiver]::new($true)
         try {
@@ -228,6 +350,16 @@ Describe 'Set-, Get-, Remove- and Test-StabilityAlert' {
         { Set-StabilityAlert -Name 'Bad Name' -On Fatal -WebhookUrl 'ftp://x' -StateDirectory $state -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidConfiguration,StabilityTools.Cmdlets.SetStabilityAlertCommand'
         @(Get-StabilityAlert -StateDirectory $state).Count | Should -Be 2
+    }
+
+    It 'refuses a condition''s key without its trigger, naming the key' {
+        { Set-StabilityAlert -Name trend -On Fatal -RisingEpochs 5 -WebhookUrl $hook.Url -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidConfiguration,StabilityTools.Cmdlets.SetStabilityAlertCommand' -ExpectedMessage '*rising_epochs*loss_rising*'
+        $rule = Set-StabilityAlert -Name trend -On LossRising, NoProgress -RisingEpochs 5 -NoProgressSeconds 90 -WebhookUrl $hook.Url -StateDirectory $state
+        $rule.RisingEpochs | Should -Be 5
+        $rule.NoProgressMs | Should -Be 90000
+        $rule.ThroughputFraction | Should -BeNullOrEmpty -Because 'a key left out is its default'
+        Remove-StabilityAlert -Name trend -Confirm:$false -StateDirectory $state
     }
 
     It 'sends a test notice through the real webhook and records it as an event' {

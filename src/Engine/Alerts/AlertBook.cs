@@ -121,11 +121,11 @@ public sealed class AlertBook
 
         if (rule.On is null || rule.On.Count == 0)
         {
-            Problem("on", "Name at least one trigger: fatal, hang_detected, limit_exceeded, restart, loss_not_finite or supervisor_replaced.");
+            Problem("on", "Name at least one trigger: fatal, hang_detected, limit_exceeded, restart, loss_not_finite, supervisor_replaced, loss_rising, throughput_low, no_progress or disk_full.");
         }
         else if (rule.On.FirstOrDefault(t => !Enum.IsDefined(t)) is var bad && !Enum.IsDefined(bad))
         {
-            Problem("on", $"'{bad}' is not a trigger: use fatal, hang_detected, limit_exceeded, restart, loss_not_finite or supervisor_replaced.");
+            Problem("on", $"'{bad}' is not a trigger: use fatal, hang_detected, limit_exceeded, restart, loss_not_finite, supervisor_replaced, loss_rising, throughput_low, no_progress or disk_full.");
         }
 
         if (rule.RestartsPerHour is < 0 or > 100_000)
@@ -136,6 +136,29 @@ public sealed class AlertBook
         {
             Problem("restarts_per_hour", "It applies to the 'restart' trigger only: add restart to the triggers, or leave it out.");
         }
+
+        // Each condition's key goes with its trigger only: a threshold that no trigger reads is a mistake worth naming.
+        void Threshold(IFormattable? value, bool inRange, string key, AlertTrigger trigger, string range)
+        {
+            if (value is null)
+            {
+                return;
+            }
+
+            if (!inRange)
+            {
+                Problem(key, $"{value.ToString(null, System.Globalization.CultureInfo.InvariantCulture)} is out of range: use {range}.");
+            }
+            else if (rule.On?.Contains(trigger) != true)
+            {
+                Problem(key, $"It applies to the '{Status.StatusJson.WireName(trigger)}' trigger only: add {Status.StatusJson.WireName(trigger)} to the triggers, or leave it out.");
+            }
+        }
+
+        Threshold(rule.RisingEpochs, rule.RisingEpochs is >= 1 and <= 1000, "rising_epochs", AlertTrigger.LossRising, "1-1000 epochs in a row");
+        Threshold(rule.ThroughputFraction, rule.ThroughputFraction is > 0 and < 1, "throughput_fraction", AlertTrigger.ThroughputLow, "a fraction of the median above 0 and below 1 (0.5 is half)");
+        Threshold(rule.NoProgressMs, rule.NoProgressMs is >= 1000 and <= 7L * 24 * 3600 * 1000, "no_progress_ms", AlertTrigger.NoProgress, "1000 to 604800000 ms (a second to a week)");
+        Threshold(rule.DiskFreePercent, rule.DiskFreePercent is > 0 and <= 100, "disk_free_percent", AlertTrigger.DiskFull, "a percentage above 0, at most 100");
 
         var hasCommand = rule.Command is not null;
         var hasWebhook = rule.WebhookUrl is not null;

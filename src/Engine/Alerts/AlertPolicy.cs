@@ -7,7 +7,9 @@ namespace StabilityTools.Engine.Alerts;
 /// restart-rate threshold, the rate limit (one notice per rule, service and trigger per <see cref="AlertRule.MinIntervalMs"/>;
 /// the rest are counted and the count goes with the next), and the <c>resolved</c> notice when an open condition clears.
 /// Pure but for its clock; not thread-safe (the supervisor's loop owns it). Its <see cref="State"/> is what the
-/// supervisor persists, so that a fatal service's next supervisor still sends the resolved notice.
+/// supervisor persists, so that a fatal service's next supervisor still sends the resolved notice. The judged conditions
+/// (<see cref="IsCondition"/>: loss rising, throughput low, no progress, disk full) open and clear per rule through
+/// <see cref="OnConditionRaised"/> and <see cref="OnConditionCleared"/>, never through <see cref="OnRunning"/>.
 /// </summary>
 public sealed class AlertPolicy
 {
@@ -58,6 +60,85 @@ public sealed class AlertPolicy
         "loss_not_finite" => AlertTrigger.LossNotFinite,
         _ => null,
     };
+
+    /// <summary>True for the triggers the supervisor judges as conditions of the run, per rule (each rule has its own threshold).</summary>
+    public static bool IsCondition(AlertTrigger trigger) =>
+        trigger is AlertTrigger.LossRising or AlertTrigger.ThroughputLow or AlertTrigger.NoProgress or AlertTrigger.DiskFull;
+
+    /// <summary>True while the condition of <paramref name="rule"/> and <paramref name="trigger"/> is open (fired, or opened inside the interval, and not cleared).</summary>
+    public bool IsOpen(string rule, AlertTrigger trigger) => _tracks.TryGetValue((rule, trigger), out var track) && track.Open;
+
+    /// <summary>
+    /// A judged condition of <paramref name="rule"/> started to hold: its firing notice, once. Inside the rule's interval
+    /// since its last notice the condition opens without one (counted; the count goes with the next), and its clearing
+    /// then sends no resolved notice either: a condition that flaps is one notice per interval, not two.
+    /// </summary>
+    public IReadOnlyList<AlertNotice> OnConditionRaised(AlertRule rule, StabilityEvent stabilityEvent)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        ArgumentNullException.ThrowIfNull(stabilityEvent);
+        if (TriggerOfCondition(stabilityEvent.Type) is not { } trigger || !rule.Covers(_service) || !rule.On.Contains(trigger) || IsOpen(rule.Name, trigger))
+        {
+            return [];
+        }
+
+        var now = _time.GetUtcNow();
+        var key = (rule.Name, trigger);
+        _tracks.TryGetValue(key, out var track);
+        track ??= new AlertTrack { Rule = rule.Name, Trigger = trigger };
+        Changed = true;
+        if (track.LastSent is { } last && now - last < TimeSpan.FromMilliseconds(rule.MinIntervalMs))
+        {
+            _tracks[key] = track with { Suppressed = track.Suppressed + 1, Open = true, OpenedAt = now };
+            return [];
+        }
+
+        _tracks[key] = track with { LastSent = now, Suppressed = 0, Open = true, OpenedAt = now };
+        return [new AlertNotice(rule.Name, _service, trigger, AlertNoticeKind.Firing, FiringText(rule, trigger, stabilityEvent, track.Suppressed), now, track.Suppressed, stabilityEvent)];
+    }
+
+    /// <summary>
+    /// The condition of the rule named <paramref name="ruleName"/> and <paramref name="trigger"/> cleared: its resolved
+    /// notice, once, when its firing notice went out and the rule (<paramref name="rule"/>, null when it is gone) wants one.
+    /// </summary>
+    public IReadOnlyList<AlertNotice> OnConditionCleared(AlertRule? rule, string ruleName, AlertTrigger trigger, StabilityEvent stabilityEvent)
+    {
+        ArgumentNullException.ThrowIfNull(stabilityEvent);
+        if (!_tracks.TryGetValue((ruleName, trigger), out var track) || !track.Open)
+        {
+            return [];
+        }
+
+        var now = _time.GetUtcNow();
+        Changed = true;
+        _tracks[(ruleName, trigger)] = track with { Open = false };
+        var notified = track.LastSent is { } sent && (track.OpenedAt is not { } opened || sent >= opened);
+        if (rule is not { SendResolved: true } || !notified)
+        {
+            return [];
+        }
+
+        var since = track.OpenedAt is { } at ? $" after {Describe(now - at)}" : "";
+        return [new AlertNotice(ruleName, _service, trigger, AlertNoticeKind.Resolved,
+            $"[StabilityTools] resolved: {stabilityEvent.Message.TrimEnd('.')} ({StatusTrigger(trigger)} cleared{since}; rule '{ruleName}').", now, 0, stabilityEvent)];
+    }
+
+    /// <summary>The condition trigger an event type stands for (<c>loss_rising</c>, <c>throughput_low</c>, <c>no_progress</c>, <c>disk_full</c>, each also with <c>_cleared</c>), or null.</summary>
+    public static AlertTrigger? TriggerOfCondition(string eventType)
+    {
+        var type = eventType.EndsWith(ClearedSuffix, StringComparison.Ordinal) ? eventType[..^ClearedSuffix.Length] : eventType;
+        return type switch
+        {
+            "loss_rising" => AlertTrigger.LossRising,
+            "throughput_low" => AlertTrigger.ThroughputLow,
+            "no_progress" => AlertTrigger.NoProgress,
+            "disk_full" => AlertTrigger.DiskFull,
+            _ => null,
+        };
+    }
+
+    /// <summary>What a condition's event type ends with when it clears (<c>loss_rising_cleared</c>).</summary>
+    public const string ClearedSuffix = "_cleared";
 
     /// <summary>The notices <paramref name="stabilityEvent"/> calls for under <paramref name="rules"/> (none for an event that is no trigger).</summary>
     public IReadOnlyList<AlertNotice> OnEvent(IReadOnlyList<AlertRule> rules, StabilityEvent stabilityEvent)
@@ -116,6 +197,12 @@ public sealed class AlertPolicy
         foreach (var (key, track) in _tracks.Where(t => t.Value.Open).ToList())
         {
             var rule = rules.FirstOrDefault(r => r.Name == key.Rule && r.Covers(_service) && r.On.Contains(key.Trigger));
+            if (rule is not null && IsCondition(key.Trigger))
+            {
+                // A judged condition clears when it no longer holds (OnConditionCleared), not because the service runs.
+                continue;
+            }
+
             if (rule is not null && key.Trigger == AlertTrigger.Restart && _restarts.Count > rule.RestartsPerHour)
             {
                 continue;

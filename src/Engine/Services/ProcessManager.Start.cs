@@ -133,8 +133,14 @@ public sealed partial class ProcessManager
 
         backend.PrepareResources(spec, progress);
 
-        // A fresh start: the old status and any unanswered request belong to the previous run.
+        // A fresh start: the old status and any unanswered request belong to the previous run. The status of a
+        // supervisor that was killed at its post is handed to the new one, which reports that it replaced it.
         _store.Delete(State.ServiceControlPath(name), cancellationToken);
+        if (Liveness.SupervisorDiedAtItsPost(existing.Document))
+        {
+            _store.Write(State.ServicePreviousStatusPath(name), existing.Document!, cancellationToken);
+        }
+
         _store.Delete(State.ServiceStatusPath(name), cancellationToken);
         spec = PrepareRun(spec);
         _store.Write(State.ServiceSpecPath(name), spec, cancellationToken);

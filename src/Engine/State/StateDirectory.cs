@@ -167,6 +167,12 @@ public sealed partial class StateDirectory
     /// <summary><c>services/&lt;name&gt;/status.json</c>.</summary>
     public string ServiceStatusPath(string name) => Path.Combine(ServiceDirectory(name), "status.json");
 
+    /// <summary>
+    /// <c>services/&lt;name&gt;/previous_status.json</c>: the last status.json of a supervisor that died at its post,
+    /// kept by the <c>Start-*</c> that replaces it for the new supervisor, which reports <c>supervisor_replaced</c> and removes it.
+    /// </summary>
+    public string ServicePreviousStatusPath(string name) => Path.Combine(ServiceDirectory(name), "previous_status.json");
+
     /// <summary><c>services/&lt;name&gt;/control.json</c>.</summary>
     public string ServiceControlPath(string name) => Path.Combine(ServiceDirectory(name), "control.json");
 

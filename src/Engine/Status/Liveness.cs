@@ -39,6 +39,18 @@ public static class Liveness
     /// <summary>A state no supervisor leaves by itself: stopped, completed or fatal.</summary>
     public static bool IsFinal(ServiceState state) => state is ServiceState.Stopped or ServiceState.Completed or ServiceState.Fatal;
 
+    /// <summary>
+    /// True when <paramref name="status"/> was written by a supervisor of this host, other than
+    /// <paramref name="self"/>, that is dead while its service was in no final state: it was killed (or crashed), not
+    /// stopped. The next supervisor replaces it and says so (<c>supervisor_replaced</c>).
+    /// </summary>
+    public static bool SupervisorDiedAtItsPost(ProcessStatus? status, Platform.ProcessIdentity? self = null) =>
+        status is { SupervisorPid: > 0, SupervisorStartTicks: > 0 }
+        && (status.Host is null || status.Host == Environment.MachineName)
+        && (status.SupervisorPid, status.SupervisorStartTicks) != (self?.Pid, self?.StartTicks)
+        && !IsFinal(status.Status)
+        && !new Platform.ProcessIdentity(status.SupervisorPid, status.SupervisorStartTicks).IsAlive();
+
     /// <summary>How old a supervisor's last heartbeat is at <paramref name="now"/> (its <c>written_at</c> when it has none).</summary>
     public static TimeSpan HeartbeatAge(ProcessStatus status, DateTimeOffset now) => now - (status.LastHeartbeat ?? status.WrittenAt);
 

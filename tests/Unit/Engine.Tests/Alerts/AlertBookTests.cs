@@ -86,7 +86,39 @@ public sealed class AlertBookTests : IDisposable
         { Webhook() with { MinIntervalMs = -1 }, "min_interval_ms" },
         { Webhook() with { TimeoutMs = 10 }, "timeout_ms" },
         { Webhook() with { WebhookUrl = null, Command = ["/bin/true"] }, "format" },
+        { Webhook() with { On = [AlertTrigger.LossRising], RestartsPerHour = 0, RisingEpochs = 0 }, "rising_epochs" },
+        { Webhook() with { RisingEpochs = 3 }, "rising_epochs" },
+        { Webhook() with { On = [AlertTrigger.ThroughputLow], RestartsPerHour = 0, ThroughputFraction = 1.5 }, "throughput_fraction" },
+        { Webhook() with { On = [AlertTrigger.ThroughputLow], RestartsPerHour = 0, ThroughputFraction = double.NaN }, "throughput_fraction" },
+        { Webhook() with { ThroughputFraction = 0.5 }, "throughput_fraction" },
+        { Webhook() with { On = [AlertTrigger.NoProgress], RestartsPerHour = 0, NoProgressMs = 10 }, "no_progress_ms" },
+        { Webhook() with { NoProgressMs = 60_000 }, "no_progress_ms" },
+        { Webhook() with { On = [AlertTrigger.DiskFull], RestartsPerHour = 0, DiskFreePercent = 0 }, "disk_free_percent" },
+        { Webhook() with { On = [AlertTrigger.DiskFull], RestartsPerHour = 0, DiskFreePercent = 101 }, "disk_free_percent" },
+        { Webhook() with { DiskFreePercent = 5 }, "disk_free_percent" },
     };
+
+    [Fact(Timeout = 120_000)]
+    public void A_condition_rule_round_trips_with_its_keys_in_snake_case_and_defaults_left_out_as_null()
+    {
+        var rule = new AlertRule
+        {
+            Name = "trends", On = [AlertTrigger.LossRising, AlertTrigger.ThroughputLow, AlertTrigger.NoProgress, AlertTrigger.DiskFull],
+            RisingEpochs = 4, ThroughputFraction = 0.25, NoProgressMs = 90_000, WebhookUrl = "http://127.0.0.1:9/",
+        };
+        var book = new AlertBook(_state);
+        book.Set(rule);
+
+        var stored = book.Get()[0];
+        Assert.Equal(rule with { On = stored.On }, stored);
+        Assert.Null(stored.DiskFreePercent);
+        using var json = JsonDocument.Parse(File.ReadAllText(book.Path));
+        var written = json.RootElement.GetProperty("rules")[0];
+        Assert.Equal(["loss_rising", "throughput_low", "no_progress", "disk_full"], written.GetProperty("on").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(4, written.GetProperty("rising_epochs").GetInt32());
+        Assert.Equal(0.25, written.GetProperty("throughput_fraction").GetDouble());
+        Assert.Equal(90_000, written.GetProperty("no_progress_ms").GetInt64());
+    }
 
     [Theory(Timeout = 120_000)]
     [MemberData(nameof(BadRules))]

@@ -175,4 +175,75 @@ public sealed class AlertPolicyTests
         Assert.Single(policy.OnEvent(rules, Ev("fatal")));
         Assert.Single(policy.OnEvent(rules, Ev("fatal")));
     }
+
+    public static TheoryData<AlertTrigger, string> Conditions() => new()
+    {
+        { AlertTrigger.LossRising, "loss_rising" },
+        { AlertTrigger.ThroughputLow, "throughput_low" },
+        { AlertTrigger.NoProgress, "no_progress" },
+        { AlertTrigger.DiskFull, "disk_full" },
+    };
+
+    [Theory(Timeout = 120_000)]
+    [MemberData(nameof(Conditions))]
+    public void A_judged_condition_fires_once_while_it_holds_and_resolves_once_when_it_clears(AlertTrigger trigger, string type)
+    {
+        var policy = new AlertPolicy("training", _time);
+        var rule = Rule(trigger);
+
+        var firing = Assert.Single(policy.OnConditionRaised(rule, Ev(type)));
+        Assert.Equal((AlertNoticeKind.Firing, trigger), (firing.Kind, firing.Trigger));
+        Assert.True(policy.IsOpen("pager", trigger));
+        Assert.Empty(policy.OnConditionRaised(rule, Ev(type)));
+        Assert.Empty(policy.OnRunning([rule]));
+
+        _time.Advance(TimeSpan.FromSeconds(30));
+        var resolved = Assert.Single(policy.OnConditionCleared(rule, rule.Name, trigger, Ev(type + "_cleared")));
+        Assert.Equal((AlertNoticeKind.Resolved, trigger), (resolved.Kind, resolved.Trigger));
+        Assert.Equal($"[StabilityTools] resolved: 'training' {type}_cleared ({type} cleared after 30 s; rule 'pager').", resolved.Text);
+        Assert.False(policy.IsOpen("pager", trigger));
+        Assert.Empty(policy.OnConditionCleared(rule, rule.Name, trigger, Ev(type + "_cleared")));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public void A_condition_that_flaps_inside_the_interval_opens_silently_and_clears_without_a_resolved_notice()
+    {
+        var policy = new AlertPolicy("training", _time);
+        var rule = Rule(AlertTrigger.ThroughputLow);
+        Assert.Single(policy.OnConditionRaised(rule, Ev("throughput_low")));
+        Assert.Single(policy.OnConditionCleared(rule, rule.Name, AlertTrigger.ThroughputLow, Ev("throughput_low_cleared")));
+
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Empty(policy.OnConditionRaised(rule, Ev("throughput_low")));
+        Assert.True(policy.IsOpen(rule.Name, AlertTrigger.ThroughputLow));
+        Assert.Empty(policy.OnConditionCleared(rule, rule.Name, AlertTrigger.ThroughputLow, Ev("throughput_low_cleared")));
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, Assert.Single(policy.OnConditionRaised(rule, Ev("throughput_low"))).Suppressed);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public void A_condition_is_raised_only_for_its_own_rule_and_a_rule_without_resolved_notices_clears_silently()
+    {
+        var policy = new AlertPolicy("training", _time);
+        var quiet = Rule(AlertTrigger.NoProgress) with { Name = "quiet", SendResolved = false };
+
+        Assert.Empty(policy.OnConditionRaised(Rule(AlertTrigger.Fatal), Ev("no_progress")));
+        Assert.Empty(policy.OnConditionRaised(quiet with { Scope = "dashboard" }, Ev("no_progress")));
+        Assert.Single(policy.OnConditionRaised(quiet, Ev("no_progress")));
+        Assert.False(policy.IsOpen("pager", AlertTrigger.NoProgress));
+        Assert.Empty(policy.OnConditionCleared(quiet, quiet.Name, AlertTrigger.NoProgress, Ev("no_progress_cleared")));
+        Assert.False(policy.IsOpen("quiet", AlertTrigger.NoProgress));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public void A_supervisor_replaced_event_fires_its_rule()
+    {
+        var policy = new AlertPolicy("training", _time);
+
+        var notice = Assert.Single(policy.OnEvent([Rule(AlertTrigger.SupervisorReplaced)], Ev("supervisor_replaced")));
+
+        Assert.Equal(AlertTrigger.SupervisorReplaced, notice.Trigger);
+        Assert.StartsWith("[StabilityTools] supervisor_replaced:", notice.Text);
+    }
 }

@@ -52,4 +52,22 @@ public sealed class LivenessTests
         Assert.Contains("heartbeat_interval_ms", problems, StringComparison.Ordinal);
         Assert.Contains("cpu_policy", problems, StringComparison.Ordinal);
     }
+
+    [Fact(Timeout = 120_000)]
+    public void A_dead_supervisor_of_a_live_state_died_at_its_post_and_one_of_a_final_state_or_alive_did_not()
+    {
+        using var dead = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
+        var ticks = Engine.Platform.ProcessIdentity.Of(dead.Id)?.StartTicks ?? 1;
+        dead.WaitForExit();
+        var self = Engine.Platform.ProcessIdentity.Current;
+        var killed = new ProcessStatus { Name = "svc", Status = ServiceState.Running, SupervisorPid = dead.Id, SupervisorStartTicks = ticks, Host = Environment.MachineName };
+
+        Assert.True(Liveness.SupervisorDiedAtItsPost(killed, self));
+        Assert.False(Liveness.SupervisorDiedAtItsPost(killed with { Status = ServiceState.Stopped }, self));
+        Assert.False(Liveness.SupervisorDiedAtItsPost(killed with { Status = ServiceState.Fatal }, self));
+        Assert.False(Liveness.SupervisorDiedAtItsPost(killed with { Host = "elsewhere" }, self));
+        Assert.False(Liveness.SupervisorDiedAtItsPost(killed with { SupervisorPid = self.Pid, SupervisorStartTicks = self.StartTicks }, self));
+        Assert.False(Liveness.SupervisorDiedAtItsPost(killed with { SupervisorPid = self.Pid, SupervisorStartTicks = self.StartTicks }), "a live supervisor is no dead one");
+        Assert.False(Liveness.SupervisorDiedAtItsPost(null, self));
+    }
 }

@@ -34,6 +34,12 @@ public sealed class SingleInstanceTests
         Assert.Single(h.Manager.GetEvents("solo", type: "orphan_killed"));
         var dummies = h.ProcessesOfThisTest().Where(p => File.ReadAllText($"/proc/{p}/cmdline").Contains("stability-dummy", StringComparison.Ordinal)).ToList();
         Assert.Equal([second.Pid], dummies);
+
+        // The new supervisor says whom it replaced (issue #24: supervisor_replaced), once, and the handed-over status is gone.
+        var replaced = await SupervisorHarness.EventuallyAsync(() => h.Manager.GetEvents("solo", type: "supervisor_replaced"), e => e is { Count: > 0 }, "the supervisor_replaced event");
+        Assert.Equal(supervisor.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(replaced).Data!["previous_supervisor_pid"]);
+        Assert.Contains($"pid {first.Pid}", replaced[0].Message);
+        Assert.False(File.Exists(h.State.ServicePreviousStatusPath("solo")));
     }
 
     [Fact(Timeout = 300_000)]
