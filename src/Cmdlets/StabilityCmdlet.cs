@@ -79,13 +79,19 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>
+    /// Whether this command takes back services whose supervisor died before it acts (<see cref="Heal"/>): every command
+    /// but a start, which starts its service afresh (ending what its dead supervisor left running) as it always did.
+    /// </summary>
+    protected virtual bool HealsFirst => true;
+
+    /// <summary>
     /// Supervision heals itself on every command (issue #22): a service whose supervisor died while it ran gets a
     /// replacement that takes the running process back (same pid, nothing of its output lost) before this command looks
     /// at it. Once per call; what could not be healed is a warning, never this command's failure.
     /// </summary>
     private StateDirectory Heal(StateDirectory state)
     {
-        if (_healed || !state.Exists)
+        if (_healed || !state.Exists || !HealsFirst)
         {
             return state;
         }

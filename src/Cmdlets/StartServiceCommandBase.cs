@@ -7,6 +7,9 @@ namespace StabilityTools.Cmdlets;
 /// <summary>The shared start of Start-TrainingProcess and Start-Dashboard: they differ only in the spec they build.</summary>
 public abstract class StartServiceCommandBase : StabilityCmdlet
 {
+    /// <summary>A start is the one command that does not take a service back first: it starts it afresh (see <see cref="StabilityCmdlet.HealsFirst"/>).</summary>
+    protected override bool HealsFirst => false;
+
     /// <summary>Write the service's status when it is running.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
