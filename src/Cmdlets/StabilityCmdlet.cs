@@ -108,6 +108,8 @@ public abstract class StabilityCmdlet : PSCmdlet, IDisposable
             return state;
         }
 
+        // The scanner replaces a supervisor that dies from now on, within a second, with no command needed.
+        Engine.Services.SupervisionScanner.EnsureRunning(state);
         foreach (var outcome in outcomes)
         {
             if (outcome.Error is null)

@@ -81,6 +81,8 @@ public abstract class StartServiceCommandBase : StabilityCmdlet
     {
         var manager = new ProcessManager(state);
         var info = PipelineWait.Run(this, $"Starting '{spec.Name}'", (progress, token) => manager.StartAsync(spec, !NoWait, progress, token), CancellationToken);
+        // The state directory's scanner watches the new supervisor from now on (started when none runs: issue #22).
+        Engine.Services.SupervisionScanner.EnsureRunning(state);
         if (PassThru && passThru)
         {
             WriteObject(info);
@@ -100,6 +102,7 @@ public abstract class StartServiceCommandBase : StabilityCmdlet
         var manager = new ProcessManager(state);
         var activity = specs.Count == 1 ? $"Starting '{specs[0].Name}'" : $"Starting {specs.Count} services";
         var outcomes = PipelineWait.Run(this, activity, (progress, token) => manager.StartManyAsync(specs, !NoWait, progress, token), CancellationToken);
+        Engine.Services.SupervisionScanner.EnsureRunning(state);
         foreach (var outcome in outcomes)
         {
             if (outcome.Error is { } error)

@@ -21,6 +21,12 @@ if (args is [DashboardSandbox.Option, ..])
 // Before anything else opens a file: drop descriptors inherited from the caller (see CloseInheritedDescriptors).
 Native.CloseInheritedDescriptors();
 
+// The state directory's scanner (issue #22): it watches the supervisors and replaces one that dies.
+if (args is [SupervisionScanner.Option, ..])
+{
+    return await ScannerHost.RunAsync(args);
+}
+
 const int ExitUsage = 64;
 const int ExitAlreadyRunning = 75;
 const int ExitConfig = 78;

@@ -288,6 +288,47 @@ Describe 'Supervisor death' {
         })
     }
 
+    It 'has the scanner replace a SIGKILLed supervisor within 2 s with no command at all, and survives the scanner''s own death' {
+        if (-not $dummy) { throw 'tests/Dummy is not built: run build.ps1 Build.' }
+        # The pid of the state directory's scanner (stability-supervisor --scan --state-dir <state>), from /proc.
+        function Get-ScannerPid {
+            foreach ($entry in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
+                $words = (Get-Content -Raw "/proc/$($entry.Name)/cmdline" -ErrorAction Ignore) -split "`0"
+                if ($words -contains '--scan' -and $words -contains $state) { [int]$entry.Name }
+            }
+        }
+        # status.json as the supervisor wrote it: read directly, since every command heals by itself.
+        function Get-RawStatus { Get-Content -Raw (Join-Path $state 'services/steady/status.json') -ErrorAction Ignore | ConvertFrom-Json }
+
+        $started = Start-TrainingProcess -Name steady -FilePath $dummy -ArgumentList sleep -Environment @{ CHAOS_MARK = $marker } -StateDirectory $state -PassThru
+        $scanner = Wait-Until { @(Get-ScannerPid) } { param($p) $p.Count -eq 1 } 'the scanner the start launched' 10
+        kill -KILL $started.SupervisorPid
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $back = Wait-Until { Get-RawStatus } { param($s) $s.supervisor_pid -ne $started.SupervisorPid -and $s.status -eq 'running' -and (Test-ProcessAlive $s.supervisor_pid) } 'the scanner to replace the supervisor' 10
+        $replacedIn = $clock.Elapsed.TotalSeconds
+        $replacedIn | Should -BeLessThan 2
+        $back.pid | Should -Be $started.Pid -Because 'taken back, not restarted'
+
+        # Only the scanner killed: nothing changes for the running service and its supervisor.
+        kill -KILL $scanner[0]
+        Wait-Until { Test-ProcessAlive $scanner[0] } { param($alive) -not $alive } 'the scanner to die' 10 | Out-Null
+        $after = Get-RawStatus
+        $after.supervisor_pid | Should -Be $back.supervisor_pid
+        Test-ProcessAlive $after.supervisor_pid | Should -BeTrue
+        @(Get-MarkedProcess $marker) | Should -Be @($started.Pid)
+
+        # Scanner and supervisor dead together: the next command heals, and brings the scanner back.
+        kill -KILL $after.supervisor_pid
+        Wait-Until { Test-ProcessAlive $after.supervisor_pid } { param($alive) -not $alive } 'the supervisor to die' 10 | Out-Null
+        $healed = Get-ProcessStatus -Name steady -StateDirectory $state
+        $healed.State | Should -Be 'Running'
+        $healed.Pid | Should -Be $started.Pid
+        $healed.SupervisorPid | Should -Not -Be $after.supervisor_pid
+        Wait-Until { @(Get-ScannerPid) } { param($p) $p.Count -eq 1 } 'a scanner again' 10 | Out-Null
+        @(Get-MarkedProcess $marker) | Should -Be @($started.Pid) -Because 'never a second copy'
+        Write-ChaosFigure 'scanner' ([ordered]@{ replaced_in_s = [math]::Round($replacedIn, 3) })
+    }
+
     It 'ends a taken-over service when it is stopped, and a fresh start after a SIGKILLed supervisor still runs it exactly once' {
         if (-not $dummy) { throw 'tests/Dummy is not built: run build.ps1 Build.' }
         $first = Start-TrainingProcess -Name sleeper -FilePath $dummy -ArgumentList sleep -Environment @{ CHAOS_MARK = $marker } -StateDirectory $state -PassThru

@@ -75,7 +75,29 @@ public static class ExitWatch
         }
     }
 
-    private static int OpenPidfd(int pid)
+    /// <summary>
+    /// Waits until one of <paramref name="pidfds"/> says its process exited, <paramref name="wakeFd"/> is readable, or
+    /// <paramref name="timeout"/> passed: one poll(2), no thread per process. Returns the number of ready descriptors.
+    /// </summary>
+    public static int WaitAny(IReadOnlyList<int> pidfds, int wakeFd, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(pidfds);
+        var set = new PollFd[pidfds.Count + (wakeFd >= 0 ? 1 : 0)];
+        for (var i = 0; i < pidfds.Count; i++)
+        {
+            set[i] = new PollFd { Fd = pidfds[i], Events = POLLIN };
+        }
+
+        if (wakeFd >= 0)
+        {
+            set[^1] = new PollFd { Fd = wakeFd, Events = POLLIN };
+        }
+
+        return PollMany(set, (ulong)set.Length, (int)Math.Min(int.MaxValue, timeout.TotalMilliseconds));
+    }
+
+    /// <summary>A pidfd of <paramref name="pid"/> (Linux ≥ 5.3), or -1 where there is none; close it with <see cref="Close"/>.</summary>
+    public static int OpenPidfd(int pid)
     {
         try
         {
@@ -101,6 +123,62 @@ public static class ExitWatch
     [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static extern int Poll(ref PollFd fds, ulong count, int timeout);
 
+    [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static extern int PollMany([In, Out] PollFd[] fds, ulong count, int timeout);
+
+    /// <summary>Closes a descriptor this class opened.</summary>
+    public static void Close(int fd)
+    {
+        if (fd >= 0)
+        {
+            close(fd);
+        }
+    }
+
     [DllImport("libc", SetLastError = true)]
     private static extern int close(int fd);
+}
+
+/// <summary>A descriptor that another thread makes readable (an eventfd), to wake a poll(2): the scanner's poke.</summary>
+public sealed class WakeSignal : IDisposable
+{
+    private const int EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
+
+    /// <summary>Creates the eventfd (-1 where there is none: the waits then end only by their timeouts).</summary>
+    public WakeSignal() => Descriptor = OperatingSystem.IsLinux() ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
+
+    /// <summary>The descriptor to poll for reading.</summary>
+    public int Descriptor { get; }
+
+    /// <summary>Makes it readable (from any thread).</summary>
+    public unsafe void Set()
+    {
+        if (Descriptor >= 0)
+        {
+            ulong one = 1;
+            _ = write(Descriptor, &one, 8);
+        }
+    }
+
+    /// <summary>Makes it unreadable again.</summary>
+    public unsafe void Clear()
+    {
+        if (Descriptor >= 0)
+        {
+            ulong value;
+            _ = read(Descriptor, &value, 8);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => ExitWatch.Close(Descriptor);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int eventfd(uint initval, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern unsafe nint write(int fd, void* buffer, nuint count);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern unsafe nint read(int fd, void* buffer, nuint count);
 }

@@ -34,9 +34,16 @@ public static class HostLocator
             return overridden.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         }
 
-        var engineDirectory = Path.GetDirectoryName(typeof(HostLocator).Assembly.Location) ?? AppContext.BaseDirectory;
+        var engineDirectory = EngineDirectory() ?? AppContext.BaseDirectory;
         return [Path.Combine(engineDirectory, "hosts")];
     }
+
+    // The module loads the engine from its folder, so its location is there; in the native supervisor (which reaches
+    // this through a replacement's launch, issue #22) it is empty and the supervisor passes its own path instead.
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000:Avoid accessing Assembly file path when publishing as a single file",
+        Justification = "An empty location (a native or single-file host) reads as no folder; callers fall back to AppContext.BaseDirectory.")]
+    private static string? EngineDirectory() =>
+        typeof(HostLocator).Assembly.Location is { Length: > 0 } location ? Path.GetDirectoryName(location) : null;
 
     /// <summary>The package that carries the trainer host.</summary>
     public const string TrainerPackage = "StabilityTools.Trainer";
@@ -55,7 +62,7 @@ public static class HostLocator
     public static IReadOnlyList<string> TrainerPackageDirectories(Func<string, string?>? getEnvironment = null)
     {
         var roots = new List<string>();
-        var engineDirectory = Path.GetDirectoryName(typeof(HostLocator).Assembly.Location);
+        var engineDirectory = EngineDirectory();
         if (engineDirectory is not null)
         {
             roots.Add(Path.GetFullPath(Path.Combine(engineDirectory, "..", "..")));

@@ -13,6 +13,9 @@ namespace StabilityTools.Engine.Services;
 /// </summary>
 public sealed partial class ProcessManager
 {
+    /// <summary>How long a healer waits for another that holds the service's start lock (its replacement's launch takes well under this).</summary>
+    private static readonly TimeSpan HealLockWait = TimeSpan.FromSeconds(3);
+
     /// <summary>
     /// Launches a replacement supervisor for every local service whose supervisor is gone while its process still runs
     /// (and writes into named pipes, so it can be taken back), and waits, bounded, until each replacement has reported.
@@ -58,11 +61,23 @@ public sealed partial class ProcessManager
             return null;
         }
 
-        // The start lock orders this against a Start-* or another command healing at the same moment: whoever has it acts.
-        using var startLock = FileLock.TryAcquire(StartLockPath(State, name));
-        if (startLock is null || !NeedsReplacement(ReadStatus(name).Document))
+        // The start lock orders this against a Start-* or another healer (the scanner, another command) at the same
+        // moment: whoever has it acts, and a healer that waited finds the service taken back already. A start that holds
+        // it longer is left to finish.
+        FileLock startLock;
+        try
+        {
+            startLock = await Task.Run(() => FileLock.Acquire(StartLockPath(State, name), HealLockWait, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (LockTimeoutException)
         {
             return null;
+        }
+
+        using var held = startLock;
+        if (!NeedsReplacement(ReadStatus(name).Document))
+        {
+            return GetStatus(name);
         }
 
         try
