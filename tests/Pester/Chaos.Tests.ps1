@@ -329,6 +329,58 @@ Describe 'Supervisor death' {
         Write-ChaosFigure 'scanner' ([ordered]@{ replaced_in_s = [math]::Round($replacedIn, 3) })
     }
 
+    It 'keeps the dashboard serving its event streams and requests while its supervisor is SIGKILLed again and again' {
+        $kills = Get-ChaosCount STABILITY_CHAOS_SUPERVISOR_KILLS 3 20
+        $port = Get-Random -Minimum 20000 -Maximum 40000
+        $info = Start-Dashboard -Port $port -StateDirectory $state -PassThru -ErrorAction Stop
+        $token = (Get-Content $info.TokenPath -Raw).Trim()
+        $dashboardPid = (Get-ProcessStatus -Name dashboard -StateDirectory $state).Pid
+        $client = [System.Net.Http.HttpClient]::new()
+        $client.Timeout = [TimeSpan]::FromSeconds(30)
+        $client.DefaultRequestHeaders.Authorization = [System.Net.Http.Headers.AuthenticationHeaderValue]::new('Bearer', $token)
+        try {
+            # SSE load: four streams held open for the whole test, each read to its first frames.
+            $streams = foreach ($i in 1..4) {
+                $request = [System.Net.Http.HttpRequestMessage]::new('GET', "$($info.Url)api/stream")
+                $response = $client.SendAsync($request, [System.Net.Http.HttpCompletionOption]::ResponseHeadersRead).GetAwaiter().GetResult()
+                $response.StatusCode | Should -Be 'OK'
+                $reader = [IO.StreamReader]::new($response.Content.ReadAsStream())
+                $reader.ReadLine() | Should -Not -BeNullOrEmpty
+                $reader
+            }
+            $statusPath = Join-Path $state 'services/dashboard/status.json'
+            $failed = 0; $served = 0
+            foreach ($kill in 1..$kills) {
+                $supervisor = (Get-Content -Raw $statusPath | ConvertFrom-Json).supervisor_pid
+                kill -KILL $supervisor
+                # Requests all through the death and the replacement (the scanner's), each one answered.
+                $deadline = [DateTime]::UtcNow.AddSeconds(10)
+                do {
+                    $answer = $client.GetAsync("$($info.Url)api/status").GetAwaiter().GetResult()
+                    if ($answer.IsSuccessStatusCode) { $served++ } else { $failed++ }
+                    $answer.Dispose()
+                    $now = Get-Content -Raw $statusPath -ErrorAction Ignore | ConvertFrom-Json
+                } until (($now.supervisor_pid -ne $supervisor -and (Test-ProcessAlive $now.supervisor_pid)) -or [DateTime]::UtcNow -gt $deadline)
+                $now.supervisor_pid | Should -Not -Be $supervisor -Because 'the scanner replaces the dead supervisor'
+                $now.pid | Should -Be $dashboardPid -Because 'the dashboard is taken back, never restarted'
+            }
+            $failed | Should -Be 0 -Because "$served requests were made through $kills supervisor deaths"
+            # Every stream is still open: a frame comes on each once the page's data changes.
+            Start-TrainingProcess -Name writer -FilePath /bin/sh -ArgumentList '-c', 'sleep 600' -StateDirectory $state | Out-Null
+            foreach ($reader in $streams) {
+                $line = $reader.ReadLineAsync()
+                $line.Wait([TimeSpan]::FromSeconds(30)) | Should -BeTrue -Because 'the stream outlived every supervisor death'
+                $line.Result | Should -Not -BeNull
+            }
+            Write-ChaosFigure 'dashboard_supervisor' ([ordered]@{ kills = $kills; requests_served = $served; requests_failed = $failed; dashboard_restarts = 0 })
+        }
+        finally {
+            $client.Dispose()
+            Stop-TrainingProcess -Name writer -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore | Out-Null
+            Stop-Dashboard -StateDirectory $state -Force -Confirm:$false -ErrorAction Ignore | Out-Null
+        }
+    }
+
     It 'ends a taken-over service when it is stopped, and a fresh start after a SIGKILLed supervisor still runs it exactly once' {
         if (-not $dummy) { throw 'tests/Dummy is not built: run build.ps1 Build.' }
         $first = Start-TrainingProcess -Name sleeper -FilePath $dummy -ArgumentList sleep -Environment @{ CHAOS_MARK = $marker } -StateDirectory $state -PassThru
