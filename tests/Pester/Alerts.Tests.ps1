@@ -280,24 +280,46 @@ with stability.run(total_epochs=1, steps_per_epoch=10**9, heartbeat_interval=0.2
             [double] $body[0].event.data.free_percent | Should -BeLessThan 100
         }
 
-        It 'posts supervisor_replaced when the service is started again after its supervisor was SIGKILLed' {
+        It 'posts supervisor_replaced when the scanner replaces a SIGKILLed supervisor, and resolved once it runs under the new one' {
             Set-StabilityAlert -Name replaced -On SupervisorReplaced -WebhookUrl $hook.Url -StateDirectory $state | Out-Null
             $first = Start-TrainingProcess -Name victim -FilePath $sleep -ArgumentList 3600 -StartupGraceSeconds 0.3 -StateDirectory $state -PassThru
             $supervisor = (Get-ProcessStatus -Name victim -StateDirectory $state).SupervisorPid
             Stop-Process -Id $supervisor -Force
-            Wait-Until { Test-ProcessAlive $supervisor } { param($alive) -not $alive } 'the supervisor to die' 30 | Out-Null
+
+            # No command needed: the state directory's scanner launches the replacement, which takes the service back.
+            $body = Wait-Until { Get-HookBody $hook } { param($b) $b.Count -ge 2 } 'the supervisor_replaced notices' 30
+            @($body | ForEach-Object status) | Should -Be @('firing', 'resolved')
+            $body[0].trigger | Should -Be 'supervisor_replaced'
+            $body[0].event.data.previous_supervisor_pid | Should -Be "$supervisor"
+            $body[0].event.message | Should -BeLike "*'victim' (pid $($first.Pid),*back from supervisor $supervisor, which died*"
+            @(Get-AlertEvent victim supervisor_replaced).Count | Should -Be 1
+            $now = Get-ProcessStatus -Name victim -StateDirectory $state
+            $now.SupervisorPid | Should -Not -Be $supervisor
+            $now.Pid | Should -Be $first.Pid
+        }
+
+        It 'posts supervisor_replaced when the service is started afresh after its supervisor and the scanner were SIGKILLed' {
+            Set-StabilityAlert -Name replaced -On SupervisorReplaced -WebhookUrl $hook.Url -StateDirectory $state | Out-Null
+            $first = Start-TrainingProcess -Name victim -FilePath $sleep -ArgumentList 3600 -StartupGraceSeconds 0.3 -StateDirectory $state -PassThru
+            # The scanner first (it would take the service back), then the supervisor: only a start is left to notice.
+            $scanner = Wait-Until {
+                foreach ($entry in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
+                    $words = (Get-Content -Raw "/proc/$($entry.Name)/cmdline" -ErrorAction Ignore) -split "`0"
+                    if ($words -contains '--scan' -and $words -contains $state) { [int]$entry.Name }
+                }
+            } { param($p) @($p).Count -eq 1 } 'the scanner' 10
+            Stop-Process -Id $scanner -Force
+            Stop-Process -Id $first.SupervisorPid -Force
+            Wait-Until { (Test-ProcessAlive $first.SupervisorPid) -or (Test-ProcessAlive $scanner) } { param($alive) -not $alive } 'both to die' 30 | Out-Null
 
             Start-TrainingProcess -Name victim -FilePath $sleep -ArgumentList 3600 -StartupGraceSeconds 0.3 -StateDirectory $state | Out-Null
 
             # Firing when the new supervisor starts, resolved once the service passes its startup check under it.
             $body = Wait-Until { Get-HookBody $hook } { param($b) $b.Count -ge 2 } 'the supervisor_replaced notices' 30
             @($body | ForEach-Object status) | Should -Be @('firing', 'resolved')
-            $body[0].trigger | Should -Be 'supervisor_replaced'
-            $body[0].event.data.previous_supervisor_pid | Should -Be "$supervisor"
-            $body[0].event.message | Should -BeLike "*Supervisor $supervisor of 'victim' died*pid $($first.Pid)*"
-            @(Get-AlertEvent victim supervisor_replaced).Count | Should -Be 1
+            $body[0].event.data.previous_supervisor_pid | Should -Be "$($first.SupervisorPid)"
+            $body[0].event.message | Should -BeLike "*Supervisor $($first.SupervisorPid) of 'victim' died*pid $($first.Pid)*"
             (Join-Path $state 'services/victim/previous_status.json') | Should -Not -Exist
-            (Get-ProcessStatus -Name victim -StateDirectory $state).SupervisorPid | Should -Not -Be $supervisor
         }
     }
 
