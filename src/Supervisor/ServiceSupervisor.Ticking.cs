@@ -70,6 +70,10 @@ internal sealed partial class ServiceSupervisor
                     MemoryUsage = pid == 0 ? 0 : _sampler.MemoryMb,
                     GpuMemoryMb = pid == 0 ? null : _limits?.GpuMemoryMb,
                 });
+                if (pid != 0)
+                {
+                    _metrics.Record(_spec, now, pid, _sampler.CpuPercent, _sampler.MemoryMb, _limits?.GpuMemoryMb);
+                }
             }
 
             var period = pid != 0 && (_spec.HangTimeoutMs > 0 || _limits?.HasLimits == true || _quotasWatch is null) ? SampleInterval : HeartbeatInterval;

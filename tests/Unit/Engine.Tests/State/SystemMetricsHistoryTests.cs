@@ -1,4 +1,5 @@
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 using StabilityTools.Tests.Shared;
@@ -227,5 +228,15 @@ public sealed class SystemMetricsHistoryTests : IDisposable
         Assert.Equal(Path.Combine(state.RunsDirectory, "20261204-120000-abcd", "system_metrics.jsonl"), SystemMetricsHistory.PathFor(state, "trainer", "20261204-120000-abcd"));
         Assert.Equal(Path.Combine(state.ServicesDirectory, "web", "system_metrics.jsonl"), SystemMetricsHistory.PathFor(state, "web", null));
         Assert.Throws<ArgumentException>(() => SystemMetricsHistory.PathFor(state, "web", "../etc"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public void A_run_handed_to_another_user_keeps_its_history_in_the_services_folder_not_the_run_its_user_writes()
+    {
+        var state = StateDirectory.Open(_dir.File("state"));
+        var spec = new ServiceSpec { FilePath = "train.py", RunId = "20261204-120000-abcd" };
+
+        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", spec.RunId), SystemMetricsHistory.PathFor(state, "trainer", spec));
+        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", null), SystemMetricsHistory.PathFor(state, "trainer", spec with { RunAsUser = "alice" }));
     }
 }
