@@ -9,7 +9,7 @@ namespace StabilityTools.Supervisor;
 /// <summary>
 /// From the tick, at each heartbeat while a run lives: one point of the service's <c>system_metrics.jsonl</c> (issue
 /// #24), the same CPU, memory and GPU memory that go into status.json, in the run's folder for a service with a run
-/// (the service's own folder for a run handed to another user: <see cref="SystemMetricsHistory.PathFor(StateDirectory, string, ServiceSpec)"/>).
+/// (the service's own folder for a run handed to another user: <see cref="SystemMetricsHistory.PathForSpec"/>).
 /// </summary>
 /// <remarks>
 /// A failed append never stops the tick: it is logged, like a failed status.json write, and an unsafe file (a link, a
@@ -36,7 +36,7 @@ internal sealed class SystemMetricsRecorder
     {
         try
         {
-            var path = SystemMetricsHistory.PathFor(_state, _name, spec);
+            var path = SystemMetricsHistory.PathForSpec(_state, _name, spec);
             // One history per file, kept between heartbeats: it counts the file's points once, not at every append.
             if (_history?.Path != path)
             {

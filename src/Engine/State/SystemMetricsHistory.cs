@@ -18,7 +18,7 @@ namespace StabilityTools.Engine.State;
 /// compacted when over <see cref="MaxPoints"/> (the older half merged pairwise, the newer half kept as it is).
 /// </summary>
 /// <remarks>
-/// Here rather than beside <see cref="JsonLinesLog{T}"/> in Status because where the file lives (<see cref="PathFor(StateDirectory, string, string?)"/>)
+/// Here rather than beside <see cref="JsonLinesLog{T}"/> in Status because where the file lives (<see cref="PathFor"/>)
 /// is the state directory's business, and Status sits below State. One instance per file and writer; not thread-safe
 /// (the supervisor appends from its tick only). Other writers of the same file are tolerated: the point count kept
 /// between appends is checked against the file's length and counted again when the file changed under it.
@@ -42,7 +42,7 @@ public sealed class SystemMetricsHistory
     private int _knownPoints;
 
     /// <summary>Creates a history at <paramref name="path"/>; the file is created on the first append.</summary>
-    /// <param name="path">The file (see <see cref="PathFor(StateDirectory, string, ServiceSpec)"/>).</param>
+    /// <param name="path">The file (see <see cref="PathForSpec"/>).</param>
     /// <param name="maxPoints">Compact when the file holds more points than this. Default <see cref="DefaultMaxPoints"/>.</param>
     /// <param name="lockTimeout">How long an append waits for the file's lock. Default 5 s.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPoints"/> is below <see cref="MinMaxPoints"/>.</exception>
@@ -76,7 +76,7 @@ public sealed class SystemMetricsHistory
 
     /// <summary>
     /// Where the supervisor of <paramref name="service"/> keeps the history of the run <paramref name="spec"/> starts:
-    /// <see cref="PathFor(StateDirectory, string, string?)"/> of its run, except for a run handed to another user
+    /// <see cref="PathFor"/> of its run, except for a run handed to another user
     /// (<see cref="ServiceSpec.RunAsUser"/> with a run, <see cref="RunDelegation"/>), whose history is the service's.
     /// </summary>
     /// <remarks>
@@ -85,7 +85,7 @@ public sealed class SystemMetricsHistory
     /// service's folder stays the supervisor's own (owner-only) and is never reached by the service.
     /// </remarks>
     /// <exception cref="ArgumentException">The service name or run id is not valid.</exception>
-    public static string PathFor(StateDirectory state, string service, ServiceSpec spec)
+    public static string PathForSpec(StateDirectory state, string service, ServiceSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         return PathFor(state, service, spec.RunAsUser is null ? spec.RunId : null);

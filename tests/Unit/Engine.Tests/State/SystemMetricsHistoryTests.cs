@@ -236,7 +236,7 @@ public sealed class SystemMetricsHistoryTests : IDisposable
         var state = StateDirectory.Open(_dir.File("state"));
         var spec = new ServiceSpec { FilePath = "train.py", RunId = "20261204-120000-abcd" };
 
-        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", spec.RunId), SystemMetricsHistory.PathFor(state, "trainer", spec));
-        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", null), SystemMetricsHistory.PathFor(state, "trainer", spec with { RunAsUser = "alice" }));
+        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", spec.RunId), SystemMetricsHistory.PathForSpec(state, "trainer", spec));
+        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", null), SystemMetricsHistory.PathForSpec(state, "trainer", spec with { RunAsUser = "alice" }));
     }
 }
