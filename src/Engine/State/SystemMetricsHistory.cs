@@ -75,20 +75,49 @@ public sealed class SystemMetricsHistory
     }
 
     /// <summary>
-    /// Where the supervisor of <paramref name="service"/> keeps the history of the run <paramref name="spec"/> starts:
-    /// <see cref="PathFor"/> of its run, except for a run handed to another user
-    /// (<see cref="ServiceSpec.RunAsUser"/> with a run, <see cref="RunDelegation"/>), whose history is the service's.
+    /// Where the history of <paramref name="service"/> started by <paramref name="spec"/> is kept: <see cref="PathFor"/> of
+    /// the spec's run (or of <paramref name="runId"/>, another run of the service), except for a service run as another
+    /// user (<see cref="ServiceSpec.RunAsUser"/>), whose run folders are handed to that user (<see cref="RunDelegation"/>):
+    /// its history is the service's. The supervisor writes by this rule and <see cref="Locate"/> reads by it.
     /// </summary>
     /// <remarks>
     /// A handed-over folder is its user's to write: a history there could be rewritten by the very service it measures,
-    /// and its lock file held by that service would stall the supervisor's tick a lock timeout per heartbeat. The
+    /// and its lock file, held by that service, would stall the supervisor's tick a lock timeout per heartbeat. The
     /// service's folder stays the supervisor's own (owner-only) and is never reached by the service.
     /// </remarks>
     /// <exception cref="ArgumentException">The service name or run id is not valid.</exception>
-    public static string PathForSpec(StateDirectory state, string service, ServiceSpec spec)
+    public static string PathForSpec(StateDirectory state, string service, ServiceSpec? spec, string? runId = null) =>
+        PathFor(state, service, spec?.RunAsUser is not null ? null : runId ?? spec?.RunId);
+
+    /// <summary>
+    /// Where the history of <paramref name="service"/> (its current run's, or run <paramref name="runId"/>'s) is kept,
+    /// by the service's spec.json (<see cref="PathForSpec"/>); without a spec, <see cref="PathFor"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The service name or run id is not valid.</exception>
+    /// <exception cref="ServiceNotFoundException">Neither the service nor run <paramref name="runId"/> exists.</exception>
+    public static string Locate(StateDirectory state, string service, string? runId = null, StatusStore? store = null)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        return PathFor(state, service, spec.RunAsUser is null ? spec.RunId : null);
+        ArgumentNullException.ThrowIfNull(state);
+        var spec = (store ?? new StatusStore()).Read<ServiceSpec>(state.ServiceSpecPath(service)).Document;
+        var path = PathForSpec(state, service, spec, runId);
+        // A removed service's runs are still there to read; a name that never was is worth saying so.
+        return spec is not null || Directory.Exists(state.ServiceDirectory(service)) || (runId is not null && Directory.Exists(state.Run(runId).Directory))
+            ? path
+            : throw new ServiceNotFoundException(service, state.Root);
+    }
+
+    /// <summary>
+    /// The history of <paramref name="service"/> (<see cref="Locate"/>), at most <paramref name="maxPoints"/> points over
+    /// the whole of it when given (<see cref="Downsample"/>): what a chart or <c>Get-ResourceUsage -History</c> shows.
+    /// </summary>
+    /// <exception cref="ArgumentException">The service name or run id is not valid.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPoints"/> is below 1.</exception>
+    /// <exception cref="ServiceNotFoundException">Neither the service nor run <paramref name="runId"/> exists.</exception>
+    /// <exception cref="UnsafeFileException">A symbolic link is where the history belongs.</exception>
+    public static SystemMetricsRead ReadFor(StateDirectory state, string service, string? runId = null, int? maxPoints = null)
+    {
+        var read = Read(Locate(state, service, runId));
+        return maxPoints is { } max ? read with { Points = Downsample(read.Points, max) } : read;
     }
 
     /// <summary>

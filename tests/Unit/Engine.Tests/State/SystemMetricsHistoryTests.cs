@@ -237,6 +237,28 @@ public sealed class SystemMetricsHistoryTests : IDisposable
         var spec = new ServiceSpec { FilePath = "train.py", RunId = "20261204-120000-abcd" };
 
         Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", spec.RunId), SystemMetricsHistory.PathForSpec(state, "trainer", spec));
+        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", "older-run"), SystemMetricsHistory.PathForSpec(state, "trainer", spec, "older-run"));
         Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", null), SystemMetricsHistory.PathForSpec(state, "trainer", spec with { RunAsUser = "alice" }));
+        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", null), SystemMetricsHistory.PathForSpec(state, "trainer", spec with { RunAsUser = "alice" }, "older-run"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public void Reading_a_services_history_follows_its_spec_to_its_run_and_downsamples_on_request()
+    {
+        var state = StateDirectory.Open(_dir.File("state"));
+        var store = new StatusStore(new StatusStoreOptions { Fsync = false });
+        state.EnsureServiceDirectory("trainer");
+        store.Write(state.ServiceSpecPath("trainer"), new ServiceSpec { Name = "trainer", FilePath = "train.py", RunId = "run-a" });
+        state.EnsureRun("run-a");
+        var history = new SystemMetricsHistory(SystemMetricsHistory.PathFor(state, "trainer", "run-a"));
+        for (var i = 0; i < 10; i++)
+        {
+            history.Append(Sample(i));
+        }
+
+        Assert.Equal(10, SystemMetricsHistory.ReadFor(state, "trainer").Points.Count);
+        Assert.Equal(5, SystemMetricsHistory.ReadFor(state, "trainer", maxPoints: 5).Points.Count);
+        Assert.Empty(SystemMetricsHistory.ReadFor(state, "trainer", runId: "run-b").Points);
+        Assert.Throws<ServiceNotFoundException>(() => SystemMetricsHistory.ReadFor(state, "nobody"));
     }
 }
