@@ -191,19 +191,29 @@ public sealed class SystemMetricsHistory
     public static SystemMetricsRead Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] content;
+        var points = new List<SystemMetricsPoint>();
+        var skipped = 0;
         try
         {
             using var stream = SafeFile.OpenRead(path);
-            content = new byte[stream.Length];
-            stream.ReadAtLeast(content, content.Length, throwOnEndOfStream: false);
+            foreach (var point in Lines(stream))
+            {
+                if (point is null)
+                {
+                    skipped++;
+                }
+                else
+                {
+                    points.Add(point);
+                }
+            }
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return new SystemMetricsRead([], 0);
         }
 
-        return Parse(content);
+        return new SystemMetricsRead(points, skipped);
     }
 
     /// <summary>
@@ -276,45 +286,68 @@ public sealed class SystemMetricsHistory
     /// <summary>The points a compaction keeps: the older half of <paramref name="points"/> merged pairwise, the newer half as it is.</summary>
     internal static List<SystemMetricsPoint> Compacted(IReadOnlyList<SystemMetricsPoint> points)
     {
-        var older = points.Count / 2;
-        var result = new List<SystemMetricsPoint>(points.Count - older / 2);
-        for (var i = 0; i + 1 < older; i += 2)
-        {
-            result.Add(Rounded(Merge(points[i], points[i + 1])));
-        }
-
-        // An odd older half leaves its newest point alone; it is merged at the next compaction.
-        for (var i = older - older % 2; i < points.Count; i++)
-        {
-            result.Add(points[i]);
-        }
-
+        var result = new List<SystemMetricsPoint>(points.Count);
+        Compact(points, points.Count, result.Add);
         return result;
+    }
+
+    // The one rule of a compaction, over points read one at a time: of `count`, the first half (rounded down to an even
+    // number) merged pairwise, the rest passed on as they are. An odd older half leaves its newest point alone; it is
+    // merged at the next compaction.
+    private static void Compact(IEnumerable<SystemMetricsPoint> points, int count, Action<SystemMetricsPoint> keep)
+    {
+        var merged = count / 2 - (count / 2 % 2);
+        var index = 0;
+        SystemMetricsPoint? pending = null;
+        foreach (var point in points)
+        {
+            if (index++ >= merged)
+            {
+                keep(point);
+            }
+            else if (pending is null)
+            {
+                pending = point;
+            }
+            else
+            {
+                keep(Rounded(Merge(pending, point)));
+                pending = null;
+            }
+        }
     }
 
     private void Compact()
     {
-        // Under the lock: no append of ours can land between this read and the rename.
-        var read = Read(Path);
-        var kept = Compacted(read.Points);
-        while (kept.Count > MaxPoints)
+        // Under the lock, so no append of ours lands between the two passes and the rename. Two passes over the file, a
+        // line at a time, rather than the file in memory: a compaction then costs a supervisor no more heap than its
+        // heartbeat does (the idle goals of issue #16), and nothing of it lands on the large-object heap.
+        int count;
+        using (var counting = SafeFile.OpenRead(Path))
         {
-            // Only when the file was far over the bound (a smaller MaxPoints than it was written with): each pass takes a quarter off.
-            kept = Compacted(kept);
+            count = Lines(counting).Count(p => p is not null);
         }
 
-        var buffer = new MemoryStream();
+        var kept = 0;
+        long bytes = 0;
         var typeInfo = StatusJson.TypeInfo<SystemMetricsPoint>();
-        foreach (var point in kept)
-        {
-            JsonSerializer.Serialize(buffer, point, typeInfo);
-            buffer.WriteByte((byte)'\n');
-        }
-
         // A history is cheap to lose and rewritten often: the rename keeps it whole, an fsync would buy nothing more.
-        AtomicFile.Replace(Path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length), fsync: false);
-        _knownPoints = kept.Count;
-        _knownLength = buffer.Length;
+        AtomicFile.Replace(Path, output =>
+        {
+            using var source = SafeFile.OpenRead(Path);
+            using var writer = new Utf8JsonWriter(output);
+            Compact(Lines(source).OfType<SystemMetricsPoint>(), count, point =>
+            {
+                JsonSerializer.Serialize(writer, point, typeInfo);
+                writer.Flush();
+                output.WriteByte((byte)'\n');
+                bytes += writer.BytesCommitted + 1;
+                writer.Reset();
+                kept++;
+            });
+        }, fsync: false);
+        _knownPoints = kept;
+        _knownLength = bytes;
     }
 
     // Hundredths are finer than any chart shows and keep a month of history (DefaultMaxPoints lines) near 300 KB.
@@ -329,46 +362,80 @@ public sealed class SystemMetricsHistory
         GpuMemoryMaxMb = point.GpuMemoryMaxMb is { } gpuMax ? Math.Round(gpuMax, 2) : null,
     };
 
-    private static SystemMetricsRead Parse(ReadOnlySpan<byte> content)
+    // Every line of the file as a point, or null for a line that is not one (damaged, over MaxLineBytes, or a partial
+    // last line: a writer killed mid-append, or one still writing). Empty lines are no line. Reads through a small
+    // buffer, grown only for a line longer than it (up to MaxLineBytes), so a whole file is never held at once.
+    private static IEnumerable<SystemMetricsPoint?> Lines(Stream stream)
     {
-        var points = new List<SystemMetricsPoint>();
-        var skipped = 0;
-        var typeInfo = StatusJson.TypeInfo<SystemMetricsPoint>();
-        while (!content.IsEmpty)
+        var buffer = new byte[8 * 1024];
+        int start = 0, end = 0;
+        var oversized = false;
+        while (true)
         {
-            var newline = content.IndexOf((byte)'\n');
-            // No newline at the end: a partial last line (a writer killed mid-append, or one still writing).
-            var line = newline < 0 ? content : content[..newline];
-            content = newline < 0 ? [] : content[(newline + 1)..];
-            if (line.IsEmpty || (line.Length == 1 && line[0] == (byte)'\r'))
+            var newline = Array.IndexOf(buffer, (byte)'\n', start, end - start);
+            if (newline >= 0)
             {
-                continue;
-            }
-
-            if (newline < 0 || line.Length > MaxLineBytes)
-            {
-                skipped++;
-                continue;
-            }
-
-            try
-            {
-                if (JsonSerializer.Deserialize(line, typeInfo) is { } point)
+                var length = newline - start;
+                if (oversized)
                 {
-                    points.Add(point);
+                    oversized = false;
+                    yield return null;
+                }
+                else if (length > 0 && !(length == 1 && buffer[start] == (byte)'\r'))
+                {
+                    yield return ParseLine(buffer, start, length);
+                }
+
+                start = newline + 1;
+                continue;
+            }
+
+            if (start > 0)
+            {
+                Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                end -= start;
+                start = 0;
+            }
+
+            if (end == buffer.Length)
+            {
+                if (buffer.Length < MaxLineBytes)
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2);
                 }
                 else
                 {
-                    skipped++;
+                    // Not one of ours: drop what there is of it and skip to its end.
+                    oversized = true;
+                    end = 0;
                 }
             }
-            catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
-            {
-                skipped++;
-            }
-        }
 
-        return new SystemMetricsRead(points, skipped);
+            var read = stream.Read(buffer, end, buffer.Length - end);
+            if (read <= 0)
+            {
+                if (oversized || end > 0)
+                {
+                    yield return null;
+                }
+
+                yield break;
+            }
+
+            end += read;
+        }
+    }
+
+    private static SystemMetricsPoint? ParseLine(byte[] buffer, int start, int length)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(buffer.AsSpan(start, length), StatusJson.TypeInfo<SystemMetricsPoint>());
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     // The lines a compaction would count as points: whole non-empty lines. A corrupt one is counted too, which only

@@ -83,6 +83,7 @@ public sealed class SystemMetricsHistoryTests : IDisposable
         // Nothing is lost to the merges: the weighted mean of all points is the mean of all samples.
         Assert.Equal(Enumerable.Range(0, 1000).Average(), points.Sum(p => p.CpuPercent * p.Samples) / 1000, precision: 1);
         Assert.Equal(999, points.Max(p => p.CpuMaxPercent));
+        Assert.Empty(Directory.GetFiles(_dir.Path, "*.tmp-*"));
     }
 
     [Fact(Timeout = 60_000)]
@@ -158,7 +159,7 @@ public sealed class SystemMetricsHistoryTests : IDisposable
     [Fact(Timeout = 60_000)]
     public void Corrupt_lines_are_skipped_and_counted_and_a_compaction_drops_them()
     {
-        File.WriteAllText(FilePath, "not json\n\n{\"time\":5}\n[1,2]\n");
+        File.WriteAllText(FilePath, "not json\n\n{\"time\":5}\n[1,2]\n{\"pid\":\"" + new string('x', 200_000) + "\"}\n");
         var history = new SystemMetricsHistory(FilePath, maxPoints: 4);
 
         var corrupt = SystemMetricsHistory.Read(FilePath);
@@ -167,7 +168,7 @@ public sealed class SystemMetricsHistoryTests : IDisposable
         var after = SystemMetricsHistory.Read(FilePath);
 
         Assert.Empty(corrupt.Points);
-        Assert.Equal(3, corrupt.Skipped);
+        Assert.Equal(4, corrupt.Skipped);
         Assert.Equal(0, after.Skipped);
         Assert.Equal(2, after.Points.Sum(p => p.Samples));
     }
