@@ -5,6 +5,7 @@
 // they are. Appends and compactions take the file's lock (<file>.lock, as every status file); readers take none:
 // an append is one write of whole lines and a compaction is a rename, so a reader sees whole points, at most a
 // partial last line that a killed writer left, which it skips.
+using System.Buffers;
 using System.Text.Json;
 using StabilityTools.Engine.Errors;
 using StabilityTools.Engine.Models;
@@ -133,7 +134,14 @@ public sealed class SystemMetricsHistory
     public void Append(SystemMetricsPoint sample, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        var line = JsonSerializer.SerializeToUtf8Bytes(Rounded(sample), StatusJson.TypeInfo<SystemMetricsPoint>());
+        // The point and its newline in one buffer: one write, so a reader never sees a point without its line's end.
+        var line = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(line))
+        {
+            JsonSerializer.Serialize(writer, Rounded(sample), StatusJson.TypeInfo<SystemMetricsPoint>());
+        }
+
+        line.Write("\n"u8);
         using var held = FileLock.Acquire(StatusStore.LockPathFor(Path), _lockTimeout, cancellationToken);
         try
         {
@@ -155,8 +163,7 @@ public sealed class SystemMetricsHistory
                         stream.WriteByte((byte)'\n');
                     }
 
-                    stream.Write(line);
-                    stream.WriteByte((byte)'\n');
+                    stream.Write(line.WrittenSpan);
                 }
                 catch (IOException)
                 {
