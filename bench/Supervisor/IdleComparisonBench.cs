@@ -47,7 +47,8 @@ internal static class IdleComparisonBench
             }
         }
 
-        Console.Write(Report(results, builds, rounds, idleSeconds, kills, services, alerts));
+        var append = MeasureHistoryAppend(6000);
+        Console.Write(Report(results, builds, rounds, idleSeconds, kills, services, alerts, append));
         return 0;
     }
 
@@ -153,7 +154,49 @@ internal static class IdleComparisonBench
         return BenchReport.Median(times);
     }
 
-    private static string Report(Dictionary<string, List<Round>> results, (string, string)[] builds, int rounds, int idleSeconds, int kills, int services, bool alerts)
+    /// <summary>
+    /// Issue #24: what the heartbeat's history append costs with this build's engine, in this process (JIT-compiled,
+    /// warmed up first): wall time of each of <paramref name="count"/> appends to one file at the default bound, the
+    /// compactions they cause included, and the process's CPU time over them. The idle rounds above are too noisy on a
+    /// shared machine to show a cost this small; this shows it directly.
+    /// </summary>
+    private static AppendCost MeasureHistoryAppend(int count)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"st-bench-hist-{Guid.NewGuid():N}"[..24]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            SystemMetricsPoint Point(int i) => new()
+            {
+                Time = DateTimeOffset.UtcNow, Pid = 123456, CpuPercent = 0.02 * (i % 7), CpuMaxPercent = 0.02 * (i % 7), MemoryMb = 0.53, MemoryMaxMb = 0.53,
+            };
+            var warm = new SystemMetricsHistory(Path.Combine(dir, "warm.jsonl"), maxPoints: 64);
+            for (var i = 0; i < 500; i++)
+            {
+                warm.Append(Point(i));
+            }
+
+            var history = new SystemMetricsHistory(Path.Combine(dir, SystemMetricsHistory.FileName));
+            var times = new List<double>(count);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            for (var i = 0; i < count; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                history.Append(Point(i));
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+
+            var cpuPerAppend = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
+            times.Sort();
+            return new AppendCost(count, BenchReport.Percentile(times, 50), BenchReport.Percentile(times, 99), times[^1], cpuPerAppend, new FileInfo(history.Path).Length);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static string Report(Dictionary<string, List<Round>> results, (string, string)[] builds, int rounds, int idleSeconds, int kills, int services, bool alerts, AppendCost append)
     {
         var text = new StringBuilder(BenchReport.Header("Idle supervisors, this build against a baseline (`stability-bench supervisor-idle`)"));
         text.AppendLine();
@@ -170,6 +213,9 @@ internal static class IdleComparisonBench
         text.AppendLine();
         text.AppendLine("Per round: " + string.Join("; ", builds.Select(b => $"{b.Item1}: " + string.Join(", ",
             results[b.Item1].Select(x => Invariant($"{x.IdleCpuPercent:0.000} % / {x.PssMb:0.0} MB / {x.RestartMs:0.0} ms"))))) + ".");
+        text.AppendLine();
+        // A point every heartbeat (5 s by default) per live service.
+        text.AppendLine(Invariant($"History append (issue #24; this build's engine in the bench's own process, {append.Count} appends to one system_metrics.jsonl at the default bound of {SystemMetricsHistory.DefaultMaxPoints} points, its compactions included): median {append.MedianUs:0} µs, p99 {append.P99Us:0} µs, max {append.MaxUs:0} µs; CPU {append.CpuUsPerAppend:0} µs an append on average, so {services} supervisors at a 5 s heartbeat spend {services * append.CpuUsPerAppend / 5e6 * 100:0.000} % of a core on it; the file ends at {append.FileBytes / 1024.0:0} KB."));
         text.AppendLine();
         text.AppendLine("Reproduce: `STABILITY_BENCH_BASELINE=PATH dotnet pwsh ./build.ps1 Bench -Suite supervisor-idle` (or `dotnet artifacts/bench/stability-bench.dll supervisor-idle --baseline PATH [--rounds 2] [--idle-seconds 60]`).");
         return text.ToString();
@@ -193,4 +239,6 @@ internal static class IdleComparisonBench
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private sealed record Round(double IdleCpuPercent, double PssMb, double RssMb, double RestartMs);
+
+    private sealed record AppendCost(int Count, double MedianUs, double P99Us, double MaxUs, double CpuUsPerAppend, long FileBytes);
 }

@@ -62,6 +62,9 @@ public sealed class SystemMetricsHistory
     /// <summary>The bound on the points kept.</summary>
     public int MaxPoints { get; }
 
+    /// <summary>How many compactions this instance's appends have made (a caller may return the memory one used).</summary>
+    public int Compactions { get; private set; }
+
     /// <summary>
     /// Where a service's history lives: <c>runs/&lt;runId&gt;/system_metrics.jsonl</c> for a service with a run (a
     /// trainer, a sweep trial: one history per run, removed with it), else <c>services/&lt;name&gt;/system_metrics.jsonl</c>.
@@ -355,6 +358,7 @@ public sealed class SystemMetricsHistory
         }, fsync: false);
         _knownPoints = kept;
         _knownLength = bytes;
+        Compactions++;
     }
 
     // Hundredths are finer than any chart shows and keep a month of history (DefaultMaxPoints lines) near 300 KB.
