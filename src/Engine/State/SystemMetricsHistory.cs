@@ -330,8 +330,9 @@ public sealed class SystemMetricsHistory
     private void Compact()
     {
         // Under the lock, so no append of ours lands between the two passes and the rename. Two passes over the file, a
-        // line at a time, rather than the file in memory: a compaction then costs a supervisor no more heap than its
-        // heartbeat does (the idle goals of issue #16), and nothing of it lands on the large-object heap.
+        // line at a time, rather than the file in memory: a compaction holds a line and a point at a time and nothing
+        // of it lands on the large-object heap (the idle goals of issue #16). Its parsing still makes garbage, which a
+        // long-lived caller collects after it (Compactions; the supervisor does, bench/RESULTS.md).
         int count;
         using (var counting = SafeFile.OpenRead(Path))
         {
