@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using StabilityTools.Engine.Alerts;
 using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Services;
@@ -13,8 +14,10 @@ namespace StabilityTools.Bench.Supervisor;
 /// Issue #16: what idle supervisors cost, this build against another (today's main), interleaved in one sitting so
 /// the shared machine's drift hits both alike. Per round and build: 10 <c>/bin/sleep</c> services, their supervisors'
 /// CPU over the idle window (summed: what supervising 10 services costs), PSS and RSS summed over the 10, then the
-/// crash → restart median over SIGKILLs of one service.
-/// Usage: <c>stability-bench supervisor-idle --baseline PATH [--supervisor PATH] [--rounds 2] [--idle-seconds 60] [--kills 15] [--services 10]</c>
+/// crash → restart median over SIGKILLs of one service. Issue #24: the state directory has an alert rule for every
+/// service on the event triggers (alerts.json, as a site with alerting would), unless <c>--no-alerts</c>; each live service's
+/// supervisor appends its system_metrics.jsonl every heartbeat, which a build with the history always does.
+/// Usage: <c>stability-bench supervisor-idle --baseline PATH [--supervisor PATH] [--rounds 2] [--idle-seconds 60] [--kills 15] [--services 10] [--no-alerts]</c>
 /// (<c>--baseline</c> defaults to <c>STABILITY_BENCH_BASELINE</c>, so that <c>build.ps1 Bench -Suite supervisor-idle</c> can pass it).
 /// </summary>
 internal static class IdleComparisonBench
@@ -30,6 +33,7 @@ internal static class IdleComparisonBench
         var idleSeconds = Number("idle-seconds", 60);
         var kills = Number("kills", 15);
         var services = Number("services", 10);
+        var alerts = !args.Contains("--no-alerts");
         var builds = new[] { ("baseline", baseline), ("this build", current) };
         var results = builds.ToDictionary(b => b.Item1, _ => new List<Round>());
         for (var round = 1; round <= rounds; round++)
@@ -37,20 +41,36 @@ internal static class IdleComparisonBench
             // Alternate which build goes first, so neither always meets the quieter half of a round.
             foreach (var (label, path) in round % 2 == 1 ? builds : builds.Reverse())
             {
-                var result = await MeasureAsync(path, idleSeconds, kills, services);
+                var result = await MeasureAsync(path, idleSeconds, kills, services, alerts);
                 results[label].Add(result);
                 Console.Error.WriteLine(Invariant($"round {round} {label}: idle CPU {result.IdleCpuPercent:0.000} %, PSS {result.PssMb:0.0} MB, RSS {result.RssMb:0.0} MB, restart {result.RestartMs:0.0} ms"));
             }
         }
 
-        Console.Write(Report(results, builds, rounds, idleSeconds, kills, services));
+        var append = MeasureHistoryAppend(6000);
+        Console.Write(Report(results, builds, rounds, idleSeconds, kills, services, alerts, append));
         return 0;
     }
 
-    private static async Task<Round> MeasureAsync(string supervisor, int idleSeconds, int kills, int services)
+    private static async Task<Round> MeasureAsync(string supervisor, int idleSeconds, int kills, int services, bool alerts)
     {
         var root = Path.Combine(Path.GetTempPath(), $"st-bench-idle-{Guid.NewGuid():N}"[..24]);
         var state = StateDirectory.Open(root);
+        if (alerts)
+        {
+            // The event triggers for every service: each supervisor loads the rules and keeps them watched, as a site's
+            // would. Nothing fires while the services idle (nor at the crash bench's 15 restarts); the command would only
+            // run if something did.
+            new AlertBook(state).Set(new AlertRule
+            {
+                Name = "bench",
+                Scope = AlertRule.AllServices,
+                On = [AlertTrigger.Fatal, AlertTrigger.HangDetected, AlertTrigger.LimitExceeded, AlertTrigger.Restart, AlertTrigger.LossNotFinite],
+                Command = ["/bin/true"],
+                RestartsPerHour = 100_000,
+            });
+        }
+
         var manager = new ProcessManager(state, new LocalLauncher(supervisor));
         var sleep = ExecutableResolver.Resolve("sleep") ?? "/bin/sleep";
         try
@@ -134,11 +154,53 @@ internal static class IdleComparisonBench
         return BenchReport.Median(times);
     }
 
-    private static string Report(Dictionary<string, List<Round>> results, (string, string)[] builds, int rounds, int idleSeconds, int kills, int services)
+    /// <summary>
+    /// Issue #24: what the heartbeat's history append costs with this build's engine, in this process (JIT-compiled,
+    /// warmed up first): wall time of each of <paramref name="count"/> appends to one file at the default bound, the
+    /// compactions they cause included, and the process's CPU time over them. The idle rounds above are too noisy on a
+    /// shared machine to show a cost this small; this shows it directly.
+    /// </summary>
+    private static AppendCost MeasureHistoryAppend(int count)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"st-bench-hist-{Guid.NewGuid():N}"[..24]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            SystemMetricsPoint Point(int i) => new()
+            {
+                Time = DateTimeOffset.UtcNow, Pid = 123456, CpuPercent = 0.02 * (i % 7), CpuMaxPercent = 0.02 * (i % 7), MemoryMb = 0.53, MemoryMaxMb = 0.53,
+            };
+            var warm = new SystemMetricsHistory(Path.Combine(dir, "warm.jsonl"), maxPoints: 64);
+            for (var i = 0; i < 500; i++)
+            {
+                warm.Append(Point(i));
+            }
+
+            var history = new SystemMetricsHistory(Path.Combine(dir, SystemMetricsHistory.FileName));
+            var times = new List<double>(count);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            for (var i = 0; i < count; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                history.Append(Point(i));
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+
+            var cpuPerAppend = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
+            times.Sort();
+            return new AppendCost(count, BenchReport.Percentile(times, 50), BenchReport.Percentile(times, 99), times[^1], cpuPerAppend, new FileInfo(history.Path).Length);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static string Report(Dictionary<string, List<Round>> results, (string, string)[] builds, int rounds, int idleSeconds, int kills, int services, bool alerts, AppendCost append)
     {
         var text = new StringBuilder(BenchReport.Header("Idle supervisors, this build against a baseline (`stability-bench supervisor-idle`)"));
         text.AppendLine();
-        text.AppendLine(Invariant($"{services} `/bin/sleep 3600` services per build and round, {rounds} interleaved rounds (the first build alternates); idle window {idleSeconds} s after a 3 s settle; crash → restart: median of {kills} SIGKILLs of one service until status.json shows the new pid; figures are medians over the rounds. Load average {LoadAverage()} at the end (shared machine)."));
+        text.AppendLine(Invariant($"{services} `/bin/sleep 3600` services per build and round, {rounds} interleaved rounds (the first build alternates); idle window {idleSeconds} s after a 3 s settle; {(alerts ? "an alert rule for every service on the event triggers (alerts.json); " : "no alert rules; ")}crash → restart: median of {kills} SIGKILLs of one service until status.json shows the new pid; figures are medians over the rounds. Load average {LoadAverage()} at the end (shared machine)."));
         text.AppendLine();
         text.AppendLine(Invariant($"| build | idle CPU of {services} supervisors together, % of a core | PSS sum, MB | RSS sum, MB | crash → restart median, ms |"));
         text.AppendLine("|---|---:|---:|---:|---:|");
@@ -151,6 +213,9 @@ internal static class IdleComparisonBench
         text.AppendLine();
         text.AppendLine("Per round: " + string.Join("; ", builds.Select(b => $"{b.Item1}: " + string.Join(", ",
             results[b.Item1].Select(x => Invariant($"{x.IdleCpuPercent:0.000} % / {x.PssMb:0.0} MB / {x.RestartMs:0.0} ms"))))) + ".");
+        text.AppendLine();
+        // A point every heartbeat (5 s by default) per live service.
+        text.AppendLine(Invariant($"History append (issue #24; this build's engine in the bench's own process, {append.Count} appends to one system_metrics.jsonl at the default bound of {SystemMetricsHistory.DefaultMaxPoints} points, its compactions included): median {append.MedianUs:0} µs, p99 {append.P99Us:0} µs, max {append.MaxUs:0} µs; CPU {append.CpuUsPerAppend:0} µs an append on average, so {services} supervisors at a 5 s heartbeat spend {services * append.CpuUsPerAppend / 5e6 * 100:0.000} % of a core on it; the file ends at {append.FileBytes / 1024.0:0} KB."));
         text.AppendLine();
         text.AppendLine("Reproduce: `STABILITY_BENCH_BASELINE=PATH dotnet pwsh ./build.ps1 Bench -Suite supervisor-idle` (or `dotnet artifacts/bench/stability-bench.dll supervisor-idle --baseline PATH [--rounds 2] [--idle-seconds 60]`).");
         return text.ToString();
@@ -174,4 +239,6 @@ internal static class IdleComparisonBench
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private sealed record Round(double IdleCpuPercent, double PssMb, double RssMb, double RestartMs);
+
+    private sealed record AppendCost(int Count, double MedianUs, double P99Us, double MaxUs, double CpuUsPerAppend, long FileBytes);
 }

@@ -4,6 +4,8 @@
 # waits WAIT seconds, prints their PSS, RSS and private dirty memory summed, then stops them (SIGTERM) and deletes the
 # directory. GC settings can be tried through the environment, e.g. DOTNET_GCgen0size=40000 (hexadecimal, 256 KiB).
 # KEEP=1 leaves them running and prints their pids, to read /proc/PID/smaps; stop them with kill -TERM PID.
+# PREFILL=2048 gives each service a full system_metrics.jsonl (issue #24), so its first heartbeat compacts it: what a
+# supervisor holds after its history's compactions, not only before the first (at a 5 s heartbeat, ~2.8 h in).
 set -euo pipefail
 supervisor=$1; n=${2:-10}; wait_s=${3:-60}; label=${4:-$(basename "$supervisor")}
 state=$(mktemp -d "${TMPDIR:-/tmp}/st-idle-pss-XXXXXX")
@@ -25,6 +27,11 @@ for i in $(seq -w 1 "$n"); do
 '"alert_command":null,"alert_webhook_url":null,"alert_min_interval_ms":60000,"slurm":null,"run_id":null,"experiment":null,'\
 '"tags":[],"cpu_policy":null,"heartbeat_interval_ms":5000}' > "$state/services/s$i/spec.json"
   chmod 600 "$state/services/s$i/spec.json"
+  if [ -n "${PREFILL:-}" ]; then
+    awk -v n="$PREFILL" 'BEGIN { for (k = 0; k < n; k++) printf "{\"time\":\"2026-01-01T%02d:%02d:%02d.123+00:00\",\"span_ms\":0,\"samples\":1,\"pid\":4242,\"cpu_percent\":0.02,\"cpu_max_percent\":0.02,\"memory_mb\":0.53,\"memory_max_mb\":0.53,\"gpu_memory_mb\":null,\"gpu_memory_max_mb\":null}\n", int(k / 720), int(k / 12) % 60, (k * 5) % 60 }' \
+      > "$state/services/s$i/system_metrics.jsonl"
+    chmod 600 "$state/services/s$i/system_metrics.jsonl"
+  fi
   "$supervisor" --state-dir "$state" --service "s$i" </dev/null >"$state/supervisor-$i.err" 2>&1 &
   pids+=($!)
 done

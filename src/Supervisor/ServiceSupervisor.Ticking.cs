@@ -100,6 +100,10 @@ internal sealed partial class ServiceSupervisor
                     MemoryUsage = pid == 0 ? 0 : _sampler.MemoryMb,
                     GpuMemoryMb = pid == 0 ? null : _limits?.GpuMemoryMb,
                 });
+                if (pid != 0)
+                {
+                    _metrics.Record(_spec, now, pid, _sampler.CpuPercent, _sampler.MemoryMb, _limits?.GpuMemoryMb);
+                }
             }
 
             // Throughput and progress rules need a sample each second too: a median of a handful of heartbeats is no median.

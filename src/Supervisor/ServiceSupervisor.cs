@@ -46,6 +46,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
     private readonly HangDetector _hang = new();
     private readonly HealthProbe _health;
     private readonly TreeSampler _sampler = new();
+    private readonly SystemMetricsRecorder _metrics;
     private readonly CpuFloor _floor;
     private LimitEnforcer? _limits;
     private readonly RotatingLog _stdout;
@@ -97,6 +98,7 @@ internal sealed partial class ServiceSupervisor : IDisposable
         _alerts = new AlertDispatcher(state, name, _store, _time, log, _children.Start, _children.Forget, (type, severity, message, data) => Event(type, severity, message, data));
         _killer = new ServiceKiller(name, _cgroup, _children, _self.Pid, log, _time, (type, severity, message, data) => Event(type, severity, message, data),
             spec.Kind == ServiceKind.Sweep ? () => OtherSupervisors(state, name, _store) : null);
+        _metrics = new SystemMetricsRecorder(state, name, log, Refused);
         _floor = new CpuFloor(FloorChanged);
         _health = new HealthProbe(_time, Post, OnProbeAnswered);
         _status = new ProcessStatus

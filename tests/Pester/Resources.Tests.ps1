@@ -107,3 +107,38 @@ Describe 'Get-ResourceUsage' {
         finally { $env:STABILITY_GPU_PROBE = 'nvidia-smi' }
     }
 }
+
+Describe 'Get-ResourceUsage -History' {
+    BeforeAll { $script:state = New-TestStateDirectory 'st-pester-hist' }
+    AfterAll { Remove-TestStateDirectory $state }
+
+    It 'returns a running trainer''s CPU and memory over time, with its pid, from its run; removing the run removes them' {
+        # 64 MB written (so resident) and half a core kept busy.
+        $program = "import time`nb = b'x' * (64 << 20)`nwhile True:`n    t = time.time()`n    while time.time() - t < 0.05: pass`n    time.sleep(0.05)"
+        Start-TrainingProcess -Name burner -FilePath (Get-Command python3).Source -ArgumentList '-c', $program -StartupGraceSeconds 0.3 -StateDirectory $state | Out-Null
+        $status = Get-ProcessStatus -Name burner -StateDirectory $state
+
+        # A point a heartbeat (5 s): two are there within about 10 s.
+        $points = Wait-Until { @(Get-ResourceUsage -History -Name burner -StateDirectory $state) } { param($p) $p.Count -ge 2 } 'two points of history' -Seconds 40
+
+        $points | ForEach-Object { $_ | Should -BeOfType ([StabilityTools.Engine.Status.SystemMetricsPoint]) }
+        $points | ForEach-Object { $_.Pid | Should -Be $status.Pid }
+        $points[-1].MemoryMb | Should -BeGreaterOrEqual 64
+        $points[-1].MemoryMb | Should -BeLessThan 1024
+        ($points | Measure-Object CpuMaxPercent -Maximum).Maximum | Should -BeGreaterThan 5
+        ($points | Format-Table | Out-String) | Should -Match 'MaxMemoryMB'
+        $one = @(Get-ResourceUsage -History -Name burner -MaxPoints 1 -StateDirectory $state)
+        $one.Count | Should -Be 1
+        $one[0].Samples | Should -BeGreaterOrEqual $points.Count
+        Test-Path (Join-Path $state "runs/$($status.RunId)/system_metrics.jsonl") | Should -BeTrue
+
+        Stop-TrainingProcess -Name burner -StateDirectory $state -Confirm:$false | Out-Null
+        Remove-TrainingRun -RunId $status.RunId -StateDirectory $state -Confirm:$false
+        Get-ResourceUsage -History -Name burner -RunId $status.RunId -StateDirectory $state | Should -BeNullOrEmpty
+    }
+
+    It 'names a service that does not exist with a stable error id' {
+        { Get-ResourceUsage -History -Name nobody -StateDirectory $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ServiceNotFound,StabilityTools.Cmdlets.GetResourceUsageCommand'
+    }
+}

@@ -5,8 +5,10 @@
 // they are. Appends and compactions take the file's lock (<file>.lock, as every status file); readers take none:
 // an append is one write of whole lines and a compaction is a rename, so a reader sees whole points, at most a
 // partial last line that a killed writer left, which it skips.
+using System.Buffers;
 using System.Text.Json;
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.Platform;
 using StabilityTools.Engine.Status;
 
@@ -41,7 +43,7 @@ public sealed class SystemMetricsHistory
     private int _knownPoints;
 
     /// <summary>Creates a history at <paramref name="path"/>; the file is created on the first append.</summary>
-    /// <param name="path">The file (see <see cref="PathFor"/>).</param>
+    /// <param name="path">The file (see <see cref="PathForSpec"/>).</param>
     /// <param name="maxPoints">Compact when the file holds more points than this. Default <see cref="DefaultMaxPoints"/>.</param>
     /// <param name="lockTimeout">How long an append waits for the file's lock. Default 5 s.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPoints"/> is below <see cref="MinMaxPoints"/>.</exception>
@@ -60,6 +62,9 @@ public sealed class SystemMetricsHistory
     /// <summary>The bound on the points kept.</summary>
     public int MaxPoints { get; }
 
+    /// <summary>How many compactions this instance's appends have made (a caller may return the memory one used).</summary>
+    public int Compactions { get; private set; }
+
     /// <summary>
     /// Where a service's history lives: <c>runs/&lt;runId&gt;/system_metrics.jsonl</c> for a service with a run (a
     /// trainer, a sweep trial: one history per run, removed with it), else <c>services/&lt;name&gt;/system_metrics.jsonl</c>.
@@ -71,6 +76,52 @@ public sealed class SystemMetricsHistory
         return string.IsNullOrEmpty(runId)
             ? System.IO.Path.Combine(state.ServiceDirectory(service), FileName)
             : System.IO.Path.Combine(state.Run(runId).Directory, FileName);
+    }
+
+    /// <summary>
+    /// Where the history of <paramref name="service"/> started by <paramref name="spec"/> is kept: <see cref="PathFor"/> of
+    /// the spec's run (or of <paramref name="runId"/>, another run of the service), except for a service run as another
+    /// user (<see cref="ServiceSpec.RunAsUser"/>), whose run folders are handed to that user (<see cref="RunDelegation"/>):
+    /// its history is the service's. The supervisor writes by this rule and <see cref="Locate"/> reads by it.
+    /// </summary>
+    /// <remarks>
+    /// A handed-over folder is its user's to write: a history there could be rewritten by the very service it measures,
+    /// and its lock file, held by that service, would stall the supervisor's tick a lock timeout per heartbeat. The
+    /// service's folder stays the supervisor's own (owner-only) and is never reached by the service.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The service name or run id is not valid.</exception>
+    public static string PathForSpec(StateDirectory state, string service, ServiceSpec? spec, string? runId = null) =>
+        PathFor(state, service, spec?.RunAsUser is not null ? null : runId ?? spec?.RunId);
+
+    /// <summary>
+    /// Where the history of <paramref name="service"/> (its current run's, or run <paramref name="runId"/>'s) is kept,
+    /// by the service's spec.json (<see cref="PathForSpec"/>); without a spec, <see cref="PathFor"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The service name or run id is not valid.</exception>
+    /// <exception cref="ServiceNotFoundException">Neither the service nor run <paramref name="runId"/> exists.</exception>
+    public static string Locate(StateDirectory state, string service, string? runId = null, StatusStore? store = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var spec = (store ?? new StatusStore()).Read<ServiceSpec>(state.ServiceSpecPath(service)).Document;
+        var path = PathForSpec(state, service, spec, runId);
+        // A removed service's runs are still there to read; a name that never was is worth saying so.
+        return spec is not null || Directory.Exists(state.ServiceDirectory(service)) || (runId is not null && Directory.Exists(state.Run(runId).Directory))
+            ? path
+            : throw new ServiceNotFoundException(service, state.Root);
+    }
+
+    /// <summary>
+    /// The history of <paramref name="service"/> (<see cref="Locate"/>), at most <paramref name="maxPoints"/> points over
+    /// the whole of it when given (<see cref="Downsample"/>): what a chart or <c>Get-ResourceUsage -History</c> shows.
+    /// </summary>
+    /// <exception cref="ArgumentException">The service name or run id is not valid.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPoints"/> is below 1.</exception>
+    /// <exception cref="ServiceNotFoundException">Neither the service nor run <paramref name="runId"/> exists.</exception>
+    /// <exception cref="UnsafeFileException">A symbolic link is where the history belongs.</exception>
+    public static SystemMetricsRead ReadFor(StateDirectory state, string service, string? runId = null, int? maxPoints = null)
+    {
+        var read = Read(Locate(state, service, runId));
+        return maxPoints is { } max ? read with { Points = Downsample(read.Points, max) } : read;
     }
 
     /// <summary>
@@ -86,7 +137,14 @@ public sealed class SystemMetricsHistory
     public void Append(SystemMetricsPoint sample, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        var line = JsonSerializer.SerializeToUtf8Bytes(Rounded(sample), StatusJson.TypeInfo<SystemMetricsPoint>());
+        // The point and its newline in one buffer: one write, so a reader never sees a point without its line's end.
+        var line = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(line))
+        {
+            JsonSerializer.Serialize(writer, Rounded(sample), StatusJson.TypeInfo<SystemMetricsPoint>());
+        }
+
+        line.Write("\n"u8);
         using var held = FileLock.Acquire(StatusStore.LockPathFor(Path), _lockTimeout, cancellationToken);
         try
         {
@@ -108,8 +166,7 @@ public sealed class SystemMetricsHistory
                         stream.WriteByte((byte)'\n');
                     }
 
-                    stream.Write(line);
-                    stream.WriteByte((byte)'\n');
+                    stream.Write(line.WrittenSpan);
                 }
                 catch (IOException)
                 {
@@ -144,19 +201,29 @@ public sealed class SystemMetricsHistory
     public static SystemMetricsRead Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] content;
+        var points = new List<SystemMetricsPoint>();
+        var skipped = 0;
         try
         {
             using var stream = SafeFile.OpenRead(path);
-            content = new byte[stream.Length];
-            stream.ReadAtLeast(content, content.Length, throwOnEndOfStream: false);
+            foreach (var point in Lines(stream))
+            {
+                if (point is null)
+                {
+                    skipped++;
+                }
+                else
+                {
+                    points.Add(point);
+                }
+            }
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return new SystemMetricsRead([], 0);
         }
 
-        return Parse(content);
+        return new SystemMetricsRead(points, skipped);
     }
 
     /// <summary>
@@ -229,45 +296,70 @@ public sealed class SystemMetricsHistory
     /// <summary>The points a compaction keeps: the older half of <paramref name="points"/> merged pairwise, the newer half as it is.</summary>
     internal static List<SystemMetricsPoint> Compacted(IReadOnlyList<SystemMetricsPoint> points)
     {
-        var older = points.Count / 2;
-        var result = new List<SystemMetricsPoint>(points.Count - older / 2);
-        for (var i = 0; i + 1 < older; i += 2)
-        {
-            result.Add(Rounded(Merge(points[i], points[i + 1])));
-        }
-
-        // An odd older half leaves its newest point alone; it is merged at the next compaction.
-        for (var i = older - older % 2; i < points.Count; i++)
-        {
-            result.Add(points[i]);
-        }
-
+        var result = new List<SystemMetricsPoint>(points.Count);
+        Compact(points, points.Count, result.Add);
         return result;
+    }
+
+    // The one rule of a compaction, over points read one at a time: of `count`, the first half (rounded down to an even
+    // number) merged pairwise, the rest passed on as they are. An odd older half leaves its newest point alone; it is
+    // merged at the next compaction.
+    private static void Compact(IEnumerable<SystemMetricsPoint> points, int count, Action<SystemMetricsPoint> keep)
+    {
+        var merged = count / 2 - (count / 2 % 2);
+        var index = 0;
+        SystemMetricsPoint? pending = null;
+        foreach (var point in points)
+        {
+            if (index++ >= merged)
+            {
+                keep(point);
+            }
+            else if (pending is null)
+            {
+                pending = point;
+            }
+            else
+            {
+                keep(Rounded(Merge(pending, point)));
+                pending = null;
+            }
+        }
     }
 
     private void Compact()
     {
-        // Under the lock: no append of ours can land between this read and the rename.
-        var read = Read(Path);
-        var kept = Compacted(read.Points);
-        while (kept.Count > MaxPoints)
+        // Under the lock, so no append of ours lands between the two passes and the rename. Two passes over the file, a
+        // line at a time, rather than the file in memory: a compaction holds a line and a point at a time and nothing
+        // of it lands on the large-object heap (the idle goals of issue #16). Its parsing still makes garbage, which a
+        // long-lived caller collects after it (Compactions; the supervisor does, bench/RESULTS.md).
+        int count;
+        using (var counting = SafeFile.OpenRead(Path))
         {
-            // Only when the file was far over the bound (a smaller MaxPoints than it was written with): each pass takes a quarter off.
-            kept = Compacted(kept);
+            count = Lines(counting).Count(p => p is not null);
         }
 
-        var buffer = new MemoryStream();
+        var kept = 0;
+        long bytes = 0;
         var typeInfo = StatusJson.TypeInfo<SystemMetricsPoint>();
-        foreach (var point in kept)
-        {
-            JsonSerializer.Serialize(buffer, point, typeInfo);
-            buffer.WriteByte((byte)'\n');
-        }
-
         // A history is cheap to lose and rewritten often: the rename keeps it whole, an fsync would buy nothing more.
-        AtomicFile.Replace(Path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length), fsync: false);
-        _knownPoints = kept.Count;
-        _knownLength = buffer.Length;
+        AtomicFile.Replace(Path, output =>
+        {
+            using var source = SafeFile.OpenRead(Path);
+            using var writer = new Utf8JsonWriter(output);
+            Compact(Lines(source).OfType<SystemMetricsPoint>(), count, point =>
+            {
+                JsonSerializer.Serialize(writer, point, typeInfo);
+                writer.Flush();
+                output.WriteByte((byte)'\n');
+                bytes += writer.BytesCommitted + 1;
+                writer.Reset();
+                kept++;
+            });
+        }, fsync: false);
+        _knownPoints = kept;
+        _knownLength = bytes;
+        Compactions++;
     }
 
     // Hundredths are finer than any chart shows and keep a month of history (DefaultMaxPoints lines) near 300 KB.
@@ -282,46 +374,80 @@ public sealed class SystemMetricsHistory
         GpuMemoryMaxMb = point.GpuMemoryMaxMb is { } gpuMax ? Math.Round(gpuMax, 2) : null,
     };
 
-    private static SystemMetricsRead Parse(ReadOnlySpan<byte> content)
+    // Every line of the file as a point, or null for a line that is not one (damaged, over MaxLineBytes, or a partial
+    // last line: a writer killed mid-append, or one still writing). Empty lines are no line. Reads through a small
+    // buffer, grown only for a line longer than it (up to MaxLineBytes), so a whole file is never held at once.
+    private static IEnumerable<SystemMetricsPoint?> Lines(Stream stream)
     {
-        var points = new List<SystemMetricsPoint>();
-        var skipped = 0;
-        var typeInfo = StatusJson.TypeInfo<SystemMetricsPoint>();
-        while (!content.IsEmpty)
+        var buffer = new byte[8 * 1024];
+        int start = 0, end = 0;
+        var oversized = false;
+        while (true)
         {
-            var newline = content.IndexOf((byte)'\n');
-            // No newline at the end: a partial last line (a writer killed mid-append, or one still writing).
-            var line = newline < 0 ? content : content[..newline];
-            content = newline < 0 ? [] : content[(newline + 1)..];
-            if (line.IsEmpty || (line.Length == 1 && line[0] == (byte)'\r'))
+            var newline = Array.IndexOf(buffer, (byte)'\n', start, end - start);
+            if (newline >= 0)
             {
-                continue;
-            }
-
-            if (newline < 0 || line.Length > MaxLineBytes)
-            {
-                skipped++;
-                continue;
-            }
-
-            try
-            {
-                if (JsonSerializer.Deserialize(line, typeInfo) is { } point)
+                var length = newline - start;
+                if (oversized)
                 {
-                    points.Add(point);
+                    oversized = false;
+                    yield return null;
+                }
+                else if (length > 0 && !(length == 1 && buffer[start] == (byte)'\r'))
+                {
+                    yield return ParseLine(buffer, start, length);
+                }
+
+                start = newline + 1;
+                continue;
+            }
+
+            if (start > 0)
+            {
+                Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                end -= start;
+                start = 0;
+            }
+
+            if (end == buffer.Length)
+            {
+                if (buffer.Length < MaxLineBytes)
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2);
                 }
                 else
                 {
-                    skipped++;
+                    // Not one of ours: drop what there is of it and skip to its end.
+                    oversized = true;
+                    end = 0;
                 }
             }
-            catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
-            {
-                skipped++;
-            }
-        }
 
-        return new SystemMetricsRead(points, skipped);
+            var read = stream.Read(buffer, end, buffer.Length - end);
+            if (read <= 0)
+            {
+                if (oversized || end > 0)
+                {
+                    yield return null;
+                }
+
+                yield break;
+            }
+
+            end += read;
+        }
+    }
+
+    private static SystemMetricsPoint? ParseLine(byte[] buffer, int start, int length)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(buffer.AsSpan(start, length), StatusJson.TypeInfo<SystemMetricsPoint>());
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     // The lines a compaction would count as points: whole non-empty lines. A corrupt one is counted too, which only

@@ -37,6 +37,47 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// As <see cref="Replace(string, ReadOnlySpan{byte}, bool)"/>, with the content written by <paramref name="write"/>
+    /// into the temporary file (buffered) rather than held in memory whole: for a rewrite of a file as large as a
+    /// compacted history, which a supervisor should not have to hold on its heap.
+    /// </summary>
+    /// <exception cref="StatusWriteException">The write or rename failed, or something unsafe stood in the way.</exception>
+    public static void Replace(string path, Action<Stream> write, bool fsync)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var temp = SafeFile.TemporaryName(path);
+        try
+        {
+            using (var stream = SafeFile.Open(temp, SafeFileMode.CreateNew, FileAccess.Write))
+            {
+                // Flushed, not disposed: disposing it would close the file before the fsync.
+                var buffered = new BufferedStream(stream, 16 * 1024);
+                write(buffered);
+                buffered.Flush();
+
+                if (fsync)
+                {
+                    stream.Flush(flushToDisk: true);
+                }
+            }
+
+            RefuseForeignTarget(path);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw new StatusWriteException(path, IoErrors.IsDiskFull(ex), ex);
+        }
+        catch
+        {
+            // Whatever else stopped the writer, the half-written temporary file is not left behind.
+            TryDelete(temp);
+            throw;
+        }
+    }
+
     // rename(2) replaces a link rather than following it, but a document someone else put at the name means
     // someone else can write this folder: refuse rather than quietly replace what they planted.
     private static void RefuseForeignTarget(string path)

@@ -1,4 +1,5 @@
 using StabilityTools.Engine.Errors;
+using StabilityTools.Engine.Models;
 using StabilityTools.Engine.State;
 using StabilityTools.Engine.Status;
 using StabilityTools.Tests.Shared;
@@ -82,6 +83,7 @@ public sealed class SystemMetricsHistoryTests : IDisposable
         // Nothing is lost to the merges: the weighted mean of all points is the mean of all samples.
         Assert.Equal(Enumerable.Range(0, 1000).Average(), points.Sum(p => p.CpuPercent * p.Samples) / 1000, precision: 1);
         Assert.Equal(999, points.Max(p => p.CpuMaxPercent));
+        Assert.Empty(Directory.GetFiles(_dir.Path, "*.tmp-*"));
     }
 
     [Fact(Timeout = 60_000)]
@@ -157,7 +159,7 @@ public sealed class SystemMetricsHistoryTests : IDisposable
     [Fact(Timeout = 60_000)]
     public void Corrupt_lines_are_skipped_and_counted_and_a_compaction_drops_them()
     {
-        File.WriteAllText(FilePath, "not json\n\n{\"time\":5}\n[1,2]\n");
+        File.WriteAllText(FilePath, "not json\n\n{\"time\":5}\n[1,2]\n{\"pid\":\"" + new string('x', 200_000) + "\"}\n");
         var history = new SystemMetricsHistory(FilePath, maxPoints: 4);
 
         var corrupt = SystemMetricsHistory.Read(FilePath);
@@ -166,7 +168,7 @@ public sealed class SystemMetricsHistoryTests : IDisposable
         var after = SystemMetricsHistory.Read(FilePath);
 
         Assert.Empty(corrupt.Points);
-        Assert.Equal(3, corrupt.Skipped);
+        Assert.Equal(4, corrupt.Skipped);
         Assert.Equal(0, after.Skipped);
         Assert.Equal(2, after.Points.Sum(p => p.Samples));
     }
@@ -227,5 +229,37 @@ public sealed class SystemMetricsHistoryTests : IDisposable
         Assert.Equal(Path.Combine(state.RunsDirectory, "20261204-120000-abcd", "system_metrics.jsonl"), SystemMetricsHistory.PathFor(state, "trainer", "20261204-120000-abcd"));
         Assert.Equal(Path.Combine(state.ServicesDirectory, "web", "system_metrics.jsonl"), SystemMetricsHistory.PathFor(state, "web", null));
         Assert.Throws<ArgumentException>(() => SystemMetricsHistory.PathFor(state, "web", "../etc"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public void A_run_handed_to_another_user_keeps_its_history_in_the_services_folder_not_the_run_its_user_writes()
+    {
+        var state = StateDirectory.Open(_dir.File("state"));
+        var spec = new ServiceSpec { FilePath = "train.py", RunId = "20261204-120000-abcd" };
+
+        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", spec.RunId), SystemMetricsHistory.PathForSpec(state, "trainer", spec));
+        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", "older-run"), SystemMetricsHistory.PathForSpec(state, "trainer", spec, "older-run"));
+        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", null), SystemMetricsHistory.PathForSpec(state, "trainer", spec with { RunAsUser = "alice" }));
+        Assert.Equal(SystemMetricsHistory.PathFor(state, "trainer", null), SystemMetricsHistory.PathForSpec(state, "trainer", spec with { RunAsUser = "alice" }, "older-run"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public void Reading_a_services_history_follows_its_spec_to_its_run_and_downsamples_on_request()
+    {
+        var state = StateDirectory.Open(_dir.File("state"));
+        var store = new StatusStore(new StatusStoreOptions { Fsync = false });
+        state.EnsureServiceDirectory("trainer");
+        store.Write(state.ServiceSpecPath("trainer"), new ServiceSpec { Name = "trainer", FilePath = "train.py", RunId = "run-a" });
+        state.EnsureRun("run-a");
+        var history = new SystemMetricsHistory(SystemMetricsHistory.PathFor(state, "trainer", "run-a"));
+        for (var i = 0; i < 10; i++)
+        {
+            history.Append(Sample(i));
+        }
+
+        Assert.Equal(10, SystemMetricsHistory.ReadFor(state, "trainer").Points.Count);
+        Assert.Equal(5, SystemMetricsHistory.ReadFor(state, "trainer", maxPoints: 5).Points.Count);
+        Assert.Empty(SystemMetricsHistory.ReadFor(state, "trainer", runId: "run-b").Points);
+        Assert.Throws<ServiceNotFoundException>(() => SystemMetricsHistory.ReadFor(state, "nobody"));
     }
 }
