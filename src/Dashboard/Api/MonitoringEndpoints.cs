@@ -63,15 +63,18 @@ internal static class MonitoringEndpoints
                 detail: $"The state directory has no service '{service}'; /api/processes lists the services there are.");
         }
 
-        // Without a run: the run the service runs now (its status.json says), whose history is kept per run.
-        runId ??= data.Processes.Select(p => p.Result.Document).FirstOrDefault(d => d?.Name == service)?.RunId;
-        var path = SystemMetricsHistory.PathFor(data.State, service!, runId);
-        if (runId is not null && !File.Exists(path) && File.Exists(SystemMetricsHistory.PathFor(data.State, service!, null)))
+        // Where its supervisor writes it (the spec says): its current run's, the run asked for, or its own.
+        string path;
+        try
         {
-            // A run that is not the state directory owner's (run as another user) keeps its history with its service.
-            path = SystemMetricsHistory.PathFor(data.State, service!, null);
+            path = SystemMetricsHistory.Locate(data.State, service!, runId);
+        }
+        catch (ServiceNotFoundException ex)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such run", detail: ex.Message);
         }
 
+        runId ??= data.Processes.Select(p => p.Result.Document).FirstOrDefault(d => d?.Name == service)?.RunId;
         var file = Path.GetRelativePath(data.State.Root, path);
         SystemMetricsRead read;
         try
