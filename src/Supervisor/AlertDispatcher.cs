@@ -35,6 +35,7 @@ internal sealed class AlertDispatcher : IDisposable
     private readonly AlertSender _sender;
     private readonly CancellationTokenSource _closing = new();
     private readonly List<Task> _pending = [];
+    private readonly Dictionary<string, Task> _lastOfRule = new(StringComparer.Ordinal);
     private readonly object _rulesGate = new();
     private IReadOnlyList<AlertRule> _lastGood = [];
     private DateTimeOffset? _refusalReported;
@@ -175,9 +176,13 @@ internal sealed class AlertDispatcher : IDisposable
                 continue;
             }
 
-            var task = Task.Run(() => SendAsync(rule, notice));
             lock (_pending)
             {
+                // One rule's notices go out in the order they were decided (a resolved notice never before its firing
+                // one); different rules' in parallel, so a slow target holds up only its own.
+                var previous = _lastOfRule.TryGetValue(rule.Name, out var last) && !last.IsCompleted ? last : Task.CompletedTask;
+                var task = previous.ContinueWith(_ => SendAsync(rule, notice), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+                _lastOfRule[rule.Name] = task;
                 _pending.RemoveAll(t => t.IsCompleted);
                 _pending.Add(task);
             }

@@ -302,12 +302,7 @@ with stability.run(total_epochs=1, steps_per_epoch=10**9, heartbeat_interval=0.2
             Set-StabilityAlert -Name replaced -On SupervisorReplaced -WebhookUrl $hook.Url -StateDirectory $state | Out-Null
             $first = Start-TrainingProcess -Name victim -FilePath $sleep -ArgumentList 3600 -StartupGraceSeconds 0.3 -StateDirectory $state -PassThru
             # The scanner first (it would take the service back), then the supervisor: only a start is left to notice.
-            $scanner = Wait-Until {
-                foreach ($entry in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
-                    $words = (Get-Content -Raw "/proc/$($entry.Name)/cmdline" -ErrorAction Ignore) -split "`0"
-                    if ($words -contains '--scan' -and $words -contains $state) { [int]$entry.Name }
-                }
-            } { param($p) @($p).Count -eq 1 } 'the scanner' 10
+            $scanner = Wait-Until { Get-ScannerPid $state } { param($p) @($p).Count -eq 1 } 'the scanner' 10
             Stop-Process -Id $scanner -Force
             Stop-Process -Id $first.SupervisorPid -Force
             Wait-Until { (Test-ProcessAlive $first.SupervisorPid) -or (Test-ProcessAlive $scanner) } { param($alive) -not $alive } 'both to die' 30 | Out-Null

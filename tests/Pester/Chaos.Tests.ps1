@@ -290,18 +290,11 @@ Describe 'Supervisor death' {
 
     It 'has the scanner replace a SIGKILLed supervisor within 2 s with no command at all, and survives the scanner''s own death' {
         if (-not $dummy) { throw 'tests/Dummy is not built: run build.ps1 Build.' }
-        # The pid of the state directory's scanner (stability-supervisor --scan --state-dir <state>), from /proc.
-        function Get-ScannerPid {
-            foreach ($entry in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
-                $words = (Get-Content -Raw "/proc/$($entry.Name)/cmdline" -ErrorAction Ignore) -split "`0"
-                if ($words -contains '--scan' -and $words -contains $state) { [int]$entry.Name }
-            }
-        }
         # status.json as the supervisor wrote it: read directly, since every command heals by itself.
         function Get-RawStatus { Get-Content -Raw (Join-Path $state 'services/steady/status.json') -ErrorAction Ignore | ConvertFrom-Json }
 
         $started = Start-TrainingProcess -Name steady -FilePath $dummy -ArgumentList sleep -Environment @{ CHAOS_MARK = $marker } -StateDirectory $state -PassThru
-        $scanner = Wait-Until { @(Get-ScannerPid) } { param($p) $p.Count -eq 1 } 'the scanner the start launched' 10
+        $scanner = Wait-Until { @(Get-ScannerPid $state) } { param($p) $p.Count -eq 1 } 'the scanner the start launched' 10
         kill -KILL $started.SupervisorPid
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $back = Wait-Until { Get-RawStatus } { param($s) $s.supervisor_pid -ne $started.SupervisorPid -and $s.status -eq 'running' -and (Test-ProcessAlive $s.supervisor_pid) } 'the scanner to replace the supervisor' 10
@@ -324,7 +317,7 @@ Describe 'Supervisor death' {
         $healed.State | Should -Be 'Running'
         $healed.Pid | Should -Be $started.Pid
         $healed.SupervisorPid | Should -Not -Be $after.supervisor_pid
-        Wait-Until { @(Get-ScannerPid) } { param($p) $p.Count -eq 1 } 'a scanner again' 10 | Out-Null
+        Wait-Until { @(Get-ScannerPid $state) } { param($p) $p.Count -eq 1 } 'a scanner again' 10 | Out-Null
         @(Get-MarkedProcess $marker) | Should -Be @($started.Pid) -Because 'never a second copy'
         Write-ChaosFigure 'scanner' ([ordered]@{ replaced_in_s = [math]::Round($replacedIn, 3) })
     }

@@ -74,3 +74,11 @@ function Remove-FakeNvidiaSmi($Fake) {
     Remove-Item Env:STABILITY_GPU_PROBE -ErrorAction Ignore
     Remove-Item -Recurse -Force $Fake.Bin -ErrorAction Ignore
 }
+
+# The pid of a state directory's scanner (stability-supervisor --scan --state-dir <State>, issue #22), from /proc.
+function Get-ScannerPid([string] $State) {
+    foreach ($entry in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -match '^\d+$') {
+        $words = (Get-Content -Raw "/proc/$($entry.Name)/cmdline" -ErrorAction Ignore) -split "`0"
+        if ($words -contains '--scan' -and $words -contains $State) { [int]$entry.Name }
+    }
+}
