@@ -40,6 +40,10 @@ internal sealed class AlertDispatcher : IDisposable
     private IReadOnlyList<AlertRule> _lastGood = [];
     private DateTimeOffset? _refusalReported;
     private (DateTime Written, long Length)? _rulesSeen;
+    private IReadOnlyList<AlertRule> _conditionRules = [];
+
+    // The wire names of the triggers the tick judges (the rest come as events).
+    private static readonly string[] ConditionWireNames = ["\"loss_rising\"", "\"throughput_low\"", "\"no_progress\"", "\"disk_full\""];
 
     /// <param name="state">The state directory.</param>
     /// <param name="service">The service.</param>
@@ -110,13 +114,46 @@ internal sealed class AlertDispatcher : IDisposable
         {
             if (seen == _rulesSeen)
             {
-                return _lastGood;
+                return _conditionRules;
             }
 
             _rulesSeen = seen;
         }
 
-        return Rules();
+        // A document without a condition trigger in it (no rule, or rules only on events) is not parsed here: an idle
+        // supervisor then never builds the rules' objects and their serializer metadata at all, as before conditions
+        // existed (issue #24's idle goals); events still read it when they come.
+        var rules = seen is null || !NamesACondition() ? [] : Rules();
+        lock (_rulesGate)
+        {
+            _conditionRules = rules;
+        }
+
+        return rules;
+    }
+
+    /// <summary>True when alerts.json's text names a condition trigger (or cannot be looked at: then the full read says why).</summary>
+    private bool NamesACondition()
+    {
+        try
+        {
+            using var stream = SafeFile.OpenRead(AlertBook.PathIn(_state));
+            if (stream.Length > 1024 * 1024)
+            {
+                return true;
+            }
+
+            var text = new StreamReader(stream, System.Text.Encoding.UTF8).ReadToEnd();
+            return ConditionWireNames.Any(name => text.Contains(name, StringComparison.Ordinal));
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return true;
+        }
     }
 
     /// <summary>

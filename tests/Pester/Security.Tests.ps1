@@ -247,7 +247,9 @@ Describe 'A trainer run as another user (-RunAsUser)' -Skip:(-not $canRun) {
         }
         # A configuration the user can read (the state directory is closed to them).
         $script:config = "/tmp/st-runas-" + [guid]::NewGuid().ToString('N').Substring(0, 8) + '.json'
-        @{ data = @{ bars = 3000 }; training = @{ epochs = 6; threads = 1 } } | ConvertTo-Json -Depth 4 | Set-Content $config
+        # Epochs long enough that the kill at epoch 2 always lands mid-run, however loaded the machine (at 3000 bars a
+        # loaded CI machine once saw the run end between the look at epoch 2 and the kill).
+        @{ data = @{ bars = 12000 }; training = @{ epochs = 6; threads = 1 } } | ConvertTo-Json -Depth 4 | Set-Content $config
         & chmod 0644 $config
 
         Start-TrainingProcess -RunAsUser $user -ConfigPath $config -StateDirectory $state -ErrorAction Stop | Out-Null
