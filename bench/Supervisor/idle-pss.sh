@@ -7,6 +7,7 @@
 # PREFILL=2048 gives each service a full system_metrics.jsonl (issue #24), so its first heartbeat compacts it: what a
 # supervisor holds after its history's compactions, not only before the first (at a 5 s heartbeat, ~2.8 h in).
 set -euo pipefail
+. "$(dirname "$0")/sleep-spec.sh"
 supervisor=$1; n=${2:-10}; wait_s=${3:-60}; label=${4:-$(basename "$supervisor")}
 state=$(mktemp -d "${TMPDIR:-/tmp}/st-idle-pss-XXXXXX")
 chmod 700 "$state"
@@ -15,18 +16,7 @@ pids=()
 cleanup() { [ -n "${KEEP:-}" ] && return; kill -TERM "${pids[@]}" 2>/dev/null || true; wait; rm -rf "$state"; }
 trap cleanup EXIT
 for i in $(seq -w 1 "$n"); do
-  mkdir -p -m 700 "$state/services/s$i"
-  # The spec a -FilePath start writes (every field, as the supervisor validates them all), hang detection off.
-  printf '%s' '{"schema":"service_spec/1","seq":1,"written_at":"2026-01-01T00:00:00+00:00","writer":{"pid":1,"host":"bench"},'\
-'"name":"s'"$i"'","kind":"program","file_path":"/bin/sleep","arguments":["3600"],"environment":{},"working_directory":null,'\
-'"restart_policy":"on-failure","backoff_initial_ms":1000,"backoff_max_ms":30000,"backoff_reset_after_ms":60000,'\
-'"circuit_max_restarts":5,"circuit_window_ms":60000,"stop_timeout_ms":10000,"startup_grace_ms":1000,"startup_timeout_ms":30000,'\
-'"ready_on_heartbeat":false,"hang_timeout_ms":0,"health_url":null,"health_interval_ms":2000,"health_timeout_ms":2000,'\
-'"health_failure_threshold":3,"fatal_exit_codes":[],"no_restart_exit_codes":[78],"port":null,"log_max_bytes":10485760,'\
-'"log_max_files":5,"log_rate_limit_bytes_per_second":16777216,"run_as_user":null,"nice":null,"hide_gpus":false,'\
-'"alert_command":null,"alert_webhook_url":null,"alert_min_interval_ms":60000,"slurm":null,"run_id":null,"experiment":null,'\
-'"tags":[],"cpu_policy":null,"heartbeat_interval_ms":5000}' > "$state/services/s$i/spec.json"
-  chmod 600 "$state/services/s$i/spec.json"
+  write_sleep_spec "$state" "s$i"
   if [ -n "${PREFILL:-}" ]; then
     awk -v n="$PREFILL" 'BEGIN { for (k = 0; k < n; k++) printf "{\"time\":\"2026-01-01T%02d:%02d:%02d.123+00:00\",\"span_ms\":0,\"samples\":1,\"pid\":4242,\"cpu_percent\":0.02,\"cpu_max_percent\":0.02,\"memory_mb\":0.53,\"memory_max_mb\":0.53,\"gpu_memory_mb\":null,\"gpu_memory_max_mb\":null}\n", int(k / 720), int(k / 12) % 60, (k * 5) % 60 }' \
       > "$state/services/s$i/system_metrics.jsonl"

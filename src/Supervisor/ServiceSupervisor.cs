@@ -191,14 +191,13 @@ internal sealed partial class ServiceSupervisor : IDisposable
                 }
 
                 OutputPipe.RemoveAllBut(_state.ServiceDirectory(_name), keep: null);
-                // What the service wrote last is still in its pipes: captured before this process ends.
-                var drain = Task.Run(() => _stdout.WaitForPumps(TimeSpan.FromSeconds(2)));
-                _stderr.WaitForPumps(TimeSpan.FromSeconds(2));
-                await drain.ConfigureAwait(false);
                 // The last events of a service run as another user (its end) reach the state directory's log too.
                 _relay?.Pump();
                 _ownDocument?.Pump();
-                await Task.WhenAll(_alerter.DrainAsync(TimeSpan.FromSeconds(10)), _alerts.DrainAsync(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+                // Alerts still in flight, and what the service wrote last (still in its pipes), both finished before this
+                // process ends; side by side, so neither bound adds to the other.
+                await Task.WhenAll(_alerter.DrainAsync(TimeSpan.FromSeconds(10)), _alerts.DrainAsync(TimeSpan.FromSeconds(10)),
+                    Task.Run(() => _stdout.WaitForPumps(TimeSpan.FromSeconds(2))), Task.Run(() => _stderr.WaitForPumps(TimeSpan.FromSeconds(2)))).ConfigureAwait(false);
                 return state;
             }
         }
