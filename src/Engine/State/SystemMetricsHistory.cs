@@ -160,7 +160,7 @@ public sealed class SystemMetricsHistory
 
                 try
                 {
-                    if (start > 0 && !EndsWithNewline(stream, start))
+                    if (start > 0 && !JsonLinesFile.EndsWithNewline(stream, start))
                     {
                         // A writer died mid-line: end that line so this point is not glued onto it.
                         stream.WriteByte((byte)'\n');
@@ -171,7 +171,7 @@ public sealed class SystemMetricsHistory
                 catch (IOException)
                 {
                     // A short write (disk full) would leave a partial line; cut it off so the next point starts clean.
-                    TryTruncate(stream, start);
+                    JsonLinesFile.TryTruncate(stream, start);
                     _knownLength = -1;
                     throw;
                 }
@@ -479,23 +479,5 @@ public sealed class SystemMetricsHistory
         }
 
         return lines;
-    }
-
-    private static bool EndsWithNewline(FileStream stream, long length)
-    {
-        Span<byte> last = stackalloc byte[1];
-        return RandomAccess.Read(stream.SafeFileHandle, last, length - 1) == 1 && last[0] == (byte)'\n';
-    }
-
-    private static void TryTruncate(FileStream stream, long length)
-    {
-        try
-        {
-            stream.SetLength(length);
-        }
-        catch (IOException)
-        {
-            // Read skips the partial line anyway, and the next append ends it before writing its own.
-        }
     }
 }

@@ -64,7 +64,7 @@ public sealed class JsonLinesLog<T>
             var start = stream.Position;
             try
             {
-                if (start > 0 && !EndsWithNewline(stream, start))
+                if (start > 0 && !JsonLinesFile.EndsWithNewline(stream, start))
                 {
                     // A writer died mid-line: end that line so this record is not glued onto it.
                     stream.WriteByte((byte)'\n');
@@ -79,7 +79,7 @@ public sealed class JsonLinesLog<T>
             catch (IOException)
             {
                 // A short write (disk full) would leave a partial line; cut it off so the next record starts clean.
-                TryTruncate(stream, start);
+                JsonLinesFile.TryTruncate(stream, start);
                 throw;
             }
         }
@@ -232,14 +232,20 @@ public sealed class JsonLinesLog<T>
         endOffset = offset + consumed;
         return skipped;
     }
+}
 
-    private static bool EndsWithNewline(FileStream stream, long length)
+/// <summary>What every append-only JSON-lines file of the product does at its end: tell a whole last line, cut a partial one.</summary>
+internal static class JsonLinesFile
+{
+    /// <summary>True when the file's last byte is a newline (its last line is whole).</summary>
+    internal static bool EndsWithNewline(FileStream stream, long length)
     {
         Span<byte> last = stackalloc byte[1];
         return RandomAccess.Read(stream.SafeFileHandle, last, length - 1) == 1 && last[0] == (byte)'\n';
     }
 
-    private static void TryTruncate(FileStream stream, long length)
+    /// <summary>Cuts a partial last line off, where it can; never throws.</summary>
+    internal static void TryTruncate(FileStream stream, long length)
     {
         try
         {
